@@ -1,0 +1,46 @@
+# Every target installs the project into .venv on first use, so on a fresh machine with
+# Python 3.11+ and make, `make test` (or `make publish`) is the first and only command.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+ICS := $(BIN)/ics-data
+
+.DEFAULT_GOAL := help
+.PHONY: help install validate publish test check lint typecheck bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install the project with its dev tools
+
+validate: $(STAMP) ## Validate sources/ against schemas/
+	$(ICS) validate
+
+publish: $(STAMP) ## Validate and publish the release declared in sources/package.yaml into output/
+	$(ICS) publish
+
+test: $(STAMP) ## Run the test suite (and verify every committed release)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP) ## ruff format --check and ruff check
+	$(BIN)/ruff format --check pipeline tests
+	$(BIN)/ruff check pipeline tests
+
+typecheck: $(STAMP) ## mypy --strict on pipeline/
+	$(BIN)/mypy
+
+check: lint typecheck test ## Everything CI checks: lint, types, tests
+
+bench: $(STAMP) ## Measure speed and memory (prints figures)
+	$(BIN)/python -m bench
+
+clean: ## Remove .venv and caches (never output/)
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

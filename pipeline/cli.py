@@ -1,0 +1,140 @@
+"""The `ics-data` command line: thin commands that parse options, call one function, render."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from pipeline.errors import PipelineError
+from pipeline.issues import Report, render_github, render_text
+from pipeline.validate import validate_project
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def sources_option(func: F) -> F:
+    return click.option(
+        "--sources",
+        type=click.Path(path_type=Path, file_okay=False),
+        default=Path("sources"),
+        show_default=True,
+        help="Folder of source records.",
+    )(func)
+
+
+def schemas_option(func: F) -> F:
+    return click.option(
+        "--schemas",
+        type=click.Path(path_type=Path, file_okay=False),
+        default=Path("schemas"),
+        show_default=True,
+        help="Folder of Table Schemas.",
+    )(func)
+
+
+def format_option(*choices: str) -> Callable[[F], F]:
+    def decorate(func: F) -> F:
+        return click.option(
+            "--format",
+            "fmt",
+            type=click.Choice(choices),
+            default=choices[0],
+            show_default=True,
+            help="Output format.",
+        )(func)
+
+    return decorate
+
+
+class Group(click.Group):
+    """Turns pipeline errors into one message and exit 1; a traceback only with --debug."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except PipelineError as exc:
+            if ctx.params.get("debug"):
+                raise
+            click.echo(f"Error: {exc.message}", err=True)
+            if exc.hint:
+                click.echo(f"Hint: {exc.hint}", err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show tracebacks for pipeline errors.")
+@click.version_option(package_name="ics-data")
+def cli(debug: bool) -> None:
+    """Publish the NHS Kent and Medway ICS structure as versioned Frictionless data packages.
+
+    \b
+    Example:
+        ics-data validate
+    """
+
+
+def render_summary(report: Report) -> str:
+    summary = report.summary
+    lines = ["Records per resource:"]
+    for name, count in summary.get("records", {}).items():
+        lines.append(f"  {name:<16} {count:>5}")
+    pcns = summary.get("pcns_open", {})
+    if pcns:
+        lines.append("PCNs open:")
+        for day, count in pcns.items():
+            label = f"{day} (today)" if day == summary.get("today") else day
+            lines.append(f"  {label:<20} {count}")
+    claims = summary.get("claims", [])
+    if claims:
+        lines.append("Claims:")
+        for claim in claims:
+            computed = claim["computed"] if claim["computed"] is not None else "-"
+            lines.append(
+                f"  {claim['id']:<22} claimed {claim['claimed']!s:<8} computed {computed:<8} "
+                f"at {claim['as_at'] or '-'}  {claim['status']}"
+            )
+    return "\n".join(lines)
+
+
+def echo_report(report: Report, fmt: str) -> None:
+    if fmt == "json":
+        click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+    elif fmt == "github":
+        if report.issues:
+            click.echo(render_github(report.issues))
+        else:
+            click.echo("Sources are valid.")
+    else:
+        if report.issues:
+            click.echo(render_text(report.issues))
+        else:
+            click.echo(render_summary(report))
+            click.echo("Sources are valid.")
+
+
+@cli.command()
+@sources_option
+@schemas_option
+@format_option("text", "json", "github")
+def validate(sources: Path, schemas: Path, fmt: str) -> None:
+    """Check every source record against its schema and the rules across records.
+
+    Reports every problem at once with its file, line, resource, field, value and a stable
+    code. Exit 0 when valid, 1 when any problem is found, 2 for usage errors.
+
+    \b
+    Example:
+        ics-data validate --format github
+    """
+    report = validate_project(sources, schemas).report
+    echo_report(report, fmt)
+    sys.exit(0 if report.ok else 1)
+
+
+def main() -> None:
+    cli(prog_name="ics-data")

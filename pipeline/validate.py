@@ -1,0 +1,247 @@
+"""Validate source records: each record against its schema (through frictionless), foreign keys
+across resources, provenance ids, and the rules a table schema cannot say (see `rules`).
+
+Never raises for bad data: every problem is an `Issue`, all of them at once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from frictionless import Resource
+
+from pipeline.errors import ProjectError
+from pipeline.issues import Issue, Report, display_path, quote, sort_issues
+from pipeline.metadata import Metadata, load_metadata
+from pipeline.schemas import ResourceSchema, load_schemas
+from pipeline.sources import Record, SourceTable, load_sources
+
+CONSTRAINT = re.compile(r'constraint "(\w+)" is "(.*)"$')
+TYPE_NOTE = re.compile(r'type is "(\w+)/')
+TYPE_HINTS = {
+    "date": "a date YYYY-MM-DD",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "year": "a year YYYY",
+    "yearmonth": "a month YYYY-MM",
+}
+
+
+@dataclass(frozen=True)
+class Row:
+    """A record with typed values (None where empty or invalid), and where it came from."""
+
+    record: Record
+    values: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Table:
+    source: SourceTable
+    schema: ResourceSchema
+    rows: tuple[Row, ...]
+
+    @property
+    def resource(self) -> str:
+        return self.source.resource
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Every resource's typed rows, with the package metadata: what `build` turns into files."""
+
+    metadata: Metadata | None
+    tables: dict[str, Table] = field(default_factory=dict)
+
+    def rows(self, resource: str) -> tuple[Row, ...]:
+        table = self.tables.get(resource)
+        return table.rows if table else ()
+
+    def values(self, resource: str) -> list[dict[str, Any]]:
+        return [row.values for row in self.rows(resource)]
+
+
+@dataclass(frozen=True)
+class Validation:
+    dataset: Dataset
+    report: Report
+
+
+def check_folders(sources: Path, schemas: Path) -> None:
+    for label, path in (("sources", sources), ("schemas", schemas)):
+        if not path.is_dir():
+            raise ProjectError(
+                f"{label} folder {display_path(path)} does not exist",
+                hint=f"run from the project folder or pass --{label} DIR",
+            )
+
+
+def validate_project(sources: Path, schemas: Path) -> Validation:
+    """Load and validate everything; the one function `validate` and `publish` both call."""
+    from pipeline.rules import check_rules, summarise  # rules need Dataset, defined above
+
+    check_folders(sources, schemas)
+    issues: list[Issue] = []
+    found, problems = load_schemas(schemas)
+    issues.extend(problems)
+    metadata, problems = load_metadata(sources)
+    issues.extend(problems)
+    loaded = load_sources(sources, found)
+    issues.extend(loaded.issues)
+    tables: dict[str, Table] = {}
+    for resource, source in loaded.tables.items():
+        table, problems = check_table(source, found[resource])
+        tables[resource] = table
+        issues.extend(problems)
+    dataset = Dataset(metadata, tables)
+    issues.extend(check_foreign_keys(dataset))
+    if metadata is not None:
+        issues.extend(check_provenance(dataset, metadata))
+    rule_issues, claims = check_rules(dataset)
+    issues.extend(rule_issues)
+    return Validation(dataset, Report(sort_issues(issues), summarise(dataset, claims)))
+
+
+def check_table(source: SourceTable, schema: ResourceSchema) -> tuple[Table, list[Issue]]:
+    file = source.file
+    names = schema.field_names
+    issues: list[Issue] = []
+    for name in source.fields:
+        if name not in names:
+            first = next((r for r in source.records if name in r.values), None)
+            issues.append(
+                Issue(
+                    file,
+                    first.line_of(name) if first else 1,
+                    "unknown-field",
+                    f"{name!r} is not a field of {source.resource}; the schema has: "
+                    + ", ".join(names),
+                    source.resource,
+                    name,
+                    record=first.index if first else -1,
+                )
+            )
+    if source.format == "csv":
+        for name in names:
+            if name not in source.fields:
+                issues.append(
+                    Issue(file, 1, "missing-field",
+                          f"the header has no column {name!r}", source.resource, name)
+                )
+    frictionless_schema = schema.frictionless()
+    data: list[list[Any]] = [list(names)]
+    data.extend([record.values.get(name) for name in names] for record in source.records)
+    report = Resource(data=data, schema=frictionless_schema).validate(limit_errors=100_000)
+    for task in report.tasks:
+        for error in task.errors:
+            issues.append(frictionless_issue(error, source, schema))
+    for error in report.errors:
+        issues.append(Issue(file, 0, error.type, error.message, source.resource))
+    fields = {f.name: f for f in frictionless_schema.fields}
+    rows = []
+    for record in source.records:
+        values: dict[str, Any] = {}
+        for name in names:
+            raw = record.values.get(name)
+            value, notes = fields[name].read_cell(raw)
+            values[name] = None if notes and "type" in notes else value
+        rows.append(Row(record, values))
+    return Table(source, schema, tuple(rows)), issues
+
+
+def frictionless_issue(error: Any, source: SourceTable, schema: ResourceSchema) -> Issue:
+    """A frictionless error as an Issue at the line of the record (and field) a person edits."""
+    row_number = getattr(error, "row_number", None)
+    record = source.records[row_number - 2] if row_number and row_number >= 2 else None
+    name = getattr(error, "field_name", "") or ""
+    line = record.line_of(name) if record else 0
+    cell = getattr(error, "cell", None)
+    value = "" if cell is None else str(cell)
+    index = record.index if record else -1
+    code = error.type
+    message = error.message
+    note = getattr(error, "note", "") or ""
+    if error.type == "type-error":
+        match = TYPE_NOTE.search(note)
+        kind = match[1] if match else "value"
+        message = f"{quote(value)} is not {TYPE_HINTS.get(kind, 'a valid ' + kind)}"
+    elif error.type == "constraint-error":
+        match = CONSTRAINT.search(note)
+        constraint, limit = (match[1], match[2]) if match else ("", note)
+        if constraint == "required":
+            code, message = "missing-value", "a value is required"
+        elif constraint == "pattern":
+            code, message = "pattern", f"{quote(value)} does not match {limit}"
+        elif constraint == "enum":
+            code, message = "enum", f"{quote(value)} is not one of {limit}"
+        else:
+            code, message = "constraint", f"{quote(value)} breaks {constraint} {limit}"
+    elif error.type == "unique-error":
+        code, message = "unique", f"{quote(value)} must be unique; it is {note}"
+    elif error.type == "primary-key":
+        key = ", ".join(schema.primary_key)
+        cells = ", ".join("" if c is None else str(c) for c in getattr(error, "cells", []))
+        code, message = "primary-key", f"the key ({key}) = ({cells}) is used by another record"
+        name = schema.primary_key[0] if schema.primary_key else ""
+    return Issue(source.file, line, code, message, source.resource, name, value, index)
+
+
+def check_foreign_keys(dataset: Dataset) -> Iterable[Issue]:
+    for table in dataset.tables.values():
+        for fk in table.schema.foreign_keys:
+            fields = [fk["fields"]] if isinstance(fk["fields"], str) else list(fk["fields"])
+            ref = fk["reference"]
+            target = ref.get("resource") or table.resource
+            ref_fields = [ref["fields"]] if isinstance(ref["fields"], str) else list(ref["fields"])
+            if target not in dataset.tables:
+                continue  # the missing resource is reported where it is loaded
+            known = {
+                tuple(row.values.get(f) for f in ref_fields) for row in dataset.rows(target)
+            }
+            for row in table.rows:
+                key = tuple(row.values.get(f) for f in fields)
+                if all(v is None for v in key) or key in known:
+                    continue
+                if any(v is None for v in key):
+                    continue
+                shown = ", ".join(str(v) for v in key)
+                yield Issue(
+                    table.source.file,
+                    row.record.line_of(fields[0]),
+                    "foreign-key",
+                    f"{quote(shown)} is not a {target}.{', '.join(ref_fields)}",
+                    table.resource,
+                    ", ".join(fields),
+                    shown,
+                    row.record.index,
+                )
+
+
+def check_provenance(dataset: Dataset, metadata: Metadata) -> Iterable[Issue]:
+    """Every record's `source` names entries declared in sources/package.yaml."""
+    declared = metadata.source_ids
+    for table in dataset.tables.values():
+        if "source" not in table.schema.field_names:
+            continue
+        for row in table.rows:
+            text = row.values.get("source")
+            if not isinstance(text, str):
+                continue
+            for item in (part.strip() for part in text.split(";")):
+                if item not in declared:
+                    yield Issue(
+                        table.source.file,
+                        row.record.line_of("source"),
+                        "unknown-source",
+                        f"{quote(item)} is not a source id declared in package.yaml "
+                        f"({', '.join(sorted(declared))})",
+                        table.resource,
+                        "source",
+                        item,
+                        row.record.index,
+                    )
