@@ -10,8 +10,9 @@ from typing import Any, TypeVar
 
 import click
 
-from pipeline.errors import PipelineError
-from pipeline.issues import Report, render_github, render_text
+from pipeline import release
+from pipeline.errors import PipelineError, ProjectError
+from pipeline.issues import Report, display_path, render_github, render_text
 from pipeline.validate import validate_project
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -134,6 +135,94 @@ def validate(sources: Path, schemas: Path, fmt: str) -> None:
     report = validate_project(sources, schemas).report
     echo_report(report, fmt)
     sys.exit(0 if report.ok else 1)
+
+
+def output_option(func: F) -> F:
+    return click.option(
+        "--output",
+        type=click.Path(path_type=Path, file_okay=False),
+        default=Path("output"),
+        show_default=True,
+        help="Folder of published releases.",
+    )(func)
+
+
+@cli.command()
+@sources_option
+@schemas_option
+@output_option
+@click.option("--check", is_flag=True, help="Do everything but write: exit 1 if publishing would be refused.")
+def publish(sources: Path, schemas: Path, output: Path, check: bool) -> None:
+    """Validate the sources and publish them as the version in sources/package.yaml.
+
+    Writes OUTPUT/<version>/ (datapackage.json, CSV and JSON tables, README.md), the zip
+    OUTPUT/<name>-<version>.zip and OUTPUT/catalog.json. Invalid sources: the validation
+    report, exit 1, nothing written. A published version is never rewritten.
+
+    \b
+    Example:
+        ics-data publish --output output
+    """
+    validation = validate_project(sources, schemas)
+    if not validation.report.ok:
+        click.echo(render_text(validation.report.issues), err=True)
+        click.echo("Nothing was published.", err=True)
+        sys.exit(1)
+    result = release.publish(validation, output, check=check)
+    if result.status == "unchanged":
+        click.echo(f"already published as {result.version} ({display_path(result.path)})")
+    elif result.status == "checked":
+        click.echo(f"{result.version} can be published ({result.files} files)")
+    else:
+        click.echo(f"published {result.version} in {display_path(result.path)} ({result.files} files)")
+
+
+@cli.command()
+@output_option
+@click.argument("version", required=False)
+def verify(output: Path, version: str | None) -> None:
+    """Re-check every file of the releases (or of VERSION) against datapackage.json.
+
+    Sizes and SHA-256 of every file, no file missing or extra, the zip, and a frictionless
+    validation of the package. Exit 1 on any problem.
+
+    \b
+    Example:
+        ics-data verify 1.0.0
+    """
+    results = release.verify(output, version)
+    if not results:
+        raise ProjectError(f"no releases in {display_path(output)}", hint="run ics-data publish")
+    failed = False
+    for name, issues in results.items():
+        if issues:
+            failed = True
+            click.echo(f"{name}: {len(issues)} problem(s)")
+            click.echo(render_text(issues))
+        else:
+            click.echo(f"{name}: ok")
+    sys.exit(1 if failed else 0)
+
+
+@cli.command()
+@output_option
+@format_option("text", "json")
+def releases(output: Path, fmt: str) -> None:
+    """List the published releases.
+
+    \b
+    Example:
+        ics-data releases --format json
+    """
+    rows = release.release_rows(output)
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo(f"no releases in {display_path(output)}")
+    for row in rows:
+        click.echo(f"{row['version']:<10} {row['created']}  {row['resources']:>3} resources  "
+                   f"{row['bytes']:>9} bytes  {row['path']}")
 
 
 def main() -> None:

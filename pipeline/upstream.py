@@ -298,12 +298,16 @@ class _Column:
     """A column we know: the field it fills (None: known, not read) and its accepted headers."""
 
     field: str | None
-    headers: frozenset[str]
+    spellings: tuple[str, ...]  # as published, for messages
     required: bool
 
+    @property
+    def headers(self) -> frozenset[str]:
+        return frozenset(_normalise(spelling) for spelling in self.spellings)
 
-def _column(field: str | None, *headers: str, required: bool = True) -> _Column:
-    return _Column(field, frozenset(_normalise(header) for header in headers), required)
+
+def _column(field: str | None, *spellings: str, required: bool = True) -> _Column:
+    return _Column(field, spellings, required)
 
 
 # Every spelling seen in a vintage: CCG wording (2022-04) and Sub ICB wording (2023-01 on).
@@ -463,7 +467,7 @@ def _match_header(
         positions[column.field] = index
     for column in columns:
         if column.required and column.field not in positions:
-            wanted = " or ".join(f'"{text}"' for text in sorted(column.headers))
+            wanted = " or ".join(f'"{text}"' for text in column.spellings)
             found = ", ".join(f'"{text}"' for text in displays if text)
             raise UpstreamFormatError(
                 f"no {wanted} column; the header row has {found or 'nothing'}",
