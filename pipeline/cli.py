@@ -151,7 +151,9 @@ def output_option(func: F) -> F:
 @sources_option
 @schemas_option
 @output_option
-@click.option("--check", is_flag=True, help="Do everything but write: exit 1 if publishing would be refused.")
+@click.option(
+    "--check", is_flag=True, help="Do everything but write: exit 1 if publishing would be refused."
+)
 def publish(sources: Path, schemas: Path, output: Path, check: bool) -> None:
     """Validate the sources and publish them as the version in sources/package.yaml.
 
@@ -174,7 +176,9 @@ def publish(sources: Path, schemas: Path, output: Path, check: bool) -> None:
     elif result.status == "checked":
         click.echo(f"{result.version} can be published ({result.files} files)")
     else:
-        click.echo(f"published {result.version} in {display_path(result.path)} ({result.files} files)")
+        click.echo(
+            f"published {result.version} in {display_path(result.path)} ({result.files} files)"
+        )
 
 
 @cli.command()
@@ -221,8 +225,10 @@ def releases(output: Path, fmt: str) -> None:
     if not rows:
         click.echo(f"no releases in {display_path(output)}")
     for row in rows:
-        click.echo(f"{row['version']:<10} {row['created']}  {row['resources']:>3} resources  "
-                   f"{row['bytes']:>9} bytes  {row['path']}")
+        click.echo(
+            f"{row['version']:<10} {row['created']}  {row['resources']:>3} resources  "
+            f"{row['bytes']:>9} bytes  {row['path']}"
+        )
 
 
 def main() -> None:

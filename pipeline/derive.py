@@ -21,7 +21,9 @@ def derived_rows(dataset: Dataset) -> dict[str, list[dict[str, Any]]]:
 
 def pcn_milestones(dataset: Dataset) -> list[dict[str, Any]]:
     fields = dataset.tables["milestones"].schema.field_names
-    typed = {(row.values.get("date"), row.values.get("event")) for row in dataset.rows("milestones")}
+    typed = {
+        (row.values.get("date"), row.values.get("event")) for row in dataset.rows("milestones")
+    }
     out = []
     for pcn in dataset.values("pcns"):
         code, name = pcn.get("pcn_code"), pcn.get("pcn_name")

@@ -127,9 +127,7 @@ def build_zip(files: dict[str, bytes], top: str) -> bytes:
 
 
 def same_content(files: dict[str, bytes], release: Path) -> bool:
-    on_disk = {
-        p.relative_to(release).as_posix() for p in release.rglob("*") if p.is_file()
-    }
+    on_disk = {p.relative_to(release).as_posix() for p in release.rglob("*") if p.is_file()}
     if on_disk != set(files):
         return False
     return all((release / path).read_bytes() == content for path, content in files.items())
@@ -251,11 +249,23 @@ def verify_release(release: Path) -> list[Issue]:
     for resource in descriptor.get("resources", []):
         entry = listed.get(resource.get("path", ""))
         if entry is None:
-            issues.append(Issue(file, 0, "missing-file",
-                                f"resource {resource.get('name')} is not in the file list"))
+            issues.append(
+                Issue(
+                    file,
+                    0,
+                    "missing-file",
+                    f"resource {resource.get('name')} is not in the file list",
+                )
+            )
         elif resource.get("hash") != entry["hash"]:
-            issues.append(Issue(file, 0, "hash-mismatch",
-                                f"resource {resource.get('name')} hash differs from its file entry"))
+            issues.append(
+                Issue(
+                    file,
+                    0,
+                    "hash-mismatch",
+                    f"resource {resource.get('name')} hash differs from its file entry",
+                )
+            )
     for path, entry in sorted(listed.items()):
         target = release / path
         where = display_path(target)
@@ -264,25 +274,47 @@ def verify_release(release: Path) -> list[Issue]:
             continue
         size = target.stat().st_size
         if size != entry["bytes"]:
-            issues.append(Issue(where, 0, "byte-count",
-                                f"{size} bytes, datapackage.json says {entry['bytes']}"))
+            issues.append(
+                Issue(
+                    where, 0, "byte-count", f"{size} bytes, datapackage.json says {entry['bytes']}"
+                )
+            )
         digest = f"sha256:{file_sha256(target)}"
         if digest != entry["hash"]:
-            issues.append(Issue(where, 0, "hash-mismatch",
-                                f"SHA-256 is {digest[7:19]}..., datapackage.json says "
-                                f"{entry['hash'][7:19]}...; the file was changed"))
+            issues.append(
+                Issue(
+                    where,
+                    0,
+                    "hash-mismatch",
+                    f"SHA-256 is {digest[7:19]}..., datapackage.json says "
+                    f"{entry['hash'][7:19]}...; the file was changed",
+                )
+            )
     for target in sorted(release.rglob("*")):
         rel = target.relative_to(release).as_posix()
         if target.is_file() and rel != "datapackage.json" and rel not in listed:
-            issues.append(Issue(display_path(target), 0, "extra-file",
-                                "not part of the release (not listed in datapackage.json)"))
+            issues.append(
+                Issue(
+                    display_path(target),
+                    0,
+                    "extra-file",
+                    "not part of the release (not listed in datapackage.json)",
+                )
+            )
     if not issues:
         report = Package(str(release / "datapackage.json")).validate()
         for task in report.tasks:
             for error in task.errors:
                 row = getattr(error, "row_number", None) or 0
-                issues.append(Issue(display_path(release / task.place) if task.place else file,
-                                    row, error.type, error.message, task.name))
+                issues.append(
+                    Issue(
+                        display_path(release / task.place) if task.place else file,
+                        row,
+                        error.type,
+                        error.message,
+                        task.name,
+                    )
+                )
         for error in report.errors:
             issues.append(Issue(file, 0, error.type, error.message))
     return issues
@@ -293,8 +325,10 @@ def verify(output: Path, version: str | None = None) -> dict[str, list[Issue]]:
     if version is not None:
         releases = [r for r in releases if r.version == version]
         if not releases:
-            raise ReleaseError(f"no release {version} in {display_path(output)}",
-                               hint="ics-data releases lists the published versions")
+            raise ReleaseError(
+                f"no release {version} in {display_path(output)}",
+                hint="ics-data releases lists the published versions",
+            )
     results = {r.version: verify_release(r.path) for r in releases}
     zips = verify_zips(output)
     for version_name, problems in zips.items():
@@ -312,7 +346,9 @@ def verify_zips(output: Path) -> dict[str, list[Issue]]:
         path = output / zip_name(name, info.version)
         problems: list[Issue] = []
         if not path.is_file():
-            problems.append(Issue(display_path(path), 0, "missing-file", "the release zip is missing"))
+            problems.append(
+                Issue(display_path(path), 0, "missing-file", "the release zip is missing")
+            )
         else:
             expected = {
                 p.relative_to(info.path).as_posix(): p.read_bytes()
@@ -320,8 +356,14 @@ def verify_zips(output: Path) -> dict[str, list[Issue]]:
                 if p.is_file()
             }
             if path.read_bytes() != build_zip(expected, f"{name}-{info.version}"):
-                problems.append(Issue(display_path(path), 0, "hash-mismatch",
-                                      "the zip does not hold exactly the release's files"))
+                problems.append(
+                    Issue(
+                        display_path(path),
+                        0,
+                        "hash-mismatch",
+                        "the zip does not hold exactly the release's files",
+                    )
+                )
         out[info.version] = problems
     return out
 
@@ -331,12 +373,13 @@ def release_rows(output: Path) -> list[dict[str, Any]]:
     for info in find_releases(output):
         descriptor = read_descriptor(info.path)
         size = sum(p.stat().st_size for p in info.path.rglob("*") if p.is_file())
-        rows.append({
-            "version": info.version,
-            "created": str(descriptor.get("created", ""))[:10],
-            "resources": len(descriptor.get("resources", [])),
-            "bytes": size,
-            "path": display_path(info.path),
-        })
+        rows.append(
+            {
+                "version": info.version,
+                "created": str(descriptor.get("created", ""))[:10],
+                "resources": len(descriptor.get("resources", [])),
+                "bytes": size,
+                "path": display_path(info.path),
+            }
+        )
     return rows
-

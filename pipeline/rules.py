@@ -133,21 +133,30 @@ def check_dates(table: Table) -> Iterable[Issue]:
             moments[column] = m
             if m.exact is not None and (m.earliest is not None or m.latest is not None):
                 yield _issue(
-                    table, row, f"{column}_earliest", "date-bounds",
+                    table,
+                    row,
+                    f"{column}_earliest",
+                    "date-bounds",
                     f"{column} is known exactly ({m.exact}); leave {column}_earliest and "
                     f"{column}_latest empty",
                     m.earliest or m.latest,
                 )
             if m.earliest and m.latest and m.earliest > m.latest:
                 yield _issue(
-                    table, row, f"{column}_latest", "date-order",
+                    table,
+                    row,
+                    f"{column}_latest",
+                    "date-order",
                     f"{column}_latest {m.latest} is before {column}_earliest {m.earliest}",
                     m.latest,
                 )
         start, end = moments.get(start_col), moments.get(end_col)
         if start and end and start.lo and end.hi and start.lo > end.hi:
             yield _issue(
-                table, row, end_col if end.exact else f"{end_col}_latest", "date-order",
+                table,
+                row,
+                end_col if end.exact else f"{end_col}_latest",
+                "date-order",
                 f"{end_col} {end.describe()} is before {start_col} {start.describe()}; "
                 "are the dates the wrong way round?",
                 end.hi,
@@ -179,7 +188,10 @@ def check_memberships(dataset: Dataset) -> Iterable[Issue]:
 def _within_pcn(table: Table, row: Row, span: Life, pcn: Life, code: object) -> Iterable[Issue]:
     if span.start.lo and pcn.start.lo and span.start.lo < pcn.start.lo:
         yield _issue(
-            table, row, "start_date", "outside-pcn-life",
+            table,
+            row,
+            "start_date",
+            "outside-pcn-life",
             f"membership starts {span.start.describe()}, before PCN {code} opened "
             f"({pcn.start.describe()})",
             span.start.lo,
@@ -188,14 +200,20 @@ def _within_pcn(table: Table, row: Row, span: Life, pcn: Life, code: object) -> 
         pcn_end = pcn.end.hi
         if not span.end.known:
             yield _issue(
-                table, row, "end_date", "outside-pcn-life",
+                table,
+                row,
+                "end_date",
+                "outside-pcn-life",
                 f"membership has no end date but PCN {code} closed ({pcn.end.describe()}); "
                 "give the end date",
                 None,
             )
         elif span.end.hi and pcn_end and span.end.hi > pcn_end:
             yield _issue(
-                table, row, "end_date", "outside-pcn-life",
+                table,
+                row,
+                "end_date",
+                "outside-pcn-life",
                 f"membership ends {span.end.describe()}, after PCN {code} closed "
                 f"({pcn.end.describe()})",
                 span.end.hi,
@@ -214,7 +232,10 @@ def _overlaps(table: Table, practice: str, spans: list[tuple[Row, Life]]) -> Ite
             if end is None or start <= end:
                 other = row_a.values.get("pcn_code")
                 yield _issue(
-                    table, row_b, "pcn_code", "overlap",
+                    table,
+                    row_b,
+                    "pcn_code",
+                    "overlap",
                     f"practice {practice} is in {row_b.values.get('pcn_code')} and in {other} "
                     f"(line {row_a.record.line}) on {start}; end one membership before the "
                     "other starts",
@@ -229,7 +250,10 @@ def check_partnerships(dataset: Dataset) -> Iterable[Issue]:
     for row in table.rows:
         if row.values.get("partnership") is None and row.values.get("pcn_code"):
             yield _issue(
-                table, row, "partnership", "missing-partnership",
+                table,
+                row,
+                "partnership",
+                "missing-partnership",
                 f"PCN {row.values.get('pcn_code')} belongs to no partnership; every PCN open on "
                 "a date belongs to exactly one",
                 None,
@@ -249,8 +273,17 @@ def check_claims(dataset: Dataset) -> tuple[list[Issue], list[ClaimCheck]]:
         claimed = values.get("figure")
         compute = CLAIM_CHECKS.get(kind)
         if compute is None or not isinstance(as_at, date) or claimed is None:
-            checks.append(ClaimCheck(str(values.get("id")), str(values.get("statement")),
-                                     claimed, as_at, kind, None, "not checkable"))
+            checks.append(
+                ClaimCheck(
+                    str(values.get("id")),
+                    str(values.get("statement")),
+                    claimed,
+                    as_at,
+                    kind,
+                    None,
+                    "not checkable",
+                )
+            )
             continue
         computed = compute(dataset, as_at)
         if computed.definite == computed.possible == claimed:
@@ -259,13 +292,25 @@ def check_claims(dataset: Dataset) -> tuple[list[Issue], list[ClaimCheck]]:
             status = "uncertain"
         else:
             status = "differs"
-        checks.append(ClaimCheck(str(values.get("id")), str(values.get("statement")),
-                                 claimed, as_at, kind, computed, status))
+        checks.append(
+            ClaimCheck(
+                str(values.get("id")),
+                str(values.get("statement")),
+                claimed,
+                as_at,
+                kind,
+                computed,
+                status,
+            )
+        )
         if status != "agrees":
             code = "claim-mismatch" if status == "differs" else "claim-uncertain"
             issues.append(
                 _issue(
-                    table, row, "figure", code,
+                    table,
+                    row,
+                    "figure",
+                    code,
                     f"claim {values.get('id')!r} says {quote(claimed)}; the records give "
                     f"{computed} ({kind} on {as_at})",
                     claimed,
@@ -279,9 +324,7 @@ def summarise(dataset: Dataset, claims: list[ClaimCheck]) -> dict[str, Any]:
     today = date.today()
     return {
         "records": {name: len(table.rows) for name, table in sorted(dataset.tables.items())},
-        "pcns_open": {
-            day.isoformat(): str(pcns_open(dataset, day)) for day in [*days, today]
-        }
+        "pcns_open": {day.isoformat(): str(pcns_open(dataset, day)) for day in [*days, today]}
         if "pcns" in dataset.tables
         else {},
         "today": today.isoformat(),

@@ -65,13 +65,21 @@ def load_schemas(schemas: Path) -> tuple[dict[str, ResourceSchema], list[Issue]]
             try:
                 descriptor: Any = json.loads(path.read_text(encoding="utf-8"))
             except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                issues.append(Issue(file, getattr(exc, "lineno", 0), "schema-error",
-                                    f"the schema cannot be read: {exc}", resource))
+                issues.append(
+                    Issue(
+                        file,
+                        getattr(exc, "lineno", 0),
+                        "schema-error",
+                        f"the schema cannot be read: {exc}",
+                        resource,
+                    )
+                )
                 continue
         else:
             descriptor, problems = load_yaml_mapping(path)
-            issues.extend(Issue(p.file, p.line, p.code, p.message, resource, p.field)
-                          for p in problems)
+            issues.extend(
+                Issue(p.file, p.line, p.code, p.message, resource, p.field) for p in problems
+            )
             if descriptor is None:
                 continue
         problems_found = check_schema(descriptor, file, resource)
@@ -95,13 +103,27 @@ def check_schema(descriptor: Any, file: str, resource: str) -> list[Issue]:
     for field in descriptor.get("fields", []):
         for key in ("title", "description"):
             if not field.get(key):
-                issues.append(Issue(file, 0, "schema-error",
-                                    f"field {field.get('name')!r} needs a {key}", resource,
-                                    str(field.get("name"))))
+                issues.append(
+                    Issue(
+                        file,
+                        0,
+                        "schema-error",
+                        f"field {field.get('name')!r} needs a {key}",
+                        resource,
+                        str(field.get("name")),
+                    )
+                )
     for fk in descriptor.get("foreignKeys", []):
         fields = fk.get("fields")
         for name in [fields] if isinstance(fields, str) else fields or []:
             if name not in names:
-                issues.append(Issue(file, 0, "schema-error",
-                                    f"foreign key field {name!r} is not a field", resource))
+                issues.append(
+                    Issue(
+                        file,
+                        0,
+                        "schema-error",
+                        f"foreign key field {name!r} is not a field",
+                        resource,
+                    )
+                )
     return issues

@@ -57,7 +57,11 @@ class LoadResult:
 
 
 def find_source(sources: Path, resource: str) -> list[Path]:
-    return [sources / f"{resource}{suffix}" for suffix in SOURCE_SUFFIXES if (sources / f"{resource}{suffix}").exists()]
+    return [
+        sources / f"{resource}{suffix}"
+        for suffix in SOURCE_SUFFIXES
+        if (sources / f"{resource}{suffix}").exists()
+    ]
 
 
 def load_sources(sources: Path, resources: Iterable[str]) -> LoadResult:
@@ -217,8 +221,14 @@ def parse_yaml_records(
             key_line = key_node.start_mark.line + 1
             if not isinstance(key_node, yaml.ScalarNode):
                 issues.append(
-                    Issue(file, key_line, "yaml-structure", "a field name must be text", resource,
-                          record=index)
+                    Issue(
+                        file,
+                        key_line,
+                        "yaml-structure",
+                        "a field name must be text",
+                        resource,
+                        record=index,
+                    )
                 )
                 continue
             key = str(key_node.value)
@@ -321,13 +331,10 @@ def parse_csv(text: str, path: Path, resource: str) -> tuple[SourceTable | None,
     names = [name.strip() for name in header]
     for column, name in enumerate(names, start=1):
         if not name:
-            issues.append(
-                Issue(file, 1, "blank-header", f"column {column} has no name", resource)
-            )
+            issues.append(Issue(file, 1, "blank-header", f"column {column} has no name", resource))
         elif names.index(name) != column - 1:
             issues.append(
-                Issue(file, 1, "duplicate-header", f"column {name!r} appears twice", resource,
-                      name)
+                Issue(file, 1, "duplicate-header", f"column {name!r} appears twice", resource, name)
             )
     records: list[Record] = []
     start = reader.line_num + 1
@@ -338,8 +345,9 @@ def parse_csv(text: str, path: Path, resource: str) -> tuple[SourceTable | None,
         except StopIteration:
             break
         except csv.Error as exc:
-            issues.append(Issue(file, reader.line_num, "csv-syntax", f"CSV cannot be read: {exc}",
-                                resource))
+            issues.append(
+                Issue(file, reader.line_num, "csv-syntax", f"CSV cannot be read: {exc}", resource)
+            )
             break
         line = start
         start = reader.line_num + 1
@@ -377,6 +385,7 @@ def parse_csv(text: str, path: Path, resource: str) -> tuple[SourceTable | None,
         records.append(Record(index, line, values))
         index += 1
     if not records and not issues:
-        issues.append(Issue(file, 0, "empty-file", "the file has a header but no records",
-                            resource))
+        issues.append(
+            Issue(file, 0, "empty-file", "the file has a header but no records", resource)
+        )
     return SourceTable(resource, path, "csv", tuple(n for n in names if n), tuple(records)), issues

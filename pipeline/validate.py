@@ -130,8 +130,14 @@ def check_table(source: SourceTable, schema: ResourceSchema) -> tuple[Table, lis
         for name in names:
             if name not in source.fields:
                 issues.append(
-                    Issue(file, 1, "missing-field",
-                          f"the header has no column {name!r}", source.resource, name)
+                    Issue(
+                        file,
+                        1,
+                        "missing-field",
+                        f"the header has no column {name!r}",
+                        source.resource,
+                        name,
+                    )
                 )
     frictionless_schema = schema.frictionless()
     data: list[list[Any]] = [list(names)]
@@ -200,9 +206,7 @@ def check_foreign_keys(dataset: Dataset) -> Iterable[Issue]:
             ref_fields = [ref["fields"]] if isinstance(ref["fields"], str) else list(ref["fields"])
             if target not in dataset.tables:
                 continue  # the missing resource is reported where it is loaded
-            known = {
-                tuple(row.values.get(f) for f in ref_fields) for row in dataset.rows(target)
-            }
+            known = {tuple(row.values.get(f) for f in ref_fields) for row in dataset.rows(target)}
             for row in table.rows:
                 key = tuple(row.values.get(f) for f in fields)
                 if all(v is None for v in key) or key in known:
