@@ -22,6 +22,7 @@ from pipeline.sources import Record, SourceTable, load_sources
 
 CONSTRAINT = re.compile(r'constraint "(\w+)" is "(.*)"$')
 TYPE_NOTE = re.compile(r'type is "(\w+)/')
+POSITION = re.compile(r"row at position (\d+)")
 TYPE_HINTS = {
     "date": "a date YYYY-MM-DD",
     "integer": "a whole number",
@@ -188,13 +189,26 @@ def frictionless_issue(error: Any, source: SourceTable, schema: ResourceSchema) 
         else:
             code, message = "constraint", f"{quote(value)} breaks {constraint} {limit}"
     elif error.type == "unique-error":
-        code, message = "unique", f"{quote(value)} must be unique; it is {note}"
+        code, message = "unique", f"{quote(value)} must be unique; {_first_use(note, source)}"
     elif error.type == "primary-key":
+        # error.cells is the whole row, not the key: take the key's values from the record.
         key = ", ".join(schema.primary_key)
-        cells = ", ".join("" if c is None else str(c) for c in getattr(error, "cells", []))
-        code, message = "primary-key", f"the key ({key}) = ({cells}) is used by another record"
+        cells = ", ".join(
+            str(record.values.get(k) or "") if record else "" for k in schema.primary_key
+        )
+        code, value = "primary-key", cells
+        message = f"the key ({key}) = ({cells}) must be unique; {_first_use(note, source)}"
         name = schema.primary_key[0] if schema.primary_key else ""
     return Issue(source.file, line, code, message, source.resource, name, value, index)
+
+
+def _first_use(note: str, source: SourceTable) -> str:
+    """frictionless names the other row by its position in the data; say its line instead."""
+    match = POSITION.search(note)
+    position = int(match[1]) if match else 0
+    if 2 <= position < len(source.records) + 2:
+        return f"line {source.records[position - 2].line} has it too"
+    return "another record has it too"
 
 
 def check_foreign_keys(dataset: Dataset) -> Iterable[Issue]:
