@@ -127,15 +127,17 @@ def check_table(source: SourceTable, schema: ResourceSchema) -> tuple[Table, lis
                     record=first.index if first else -1,
                 )
             )
+    absent: set[str] = set()
     if source.format == "csv":
         for name in names:
             if name not in source.fields:
+                absent.add(name)
                 issues.append(
                     Issue(
                         file,
                         1,
                         "missing-field",
-                        f"the header has no column {name!r}",
+                        f"the header has no column {name!r}; add it",
                         source.resource,
                         name,
                     )
@@ -146,6 +148,9 @@ def check_table(source: SourceTable, schema: ResourceSchema) -> tuple[Table, lis
     report = Resource(data=data, schema=frictionless_schema).validate(limit_errors=100_000)
     for task in report.tasks:
         for error in task.errors:
+            # A column missing from the header is one problem, not a missing value in every row.
+            if getattr(error, "field_name", None) in absent:
+                continue
             issues.append(frictionless_issue(error, source, schema))
     for error in report.errors:
         issues.append(Issue(file, 0, error.type, error.message, source.resource))
