@@ -88,12 +88,16 @@ def validate_project(sources: Path, schemas: Path) -> Validation:
 
     check_folders(sources, schemas)
     issues: list[Issue] = []
-    found, problems = load_schemas(schemas)
-    issues.extend(problems)
+    found, problems_schemas = load_schemas(schemas)
+    issues.extend(problems_schemas)
     metadata, problems = load_metadata(sources)
     issues.extend(problems)
     loaded = load_sources(sources, found)
-    issues.extend(loaded.issues)
+    # A resource whose schema is broken is reported at the schema, not as a source without one.
+    broken = {problem.resource for problem in problems_schemas if problem.resource}
+    issues.extend(
+        i for i in loaded.issues if not (i.code == "unknown-resource" and i.resource in broken)
+    )
     tables: dict[str, Table] = {}
     for resource, source in loaded.tables.items():
         table, problems = check_table(source, found[resource])
