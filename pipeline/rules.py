@@ -94,6 +94,14 @@ CLAIM_CHECKS: dict[str, Callable[[Dataset, date], Count]] = {
     "partnerships": lambda d, day: Count(len(d.rows("partnerships")), len(d.rows("partnerships"))),
 }
 
+# The resource each check counts: a claim is not checked when that resource could not be read.
+CLAIM_RESOURCES = {
+    "pcns-open": "pcns",
+    "icbs-open": "icbs",
+    "objectives": "objectives",
+    "partnerships": "partnerships",
+}
+
 
 def check_rules(dataset: Dataset) -> tuple[list[Issue], list[ClaimCheck]]:
     issues: list[Issue] = []
@@ -272,6 +280,8 @@ def check_claims(dataset: Dataset) -> tuple[list[Issue], list[ClaimCheck]]:
         as_at = values.get("as_at")
         claimed = values.get("figure")
         compute = CLAIM_CHECKS.get(kind)
+        if CLAIM_RESOURCES.get(kind) not in dataset.tables:
+            compute = None  # its file is missing or unreadable, already reported there
         if compute is None or not isinstance(as_at, date) or claimed is None:
             checks.append(
                 ClaimCheck(
