@@ -325,8 +325,11 @@ def parse_yaml_records(
             if key not in names:
                 names.append(key)
         records.append(Record(index, line, values, lines))
-    if not records and not issues:
-        issues.append(Issue(file, 0, "empty-file", "the file holds no records", resource))
+    if not records:
+        # No table at all, as for an unreadable file: checks against it would only echo this.
+        if not issues:
+            issues.append(Issue(file, 0, "empty-file", "the file holds no records", resource))
+        return None, issues
     return SourceTable(resource, path, "yaml", tuple(names), tuple(records)), issues
 
 
@@ -459,8 +462,10 @@ def parse_csv(text: str, path: Path, resource: str) -> tuple[SourceTable | None,
                 values[name] = row[i] if i < len(row) and row[i].strip() != "" else None
         records.append(Record(index, line, values))
         index += 1
-    if not records and not issues:
-        issues.append(
-            Issue(file, 0, "empty-file", "the file has a header but no records", resource)
-        )
+    if not records:
+        if not issues:
+            issues.append(
+                Issue(file, 0, "empty-file", "the file has a header but no records", resource)
+            )
+        return None, issues
     return SourceTable(resource, path, "csv", tuple(n for n in names if n), tuple(records)), issues
