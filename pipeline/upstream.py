@@ -37,25 +37,14 @@ from xml.etree import ElementTree
 import openpyxl
 from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
+from pipeline.errors import PipelineError
+
 T = TypeVar("T")
 
 PCN_DETAILS_SHEET = "PCNDetails"
 PARTNER_SHEET = "PCN Core Partner Details"
 GP_MAP_MEMBER = "gp-reg-pat-prac-map.csv"
 UNALLOCATED_PCN_CODE = "U"
-
-
-# moves to pipeline/errors.py
-class PipelineError(Exception):
-    """A reason the pipeline cannot go on, with a hint for the user."""
-
-    def __init__(self, message: str, hint: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
-
-    def __str__(self) -> str:
-        return self.message
 
 
 class UpstreamFormatError(PipelineError):
