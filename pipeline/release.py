@@ -3,8 +3,8 @@ releases; keep `OUTPUT/catalog.json`.
 
 A release is staged in `OUTPUT/.staging-*`, its zip is moved into place, then the folder is
 renamed to `OUTPUT/<version>`: that rename is the moment of publication. A publish killed before
-it leaves no release folder (a stray zip without its folder is replaced by the next run); a lock
-file keeps two publishes from interleaving.
+it leaves no release folder (a stray zip without its folder is replaced by the next run); an
+exclusive lock on the OUTPUT folder keeps two publishes from interleaving.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from pipeline.metadata import parse_version
 from pipeline.validate import Validation
 
 STAGING_PREFIX = ".staging-"
-LOCK_NAME = ".publish.lock"
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
@@ -86,13 +85,15 @@ def read_descriptor(release: Path) -> dict[str, Any]:
 
 @contextmanager
 def publish_lock(output: Path) -> Iterator[None]:
+    """An exclusive lock on the OUTPUT folder itself: a lock file would be left behind in the
+    committed archive by every no-op publish."""
     output.mkdir(parents=True, exist_ok=True)
-    with (output / LOCK_NAME).open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    descriptor = os.open(output, os.O_RDONLY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # closing releases the lock
 
 
 def clean_staging(output: Path) -> None:
