@@ -148,6 +148,8 @@ def publish(validation: Validation, output: Path, *, check: bool = False) -> Pub
         releases = find_releases(output)
         if target.exists():
             if same_content(files, target):
+                if not check:  # a publish killed after its rename never wrote the catalog
+                    write_catalog(output, metadata.name)
                 return PublishResult(version, target, "unchanged", len(files))
             raise ReleaseError(
                 f"version {version} is already published in {display_path(target)} with "
@@ -225,8 +227,12 @@ def catalog(output: Path, name: str) -> dict[str, Any]:
 
 
 def write_catalog(output: Path, name: str) -> None:
-    """catalog.json lists every release; it is rebuilt from the release folders each time."""
+    """catalog.json lists every release; it is rebuilt from the release folders each time, and
+    written only when that changes it."""
     data = dump_json(catalog(output, name))
+    current = output / "catalog.json"
+    if current.is_file() and current.read_bytes() == data:
+        return
     temporary = output / f"{STAGING_PREFIX}catalog.json"
     temporary.write_bytes(data)
     os.replace(temporary, output / "catalog.json")
