@@ -141,6 +141,8 @@ def publish(validation: Validation, output: Path, *, check: bool = False) -> Pub
         raise ReleaseError("the sources are not valid", hint="run ics-data validate")
     files = build_files(validation.dataset, metadata)
     version = metadata.version
+    if check and not output.is_dir():  # nothing there can refuse it; --check writes nothing
+        return PublishResult(version, output / version, "checked", len(files))
     with publish_lock(output):
         if not check:
             clean_staging(output)
