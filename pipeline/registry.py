@@ -147,7 +147,9 @@ def append_entries(text: str, entries: Sequence[SourceEntry], file: str) -> str:
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
-        raise RegistryError(f"{file} cannot be read: {exc}", hint="Run ics-data validate.") from None
+        raise RegistryError(
+            f"{file} cannot be read: {exc}", hint="Run ics-data validate."
+        ) from None
     node = None
     if isinstance(root, yaml.MappingNode):
         node = next((v for k, v in root.value if str(k.value) == "sources"), None)
@@ -171,7 +173,9 @@ def append_entries(text: str, entries: Sequence[SourceEntry], file: str) -> str:
     block = []
     for entry in entries:
         block.append(f"{dash}id: {entry.id}{newline}")
-        block.append(f"{indent}# added by ics-data refresh; put the download address in path{newline}")
+        block.append(
+            f"{indent}# added by ics-data refresh; put the download address in path{newline}"
+        )
         block.append(f"{indent}title: {json.dumps(entry.title, ensure_ascii=False)}{newline}")
         block.append(f"{indent}path: {json.dumps(entry.path, ensure_ascii=False)}{newline}")
         vintage = entry.vintage.isoformat() if entry.vintage else ""
