@@ -8,7 +8,7 @@ Records are matched by their primary key. A key with an empty part that a later 
 (a membership whose start date was known only between bounds, then exactly) is the same record,
 changed, not one removed and another added. The bump follows the version policy: major when a
 record is removed, minor when records are added or closed (an end or close date, or its bounds,
-set), patch for any other corrected value.
+set where nothing was known of its end), patch for any other corrected value.
 """
 
 from __future__ import annotations
@@ -22,15 +22,6 @@ from pipeline.metadata import parse_version
 from pipeline.validate import Dataset
 
 BUMPS = ("none", "patch", "minor", "major")
-# Columns whose filling means a record ended: the change is an addition of facts (minor).
-CLOSING = {
-    "close_date",
-    "close_date_earliest",
-    "close_date_latest",
-    "end_date",
-    "end_date_earliest",
-    "end_date_latest",
-}
 
 Key = tuple[str | None, ...]
 
@@ -198,11 +189,16 @@ def _bump(records: list[RecordChange]) -> tuple[str, list[str]]:
         elif change.kind == "added":
             raise_to("minor", f"{change.resource} records added")
         else:
-            for field in change.fields:
-                if field.field in CLOSING and not field.old and field.new:
-                    raise_to("minor", f"{change.resource} records closed")
-                elif field.field != "source":
-                    raise_to("patch", f"{change.resource} values corrected")
+            closed = {
+                name
+                for column in ("close_date", "end_date")
+                if _ended(change, column)
+                for name in _date_columns(column)
+            }
+            if closed:
+                raise_to("minor", f"{change.resource} records closed")
+            if any(f.field not in closed | {"source"} for f in change.fields):
+                raise_to("patch", f"{change.resource} values corrected")
             if all(f.field == "source" for f in change.fields):
                 raise_to("patch", f"{change.resource} provenance updated")
     top = BUMPS[level]
@@ -235,6 +231,11 @@ def _when(values: Mapping[str, str | None], column: str) -> str:
     return "(date unknown)"
 
 
+def _day(values: Mapping[str, str | None], column: str) -> str:
+    when = _when(values, column)
+    return when[3:] if when.startswith("on ") else when
+
+
 def _ended(change: RecordChange, column: str) -> bool:
     names = {column, f"{column}_earliest", f"{column}_latest"}
     was = any(change.old(n) for n in names)
@@ -249,38 +250,71 @@ def _events(records: list[RecordChange], after: Dataset) -> list[str]:
     events: list[str] = []
     for change in records:
         v = change.values
-        if change.resource == "pcns":
-            code, name = v.get("pcn_code"), v.get("pcn_name")
-            if change.kind == "added":
-                text = f"PCN {code} {name} opened {_when(v, 'open_date')}"
-                if any(
-                    v.get(n) for n in ("close_date", "close_date_earliest", "close_date_latest")
-                ):
-                    text += f" and closed {_when(v, 'close_date')}"
-                events.append(text)
-            elif change.kind == "changed":
-                if _ended(change, "close_date"):
-                    events.append(f"PCN {code} {name} closed {_when(v, 'close_date')}")
-                old_name = change.old("pcn_name")
-                if old_name != name:
-                    events.append(f"PCN {code} renamed from {old_name} to {name}")
-                if change.old("open_date") != v.get("open_date") and v.get("open_date"):
-                    events.append(f"PCN {code} {name} opened on {v.get('open_date')}")
+        if change.resource == "pcns" and change.kind == "added":
+            text = f"PCN {v.get('pcn_code')} {v.get('pcn_name')} opened {_when(v, 'open_date')}"
+            if _has_end(v, "close_date"):
+                text += f" and closed {_when(v, 'close_date')}"
+            events.append(text)
         elif change.resource == "practices" and change.kind == "added":
             events.append(f"practice {v.get('practice_code')} {v.get('practice_name')} added")
+        elif change.kind == "removed":
+            events.append(f"{change.resource} {change.label} removed")
+        elif change.kind == "changed":
+            events.extend(_changed(change))
     events.extend(_moves(records, practice_names))
     return events
 
 
+def _changed(change: RecordChange) -> list[str]:
+    """A changed record in words: what it means where known, else each field old -> new."""
+    v = change.values
+    events: list[str] = []
+    explained = {"source"}
+    if change.resource == "pcns":
+        code, name = v.get("pcn_code"), v.get("pcn_name")
+        if _ended(change, "close_date"):
+            events.append(f"PCN {code} {name} closed {_when(v, 'close_date')}")
+            explained.update(_date_columns("close_date"))
+        old_name = change.old("pcn_name")
+        if old_name and old_name != name:
+            events.append(f"PCN {code} renamed from {old_name} to {name}")
+            explained.update(("pcn_name", "former_names"))
+        if change.old("open_date") != v.get("open_date") and v.get("open_date"):
+            events.append(f"PCN {code} {name} opened on {v.get('open_date')}")
+            explained.update(_date_columns("open_date"))
+    elif change.resource == "pcn_memberships" and _ended(change, "end_date"):
+        explained.update(_date_columns("end_date"))  # told by _moves
+    rest = [f for f in change.fields if f.field not in explained]
+    if rest:
+        described = "; ".join(f"{f.field} {_show(f.old)} -> {_show(f.new)}" for f in rest)
+        events.append(f"{change.resource} {change.label}: {described}")
+    return events
+
+
+def _date_columns(column: str) -> tuple[str, str, str]:
+    return column, f"{column}_earliest", f"{column}_latest"
+
+
+def _show(value: str | None) -> str:
+    return f'"{value}"' if value else "(empty)"
+
+
 def _moves(records: list[RecordChange], names: Mapping[str | None, str | None]) -> list[str]:
+    events_history: list[str] = []
     joined: dict[str | None, list[RecordChange]] = defaultdict(list)
     left: dict[str | None, list[RecordChange]] = defaultdict(list)
     for change in records:
         if change.resource != "pcn_memberships":
             continue
         practice = change.values.get("practice_code")
-        if change.kind == "added" and not _has_end(change.values):
+        if change.kind == "added" and not _has_end(change.values, "end_date"):
             joined[practice].append(change)
+        elif change.kind == "added":
+            v = change.values
+            events_history.append(
+                f"practice {practice} was in {v.get('pcn_code')} from "
+                f"{_day(v, 'start_date')} to {_day(v, 'end_date')}"
+            )
         elif change.kind == "changed" and _ended(change, "end_date"):
             left[practice].append(change)
     events = []
@@ -300,8 +334,8 @@ def _moves(records: list[RecordChange], names: Mapping[str | None, str | None]) 
         for change in ins:
             v = change.values
             events.append(f"{name} joined {v.get('pcn_code')} {_when(v, 'start_date')}")
-    return events
+    return events + events_history
 
 
-def _has_end(values: Mapping[str, str | None]) -> bool:
-    return any(values.get(n) for n in ("end_date", "end_date_earliest", "end_date_latest"))
+def _has_end(values: Mapping[str, str | None], column: str) -> bool:
+    return any(values.get(n) for n in _date_columns(column))

@@ -13,6 +13,8 @@ import click
 from pipeline import release
 from pipeline.errors import PipelineError, ProjectError
 from pipeline.issues import Report, display_path, render_github, render_text
+from pipeline.refresh import apply_refresh, plan_refresh
+from pipeline.refresh_report import render_refresh
 from pipeline.validate import validate_project
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -229,6 +231,54 @@ def releases(output: Path, fmt: str) -> None:
             f"{row['version']:<10} {row['created']}  {row['resources']:>3} resources  "
             f"{row['bytes']:>9} bytes  {row['path']}"
         )
+
+
+def upstream_file(option: str, what: str) -> Callable[[F], F]:
+    return click.option(
+        option,
+        type=click.Path(path_type=Path, exists=True, dir_okay=False),
+        default=None,
+        help=what,
+    )
+
+
+@cli.command()
+@upstream_file("--epcn", "ODS ePCN.xlsx workbook (PCNs and practice-PCN history).")
+@upstream_file("--gp-map", "NHS England gp-reg-pat-prac-map, as the .zip or the .csv in it.")
+@sources_option
+@schemas_option
+@click.option("--dry-run", is_flag=True, help="Print what would change; write nothing.")
+@click.option(
+    "--allow-older",
+    is_flag=True,
+    help="Accept a file older than one the sources hold (it only fills what is missing).",
+)
+@format_option("text", "markdown", "json")
+def refresh(
+    epcn: Path | None,
+    gp_map: Path | None,
+    sources: Path,
+    schemas: Path,
+    dry_run: bool,
+    allow_older: bool,
+    fmt: str,
+) -> None:
+    """Bring pcns, practices and pcn_memberships up to date with the NHS files.
+
+    Keeps the rows of this ICS (its codes in sources/ics.yaml), adds records, sets close
+    and end dates or their bounds, records renames, proposes a partnership for a new PCN
+    (partnership_review = true), cites the file in every record it changes and registers
+    it in package.yaml. Prints the change and the version bump it implies. Writes all
+    files or none, and only if the result is valid; a file older than one the sources
+    hold is refused unless --allow-older.
+
+    \b
+    Example:
+        ics-data refresh --gp-map gp-reg-pat-prac-map.zip --dry-run
+    """
+    plan = plan_refresh(sources, schemas, epcn=epcn, gp_map=gp_map, allow_older=allow_older)
+    report = plan.report if dry_run else apply_refresh(plan)
+    click.echo(render_refresh(report, fmt))
 
 
 def main() -> None:
