@@ -316,6 +316,16 @@ CASES = [
         [("practices.csv", 3, "", "encoding")],
     ),
     Case(
+        "encoding-control-character-yaml",
+        edit("objectives.yaml", "Enhance productivity", "Enhance\x00productivity"),
+        [("objectives.yaml", "Enhance", "", "encoding")],
+    ),
+    Case(
+        "encoding-control-character-csv",
+        edit("practices.csv", "ST JAMES' SURGERY", "ST JAMES\x1b SURGERY"),
+        [("practices.csv", 2, "", "encoding")],
+    ),
+    Case(
         "empty-file-yaml",
         lambda p: p.write("objectives.yaml", ""),
         [("objectives.yaml", 0, "", "empty-file")],
@@ -361,6 +371,32 @@ CASES = [
         "schema-error-invalid-type",
         edit("schemas/objectives.schema.yaml", "type: integer", "type: integr"),
         [("objectives.schema.yaml", "type: integr", "number", "schema-error")],
+    ),
+    Case(
+        # frictionless would open "README.md" as a file holding the field, and crash
+        "schema-error-field-is-a-string",
+        lambda p: p.write("schemas/extra.schema.yaml", "fields:\n- README.md\n"),
+        [("extra.schema.yaml", 2, "", "schema-error")],
+    ),
+    Case(
+        "schema-error-pattern-not-a-regex",
+        edit("schemas/pcns.schema.yaml", "pattern: ^U[0-9]{5}$", "pattern: ^U[0-9{5}$"),
+        [("pcns.schema.yaml", "  constraints:", "pcn_code", "schema-error")],
+    ),
+    Case(
+        # the broken schema's resource is then not checked, so nothing cascades from it
+        "schema-error-foreign-key-to-unknown-field",
+        edit(
+            "schemas/pcns.schema.yaml",
+            "resource: partnerships\n    fields:\n    - id",
+            "resource: partnerships\n    fields:\n    - idd",
+        ),
+        [("pcns.schema.yaml", 0, "", "schema-error")],
+    ),
+    Case(
+        "schema-error-foreign-key-to-unknown-resource",
+        edit("schemas/pcns.schema.yaml", "resource: partnerships", "resource: partnership"),
+        [("pcns.schema.yaml", 0, "", "schema-error")],
     ),
     # --- rules a table schema cannot say ------------------------------------------------------
     Case(
