@@ -173,9 +173,13 @@ YAML_HINTS = (
         "a value that contains ': ' must be in quotes, or this line is indented wrongly",
     ),
     (
+        "but found '<scalar>'",
+        "is there text after a closing quote, or is this line indented wrongly?",
+    ),
+    (
         "expected <block end>",
-        "check the indentation: each record starts with '- ' and its fields line up under "
-        "its first field; text after a closing quote is not allowed",
+        "check the indentation of this line and the ones above: each record starts with '- ' "
+        "and its fields line up under its first field",
     ),
 )
 
@@ -213,7 +217,7 @@ def yaml_problem(exc: yaml.YAMLError, file: str, resource: str = "", text: str =
     if "\t" in problem or "'\\t'" in problem:
         message += "; indent with spaces, not tabs"
     else:
-        message += "".join(f"; {hint}" for key, hint in YAML_HINTS if key in problem)
+        message += next((f"; {hint}" for key, hint in YAML_HINTS if key in problem), "")
     return Issue(file, line, "yaml-syntax", message, resource)
 
 
