@@ -197,6 +197,10 @@ def check_memberships(dataset: Dataset) -> Iterable[Issue]:
 
 
 def _reversed(span: Life) -> bool:
+    """Dates the wrong way round: start after end, or a date's earliest after its latest."""
+    for m in (span.start, span.end):
+        if m.earliest is not None and m.latest is not None and m.earliest > m.latest:
+            return True
     start, end = span.start.lo, span.end.hi
     return start is not None and end is not None and start > end
 
