@@ -407,18 +407,20 @@ CASES = [
         [("pcn_memberships.csv", "G82006,U17834", "end_date", "date-order")],
     ),
     Case(
+        # once, at the PCN: not again at each membership measured against the reversed dates
+        "date-order-pcn-close-before-open",
+        edit("pcns.csv", "2019-10-01,,,2022-03-31", "2022-03-31,,,2019-10-01"),
+        [("pcns.csv", "U01315", "close_date", "date-order")],
+    ),
+    Case(
         "date-order-bounds-reversed",
         edit(
             "pcns.csv",
             "U11490,FAVERSHAM PCN,91Q,,2025-01-21,2026-08-01",
             "U11490,FAVERSHAM PCN,91Q,,2026-08-01,2025-01-21",
         ),
-        [
-            # its two memberships start "between 2025-01-21 and 2026-08-01", before it can open
-            ("pcn_memberships.csv", "U11490", "start_date", "outside-pcn-life"),
-            ("pcn_memberships.csv", 36, "start_date", "outside-pcn-life"),
-            ("pcns.csv", "U11490", "open_date_latest", "date-order"),
-        ],
+        # reported once, at the PCN; its memberships are not measured against reversed dates
+        [("pcns.csv", "U11490", "open_date_latest", "date-order")],
     ),
     Case(
         "date-bounds-exact-and-bounds-both",
