@@ -33,6 +33,7 @@ from click.testing import CliRunner
 from frictionless import Package
 
 from pipeline import release
+from pipeline.build import TableOut, render_csv, render_json
 from pipeline.cli import cli
 from pipeline.errors import ReleaseError
 from pipeline.issues import render_text
@@ -681,14 +682,33 @@ def delete_descriptor(output: Path) -> str:
     return "datapackage.json"
 
 
+def append_row(output: Path) -> str:
+    path = output / VERSION / "data/pcns.csv"
+    path.write_bytes(path.read_bytes() + path.read_bytes().splitlines(keepends=True)[-1])
+    return "data/pcns.csv"
+
+
+def delete_zip(output: Path) -> str:
+    (output / ZIP).unlink()
+    return ZIP
+
+
+def descriptor_not_an_object(output: Path) -> str:
+    (output / VERSION / "datapackage.json").write_text("[]\n")
+    return "datapackage.json"
+
+
 @pytest.mark.parametrize(
     ("damage", "code"),
     [
         (tamper_csv, "hash-mismatch"),
+        (append_row, "byte-count"),
         (delete_file, "missing-file"),
         (extra_file, "extra-file"),
         (tamper_zip, "hash-mismatch"),
+        (delete_zip, "missing-file"),
         (delete_descriptor, "missing-file"),
+        (descriptor_not_an_object, "missing-file"),
     ],
 )
 def test_verify_names_a_damaged_file(output: Path, damage: Any, code: str) -> None:
@@ -714,15 +734,48 @@ def test_verify_reports_every_release_when_one_has_lost_its_descriptor(
     assert [i.code for i in results[VERSION]] == ["missing-file"]
 
 
+def test_verify_revalidates_a_file_changed_together_with_its_hash(output: Path) -> None:
+    """Someone edits a CSV and updates its size and hash in datapackage.json to match: the
+    hashes agree, so frictionless must catch the bad value, and the zip no longer matches."""
+    folder = output / VERSION
+    path = folder / "data/pcns.csv"
+    flip_byte(path, b"U04973", b"X04973")
+    content = path.read_bytes()
+    text = (folder / "datapackage.json").read_text("utf-8")
+    descriptor = json.loads(text)
+    old_hash = next(f["hash"] for f in descriptor["files"] if f["path"] == "data/pcns.csv")
+    text = text.replace(old_hash, f"sha256:{hashlib.sha256(content).hexdigest()}")
+    (folder / "datapackage.json").write_text(text, encoding="utf-8")
+    assert release.verify_release(folder) != []
+    result = invoke("verify", "--output", output)
+    assert result.exit_code == 1
+    assert "X04973" in result.output
+    assert "[constraint-error]" in result.output
+    assert f"{ZIP}  the zip does not hold exactly the release's files" in result.output
+
+
+def test_a_changed_release_folder_refuses_a_republish(output: Path) -> None:
+    """A file added to a published release makes it differ from the sources: publish refuses
+    (and says so) rather than rewrite the release."""
+    extra_file(output)
+    stamps = stamps_of(output)
+    result = invoke(*publish_args(output))
+    assert result.exit_code == 1
+    assert "different content" in result.stderr
+    assert stamps_of(output) == stamps
+
+
 def test_releases_lists_versions(reference: Path, tmp_path: Path) -> None:
     result = invoke("releases", "--output", reference)
     assert result.exit_code == 0
     (line,) = result.stdout.splitlines()
     assert line.split()[:2] == [VERSION, "2026-11-24"]
     assert f"{2 * len(RESOURCES)} resources" in line
-    empty = invoke("releases", "--output", tmp_path)
-    assert empty.exit_code == 0
-    assert "no releases" in empty.stdout
+    (tmp_path / "2.0.0").write_text("a file named like a version is not a release\n")
+    for folder in (tmp_path, tmp_path / "missing"):
+        empty = invoke("releases", "--output", folder)
+        assert empty.exit_code == 0
+        assert "no releases" in empty.stdout
 
 
 # --- what a researcher reads ------------------------------------------------------------------
@@ -815,6 +868,22 @@ def test_json_loads_with_typed_values(reference: Path) -> None:
 
 def test_an_independent_frictionless_validation_passes(reference: Path) -> None:
     check_frictionless(reference / VERSION)
+
+
+def test_an_empty_table_is_written_in_a_form_frictionless_reads(tmp_path: Path) -> None:
+    """No shipped table is empty, but one may be (a first release's change list): its JSON is
+    a header-only array of arrays, since frictionless cannot read an empty array."""
+    schema = {"fields": [{"name": "code", "type": "string"}, {"name": "n", "type": "integer"}]}
+    table = TableOut("empty", schema, (), "Empty", "")
+    (tmp_path / "empty.csv").write_bytes(render_csv(table))
+    (tmp_path / "empty.json").write_bytes(render_json(table))
+    assert json.loads((tmp_path / "empty.json").read_text("utf-8")) == [["code", "n"]]
+    for fmt in ("csv", "json"):
+        resource = {"name": fmt, "type": "table", "path": f"empty.{fmt}", "schema": schema}
+        package = Package({"resources": [resource]}, basepath=str(tmp_path))
+        report = package.validate()
+        assert report.valid, report.flatten(["type", "note"])
+        assert report.tasks[0].stats.get("rows", 0) == 0
 
 
 def test_the_zip_unpacked_elsewhere_loads_and_validates(tmp_path: Path, reference: Path) -> None:
