@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from pipeline.issues import Issue, quote
@@ -184,13 +185,24 @@ def check_memberships(dataset: Dataset) -> Iterable[Issue]:
         assert span is not None  # pcn_memberships is in LIFESPANS
         code = row.values.get("pcn_code")
         pcn = pcn_life.get(code)
-        if pcn is not None:
+        # A PCN whose dates are the wrong way round is reported once, at the PCN, not again
+        # at each of its memberships.
+        if pcn is not None and not _reversed(pcn):
             yield from _within_pcn(table, row, span, pcn, code)
         practice = row.values.get("practice_code")
         if practice:
             by_practice[practice].append((row, span))
     for practice, spans in by_practice.items():
         yield from _overlaps(table, practice, spans)
+
+
+def _reversed(span: Life) -> bool:
+    """Dates the wrong way round: start after end, or a date's earliest after its latest."""
+    for m in (span.start, span.end):
+        if m.earliest is not None and m.latest is not None and m.earliest > m.latest:
+            return True
+    start, end = span.start.lo, span.end.hi
+    return start is not None and end is not None and start > end
 
 
 def _within_pcn(table: Table, row: Row, span: Life, pcn: Life, code: object) -> Iterable[Issue]:
@@ -268,6 +280,15 @@ def check_partnerships(dataset: Dataset) -> Iterable[Issue]:
             )
 
 
+def plain_number(value: object) -> int | float | None:
+    """A schema `number` is read as a Decimal, which JSON cannot write: give an int or a float."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        return None
+    if isinstance(value, int):
+        return value
+    return int(value) if value == int(value) else float(value)
+
+
 def check_claims(dataset: Dataset) -> tuple[list[Issue], list[ClaimCheck]]:
     issues: list[Issue] = []
     checks: list[ClaimCheck] = []
@@ -278,7 +299,7 @@ def check_claims(dataset: Dataset) -> tuple[list[Issue], list[ClaimCheck]]:
         values = row.values
         kind = str(values.get("check") or "none")
         as_at = values.get("as_at")
-        claimed = values.get("figure")
+        claimed = plain_number(values.get("figure"))
         compute = CLAIM_CHECKS.get(kind)
         if CLAIM_RESOURCES.get(kind) not in dataset.tables:
             compute = None  # its file is missing or unreadable, already reported there

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ from pipeline.issues import Issue, display_path
 
 SOURCE_SUFFIXES = (".yaml", ".yml", ".csv")
 NULL_TAG = "tag:yaml.org,2002:null"
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # all but tab and line ends
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,18 @@ def read_text(path: Path) -> tuple[str | None, list[Issue]]:
                 f"byte 0x{bad} is not UTF-8; save the file as UTF-8",
             )
         ]
+    control = CONTROL.search(text)
+    if control:
+        # PyYAML refuses these without a line; CSV would publish them. Name the line.
+        line = text.count("\n", 0, control.start()) + 1
+        return None, [
+            Issue(
+                file,
+                line,
+                "encoding",
+                f"control character U+{ord(control[0]):04X} is not text; remove it",
+            )
+        ]
     if not text.strip():
         return None, [Issue(file, 0, "empty-file", "the file is empty; it must hold records")]
     return text, []
@@ -159,9 +173,13 @@ YAML_HINTS = (
         "a value that contains ': ' must be in quotes, or this line is indented wrongly",
     ),
     (
+        "but found '<scalar>'",
+        "is there text after a closing quote, or is this line indented wrongly?",
+    ),
+    (
         "expected <block end>",
-        "check the indentation: each record starts with '- ' and its fields line up under "
-        "its first field; text after a closing quote is not allowed",
+        "check the indentation of this line and the ones above: each record starts with '- ' "
+        "and its fields line up under its first field",
     ),
 )
 
@@ -195,10 +213,11 @@ def yaml_problem(exc: yaml.YAMLError, file: str, resource: str = "", text: str =
     message = f"YAML cannot be read: {problem}"
     if context:
         message += f" ({context})"
-    if "\t" in problem or "'\\t'" in problem or "tab" in problem:
+    # PyYAML writes a tab as '\t'; do not look for the word "tab": "unacceptable" has it.
+    if "\t" in problem or "'\\t'" in problem:
         message += "; indent with spaces, not tabs"
     else:
-        message += "".join(f"; {hint}" for key, hint in YAML_HINTS if key in problem)
+        message += next((f"; {hint}" for key, hint in YAML_HINTS if key in problem), "")
     return Issue(file, line, "yaml-syntax", message, resource)
 
 
