@@ -344,10 +344,11 @@ def parse_yaml_records(
             if key not in names:
                 names.append(key)
         records.append(Record(index, line, values, lines))
-    if not records:
-        # No table at all, as for an unreadable file: checks against it would only echo this.
-        if not issues:
-            issues.append(Issue(file, 0, "empty-file", "the file holds no records", resource))
+    if not records and not issues:
+        issues.append(Issue(file, 0, "empty-file", "the file holds no records", resource))
+    if not records or any(issue.code == "yaml-structure" for issue in issues):
+        # No table, as for an unreadable file: counts, claims and foreign keys measured against
+        # the records that could be read would only echo this problem, in other files.
         return None, issues
     return SourceTable(resource, path, "yaml", tuple(names), tuple(records)), issues
 

@@ -16,6 +16,14 @@ from conftest import Project
 from pipeline.cli import cli
 from pipeline.validate import validate_project
 
+OBJECTIVE_4 = (
+    "- number: 4\n  objective: Support broader social economic development\n  source: KM-ICS\n"
+)
+
+
+def edit_(name: str, old: str, new: str) -> Callable[[Project], object]:
+    return lambda p: p.edit(name, old, new)
+
 
 def run(*args: str | Path) -> Result:
     return CliRunner().invoke(cli, [str(a) for a in args])
@@ -194,7 +202,7 @@ def test_bad_file_gives_a_report_not_a_traceback(
     project: Project, change: Callable[[Project], object]
 ) -> None:
     change(project)
-    for fmt in ("text", "json", "github"):
+    for fmt in ("text", "json"):  # github renders the same issues as text, line by line
         result = validate(project, "--format", fmt)
         no_traceback(result)
         assert result.exit_code == 1, result.output
@@ -248,3 +256,226 @@ def test_publish_refuses_invalid_sources_and_writes_nothing(
     assert "[claim-mismatch]" in result.stderr
     assert "Nothing was published." in result.stderr
     assert not output.exists() or not any(output.iterdir())
+
+
+# --- a new user's mistakes, as the text report shows them --------------------------------------
+
+SUMMARY_1 = "1 problem in 1 file. Fix the source records, or the schema if it is wrong."
+NEW_USER: list[tuple[str, Callable[[Project], object], list[str]]] = [
+    (
+        "typo-in-a-practice-code",
+        edit_("pcn_memberships.csv", "G82006,U17834", "G8206,U17834"),
+        [
+            'sources/pcn_memberships.csv:3  pcn_memberships[1].practice_code  "G8206" is not a '
+            "practices.practice_code   [foreign-key]",
+            'sources/pcn_memberships.csv:3  pcn_memberships[1].practice_code  "G8206" does not '
+            "match ^[A-Z][0-9]{5}$   [pattern]",
+        ],
+    ),
+    (
+        "code-with-a-trailing-space",
+        edit_("pcn_memberships.csv", "G82006,U17834", "G82006,U17834 "),
+        [
+            'sources/pcn_memberships.csv:3  pcn_memberships[1].pcn_code  "U17834 " is not a '
+            "pcns.pcn_code   [foreign-key]",
+            'sources/pcn_memberships.csv:3  pcn_memberships[1].pcn_code  "U17834 " does not '
+            "match ^U[0-9]{5}$   [pattern]",
+        ],
+    ),
+    (
+        "missing-partnership",
+        edit_("pcns.csv", ",,,,,,west-kent,derived", ",,,,,,,derived"),
+        [
+            "sources/pcns.csv:4  pcns[2].partnership  PCN U05510 belongs to no partnership; "
+            "every PCN open on a date belongs to exactly one   [missing-partnership]",
+            "sources/pcns.csv:4  pcns[2].partnership  a value is required   [missing-value]",
+        ],
+    ),
+    (
+        "pcn-dates-the-wrong-way-round",
+        edit_("pcns.csv", "2019-10-01,,,2022-03-31", "2022-03-31,,,2019-10-01"),
+        [
+            "sources/pcns.csv:2  pcns[0].close_date  close_date 2019-10-01 is before open_date "
+            "2022-03-31; are the dates the wrong way round?   [date-order]",
+            SUMMARY_1,
+        ],
+    ),
+    (
+        "date-written-day-first",
+        edit_("pcn_memberships.csv", "G82006,U17834,2019-10-01", "G82006,U17834,01/10/2019"),
+        [
+            "sources/pcn_memberships.csv:3  pcn_memberships[1].start_date  "
+            '"01/10/2019" is not a date YYYY-MM-DD   [type-error]',
+            SUMMARY_1,
+        ],
+    ),
+    (
+        "tab-in-yaml",
+        edit_("partnerships.yaml", "  name: East Kent", "\tname: East Kent"),
+        [
+            "sources/partnerships.yaml:16  partnerships  YAML cannot be read: found character "
+            "'\\t' that cannot start any token (while scanning for the next token); indent with "
+            "spaces, not tabs   [yaml-syntax]",
+            SUMMARY_1,
+        ],
+    ),
+    (
+        "duplicate-key",
+        edit_("claims.yaml", "  figure: 41\n", "  figure: 41\n  figure: 40\n"),
+        [
+            "sources/claims.yaml:6  claims[0].figure  field 'figure' appears twice in this "
+            "record (first on line 5); YAML would silently keep the last   [duplicate-key]",
+            SUMMARY_1,
+        ],
+    ),
+    (
+        "unclosed-quote-in-a-crlf-yaml-file",
+        lambda p: p.write(
+            "ics.yaml",
+            p.read("ics.yaml").replace("\n", "\r\n").replace('"2021-04"', '"2021-04'),
+        ),
+        [
+            "sources/ics.yaml:14  ics  a quoted value starting on this line is not closed on it "
+            "(a quote on line 15 closes it); add the closing quote   [yaml-syntax]",
+            SUMMARY_1,
+        ],
+    ),
+    (
+        "colon-in-an-unquoted-value",
+        edit_("objectives.yaml", "outcomes (population", "outcomes: (population"),
+        [
+            "sources/objectives.yaml:4  objectives  YAML cannot be read: mapping values are not "
+            "allowed here; a value that contains ': ' must be in quotes, or this line is "
+            "indented wrongly   [yaml-syntax]",
+            SUMMARY_1,
+        ],
+    ),
+    (
+        "text-after-a-closing-quote",
+        edit_("objectives.yaml", "Enhance productivity", '"Enhance" productivity'),
+        [
+            "sources/objectives.yaml:12  objectives  YAML cannot be read: expected <block end>, "
+            "but found '<scalar>' (while parsing a block mapping); is there text after a closing "
+            "quote, or is this line indented wrongly?   [yaml-syntax]",
+            SUMMARY_1,
+        ],
+    ),
+    (
+        "empty-yaml-file",
+        lambda p: p.write("milestones.yaml", ""),
+        [
+            "sources/milestones.yaml  milestones  the file is empty; it must hold records"
+            "   [empty-file]",
+            SUMMARY_1,
+        ],
+    ),
+    (
+        "record-is-a-list-not-a-mapping",
+        edit_("objectives.yaml", OBJECTIVE_4, "- [4, Support development, KM-ICS]\n"),
+        [
+            "sources/objectives.yaml:15  objectives[3]  each record must be a mapping of "
+            "field: value, found a list   [yaml-structure]",
+            SUMMARY_1,  # no claim-mismatch for "3 objectives"
+        ],
+    ),
+    (
+        "field-without-its-colon",
+        edit_("objectives.yaml", OBJECTIVE_4, "- number 4\n"),
+        [
+            "sources/objectives.yaml:15  objectives[3]  each record must be a mapping of field: "
+            "value, found the text 'number 4'; is the ': ' after the field name missing?"
+            "   [yaml-structure]",
+            SUMMARY_1,  # no claim-mismatch for "3 objectives"
+        ],
+    ),
+    (
+        "comma-in-an-unquoted-name",
+        edit_("practices.csv", "DR CJ SHIMMINS & PARTNERS", "DR CJ SHIMMINS, PARTNERS"),
+        [
+            "sources/practices.csv:3  practices[1]  this row has 6 cells but the header has 5; "
+            "a value with a comma must be in double quotes   [extra-cell]",
+        ],
+    ),
+    (
+        "crlf-csv-with-a-short-code",
+        lambda p: p.write(
+            "pcns.csv", p.read("pcns.csv").replace("\n", "\r\n").replace("U04973,G", "U4973,G")
+        ),
+        [
+            'sources/pcn_memberships.csv:55  pcn_memberships[53].pcn_code  "U04973" is not a '
+            "pcns.pcn_code   [foreign-key]",
+            'sources/pcn_memberships.csv:110  pcn_memberships[108].pcn_code  "U04973" is not a '
+            "pcns.pcn_code   [foreign-key]",
+            'sources/pcn_memberships.csv:147  pcn_memberships[145].pcn_code  "U04973" is not a '
+            "pcns.pcn_code   [foreign-key]",
+            'sources/pcn_memberships.csv:243  pcn_memberships[241].pcn_code  "U04973" is not a '
+            "pcns.pcn_code   [foreign-key]",
+            'sources/pcns.csv:3  pcns[1].pcn_code  "U4973" does not match ^U[0-9]{5}$   [pattern]',
+            "5 problems in 2 files. Fix the source records, or the schema if it is wrong.",
+        ],
+    ),
+    (
+        "figure-with-its-unit",
+        edit_("claims.yaml", "figure: 41", "figure: 41 PCNs"),
+        [
+            'sources/claims.yaml:5  claims[0].figure  "41 PCNs" is not a number   [type-error]',
+            SUMMARY_1,
+        ],
+    ),
+    (
+        "pasted-control-character",
+        edit_("objectives.yaml", "Enhance productivity", "Enhance\x1bproductivity"),
+        [
+            "sources/objectives.yaml:12  objectives  control character U+001B is not text; "
+            "remove it   [encoding]",
+            SUMMARY_1,
+        ],
+    ),
+    (
+        "saved-as-latin-1",
+        lambda p: p.path("practices.csv").write_bytes(
+            p.read("practices.csv").replace("AMHERST", "AMH\u00c9RST").encode("latin-1")
+        ),
+        [
+            "sources/practices.csv:5  practices  byte 0xc9 is not UTF-8; save the file as UTF-8"
+            "   [encoding]",
+            SUMMARY_1,
+        ],
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("change", "lines"), [c[1:] for c in NEW_USER], ids=[c[0] for c in NEW_USER]
+)
+def test_new_user_mistakes_say_what_to_fix_and_where(
+    project: Project,
+    monkeypatch: pytest.MonkeyPatch,
+    change: Callable[[Project], object],
+    lines: list[str],
+) -> None:
+    change(project)
+    monkeypatch.chdir(project.root)  # run as a user would, from the project folder
+    result = run("validate")
+    assert result.exit_code == 1
+    no_traceback(result)
+    out = result.stdout.splitlines()
+    assert out[: len(lines)] == lines
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda p: p.write("practices.csv", "\ufeff" + p.read("practices.csv")),
+        lambda p: p.write("claims.yaml", "\ufeff" + p.read("claims.yaml")),
+        lambda p: p.write("pcns.csv", p.read("pcns.csv").replace("\n", "\r\n")),
+        lambda p: p.write("claims.yaml", p.read("claims.yaml").replace("\n", "\r\n")),
+    ],
+    ids=["bom-csv", "bom-yaml", "crlf-csv", "crlf-yaml"],
+)
+def test_bom_and_windows_line_ends_are_fine(
+    project: Project, change: Callable[[Project], object]
+) -> None:
+    change(project)
+    result = validate(project)
+    assert result.exit_code == 0, result.output

@@ -292,7 +292,6 @@ CASES = [
         "yaml-structure-record-is-a-list",
         edit("objectives.yaml", OBJECTIVE_2, "- [2, Tackle inequalities, KM-ICS]\n"),
         [
-            ("claims.yaml", 32, "figure", "claim-mismatch"),  # four-core-objectives: 3 records read
             ("objectives.yaml", "- [2, Tackle", "", "yaml-structure"),
         ],
     ),
