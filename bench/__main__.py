@@ -277,6 +277,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         large = None
         if options.scale_runs > 0 and options.factor > 1:
             large = scaled(work, options.scale_runs, options.factor, ics, fl)
+        national = None
+        if options.scale_runs > 0:
+            from bench.refresh import refresh_case  # ics-data refresh on national-size files
+
+            national = refresh_case(work, options.scale_runs, ics)
         floor = own_peak_mb()
         # in this process, last: importing frictionless here would raise the floor above
         progress("the frictionless library")
@@ -290,6 +295,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         if large is not None:
             print()
             print(render(large, large.measures[-1]))
+        if national is not None:
+            print()
+            print(render(national, national.measures[0]))
         print()
         print(
             f"This process's own peak before the library run: {floor:.0f} MB, a floor under "

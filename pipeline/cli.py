@@ -13,8 +13,6 @@ import click
 from pipeline import release
 from pipeline.errors import PipelineError, ProjectError
 from pipeline.issues import Report, display_path, render_github, render_text
-from pipeline.refresh import apply_refresh, plan_refresh
-from pipeline.refresh_report import render_refresh
 from pipeline.validate import validate_project
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -276,6 +274,10 @@ def refresh(
     Example:
         ics-data refresh --gp-map gp-reg-pat-prac-map.zip --dry-run
     """
+    # Imported here: openpyxl would add a quarter of a second to every other command.
+    from pipeline.refresh import apply_refresh, plan_refresh
+    from pipeline.refresh_report import render_refresh
+
     plan = plan_refresh(sources, schemas, epcn=epcn, gp_map=gp_map, allow_older=allow_older)
     report = plan.report if dry_run else apply_refresh(plan)
     click.echo(render_refresh(report, fmt))

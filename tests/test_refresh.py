@@ -833,3 +833,35 @@ def test_pipeline_errors_share_one_base() -> None:
     assert issubclass(RefreshError, PipelineError) and issubclass(
         UpstreamFormatError, PipelineError
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# The benchmark's national files
+
+
+def test_the_benchmark_national_files_hold_this_ics_once(tmp_path: Path) -> None:
+    """bench.refresh makes files of the real size, with Kent and Medway in them exactly once."""
+    import importlib.util
+    import sys
+
+    from pipeline.upstream import filter_epcn, filter_gp_map, read_epcn, read_gp_map
+
+    spec = importlib.util.spec_from_file_location(
+        "bench_refresh_under_test", SOURCES.parent / "bench" / "refresh.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    counts = module.make(tmp_path)
+    assert counts == {"pcns": 1392, "partner_rows": 7648, "practices": 6650}
+    codes = {"QKS", "91Q", "10D"}
+    national = read_epcn(tmp_path / "ePCN.xlsx")
+    assert national.vintage == date(2025, 1, 20)
+    kent, subset = filter_epcn(national, codes), read_epcn(EPCN25)
+    assert [p.code for p in kent.pcns] == [p.code for p in subset.pcns]
+    assert len(kent.relationships) == len(subset.relationships)
+    mapped = read_gp_map(tmp_path / "gp-reg-pat-prac-map.zip")
+    assert [r.practice_code for r in filter_gp_map(mapped, codes).rows] == [
+        r.practice_code for r in read_gp_map(MAP26).rows
+    ]
