@@ -51,7 +51,7 @@ from pipeline.upstream import (
     read_epcn,
     read_gp_map,
 )
-from pipeline.validate import Dataset, check_folders, validate_project
+from pipeline.validate import Validation, check_folders, validate_project
 
 FILES = {"pcns": "pcns.csv", "practices": "practices.csv", "pcn_memberships": "pcn_memberships.csv"}
 PACKAGE = "package.yaml"
@@ -201,7 +201,7 @@ def plan_refresh(
 
     if texts:
         before, after = _validate_both(sources, schemas, texts)
-        changes = summarise_changes(before, after)
+        changes = summarise_changes(before.dataset, after.dataset)
     else:
         changes = Changes((), (), "none", ())
     report = RefreshReport(
@@ -368,9 +368,11 @@ def _upstream(
     return UpstreamFile(kind, path, vintage, sha, entry, registered, rows, kept, detail)
 
 
-def _validate_both(sources: Path, schemas: Path, texts: dict[str, str]) -> tuple[Dataset, Dataset]:
-    """The datasets before and after; refuses when the sources after would not be valid."""
-    before = validate_project(sources, schemas).dataset
+def _validate_both(
+    sources: Path, schemas: Path, texts: dict[str, str]
+) -> tuple[Validation, Validation]:
+    """The sources validated before and after; refuses when the sources after are not valid."""
+    before = validate_project(sources, schemas)
     with tempfile.TemporaryDirectory(prefix="ics-data-refresh-") as folder:
         copy = Path(folder) / sources.name
         shutil.copytree(sources, copy)
@@ -385,7 +387,7 @@ def _validate_both(sources: Path, schemas: Path, texts: dict[str, str]) -> tuple
                 hint="Fix what the messages name in the sources (for a new practice, its "
                 "ccg_2019_code; for a new PCN, its partnership), then run refresh again.",
             )
-        return before, validation.dataset
+        return before, validation
 
 
 # ---------------------------------------------------------------------------------------------
