@@ -481,8 +481,30 @@ def apply_epcn(records: Records, extract: EpcnExtract, stamp: Stamp) -> None:
             _update_pcn(records, row, pcn, stamp)
     for rel in extract.relationships:
         _merge_relationship(records, rel, stamp)
+    for pcn in extract.pcns:
+        _fit_bounds_to_pcn(records, pcn.code, stamp)
     for row in new:
         records.propose_partnership(row, stamp, stamp.vintage)
+
+
+def _fit_bounds_to_pcn(records: Records, code: str, stamp: Stamp) -> None:
+    """Narrow membership bounds to the PCN's life, now that the ePCN gives its dates.
+
+    A mapping file bounds a membership's start by the days between two files (2025-01-21 ..
+    2026-08-01); once the PCN's open date is known (2025-04-01), no member joined before it.
+    """
+    pcn = records._pcn.get(code)
+    if pcn is None:
+        return
+    opened, closed = _moment(pcn, "open_date"), _moment(pcn, "close_date")
+    for row in records._by_pcn.get(code, []):
+        start, end = _moment(row, "start_date"), _moment(row, "end_date")
+        if start.exact is None and opened.lo and start.earliest and start.earliest < opened.lo:
+            if start.latest is None or opened.lo <= start.latest:
+                records.put(row, "start_date_earliest", opened.lo.isoformat(), stamp)
+        if end.exact is None and closed.hi and end.latest and end.latest > closed.hi:
+            if end.earliest is None or end.earliest <= closed.hi:
+                records.put(row, "end_date_latest", closed.hi.isoformat(), stamp)
 
 
 def _pcn_values(pcn: EpcnPcn) -> dict[str, str]:
@@ -636,6 +658,27 @@ def _close_absent_pcns(
         records._set_bounds(row, "close_date", earliest, stamp.vintage - DAY, stamp)
 
 
+def _note_without_pcn(
+    records: Records, practice: str, pcn: str, listed: bool, stamp: Stamp
+) -> None:
+    if listed:
+        records.note(
+            "practice-unallocated",
+            "pcn_memberships",
+            practice,
+            f"practice {practice} is Unallocated (U) in {stamp.file}: its membership of {pcn} "
+            "ends, and no new one starts",
+        )
+    else:
+        records.note(
+            "practice-not-in-file",
+            "pcn_memberships",
+            practice,
+            f"practice {practice} is not in {stamp.file} (closed, merged or moved out of this "
+            f"ICS?): its membership of {pcn} ends",
+        )
+
+
 def _map_memberships(
     records: Records,
     mapped: Mapping[str, str | None],
@@ -654,6 +697,8 @@ def _map_memberships(
             started = _moment(row, "start_date").lo
             earliest = max((d for d in (known, started) if d is not None), default=None)
             records._set_bounds(row, "end_date", earliest, extract_date - DAY, stamp)
+            if target is None:
+                _note_without_pcn(records, practice, row.get("pcn_code"), practice in mapped, stamp)
     for practice, target in mapped.items():
         if not target or target in closed:
             continue

@@ -17,12 +17,17 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+import yaml
 from click.testing import CliRunner
 from conftest import SOURCES, Project, copy_project
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pipeline.cli import cli
+from pipeline.csvedit import CsvDocument
 from pipeline.errors import PipelineError
 from pipeline.refresh import RefreshError, RefreshPlan, apply_refresh, plan_refresh
+from pipeline.registry import append_entries, new_entry
 from pipeline.rules import pcns_open
 from pipeline.upstream import UpstreamFormatError
 
@@ -212,10 +217,13 @@ def pcn_row(code: str, name: str, opened: str, closed: str = "") -> list[object]
     return [code, name, "91Q", "NHS KENT AND MEDWAY ICB - 91Q", opened, closed, *[""] * 6]
 
 
+NAMES = {"G82027": "FAVERSHAM MEDICAL PRACTICE", "G82039": "NEWTON PLACE SURGERY"}
+
+
 def partner_row(practice: str, pcn: str, start: str, end: str | None = None) -> list[object]:
     return [
         practice,
-        "A PRACTICE",
+        NAMES.get(practice, "A PRACTICE"),
         "91Q",
         "NHS KENT AND MEDWAY ICB - 91Q",
         pcn,
@@ -366,6 +374,8 @@ def test_a_new_month_of_the_mapping_file(project: Project, tmp_path: Path) -> No
     codes = [(note.code, note.key) for note in report.notes]
     assert ("partnership-proposed", "U99001") in codes
     assert ("practice-without-ccg", "Y09999") in codes
+    assert ("practice-unallocated", "G82006") in codes
+    assert ("practice-not-in-file", "G82002") in codes
     assert "PCN U99001 SWANSCOMBE & GREENHITHE PCN opened between 2026-08-02 and 2026-09-01" in (
         report.changes.events
     )
@@ -453,6 +463,29 @@ def test_a_newer_epcn_gives_exact_dates_for_what_the_mapping_bounded(
         "removed": 0,
     }
     assert plan.report.changes.bump == "patch"
+    assert project.validate().report.ok
+
+
+def test_an_epcn_date_narrows_the_bounds_of_members_it_does_not_list(
+    project: Project, tmp_path: Path
+) -> None:
+    """U11490 opened on 2025-04-01, so G82039 cannot have joined it before, listed or not."""
+    path = workbook(
+        tmp_path,
+        [pcn_row("U11490", "FAVERSHAM PCN", "20250401")],
+        [partner_row("G82027", "U11490", "20250401")],
+        date(2026, 10, 1),
+    )
+    refresh(project, epcn=path)
+    members = by_key(
+        rows(project, "pcn_memberships.csv"), "practice_code", "pcn_code", "start_date"
+    )
+    other = members[("G82039", "U11490", "")]
+    assert (other["start_date_earliest"], other["start_date_latest"]) == (
+        "2025-04-01",
+        "2026-08-01",
+    )
+    assert other["source"] == "MAP26; EPCN-2026-10-01"
     assert project.validate().report.ok
 
 
@@ -865,3 +898,50 @@ def test_the_benchmark_national_files_hold_this_ics_once(tmp_path: Path) -> None
     assert [r.practice_code for r in filter_gp_map(mapped, codes).rows] == [
         r.practice_code for r in read_gp_map(MAP26).rows
     ]
+
+
+# ---------------------------------------------------------------------------------------------
+# The pieces: CSV edited in place, the registry extended as text
+
+
+@given(
+    st.lists(
+        st.lists(st.text(alphabet="ab ,\"'\n;é", max_size=6), min_size=3, max_size=3),
+        max_size=6,
+    ),
+    st.sampled_from(["\n", "\r\n"]),
+)
+def test_an_untouched_csv_is_written_back_byte_for_byte(
+    records: list[list[str]], newline: str
+) -> None:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator=newline)
+    writer.writerow(["a", "b", "c"])
+    writer.writerows(r for r in records if any(cell.strip() for cell in r))
+    text = out.getvalue()
+    document = CsvDocument.parse(text, Path("x.csv"))
+    assert document.render() == text
+    for row in document.rows:
+        row.set("b", row.get("b") + "!")
+    again = CsvDocument.parse(document.render(), Path("x.csv"))
+    assert [r.get("b") for r in again.rows] == [r.get("b") for r in document.rows]
+
+
+def test_a_new_row_goes_where_its_key_sorts_and_edits_stay_in_place() -> None:
+    text = 'k,v\nA1,x\n\nC3,"y, z"\nE5,w\n'
+    document = CsvDocument.parse(text, Path("x.csv"))
+    document.insert({"k": "D4", "v": "new, quoted"}, lambda row: (row.get("k"),))
+    document.rows[0].set("v", "changed")
+    assert document.render() == 'k,v\nA1,changed\n\nC3,"y, z"\nD4,"new, quoted"\nE5,w\n'
+
+
+def test_the_registry_is_extended_after_its_last_entry() -> None:
+    text = (
+        "# comment\nname: x\nsources:\n  - id: A\n    title: >-\n      folded\n      text\n"
+        "\n# trailing comment\nother: 1\n"
+    )
+    entry = new_entry((), "epcn", date(2026, 10, 1), "ab" * 32, "ePCN.xlsx")
+    extended = append_entries(text, [entry], "package.yaml")
+    assert extended.startswith("# comment\nname: x\nsources:\n  - id: A\n    title: >-\n")
+    assert extended.endswith("\n# trailing comment\nother: 1\n")
+    assert [s["id"] for s in yaml.safe_load(extended)["sources"]] == ["A", "EPCN-2026-10-01"]
