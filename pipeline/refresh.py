@@ -29,7 +29,8 @@ from pipeline.csvedit import CsvDocument
 from pipeline.errors import PipelineError
 from pipeline.issues import display_path, render_text
 from pipeline.metadata import load_metadata
-from pipeline.reconcile import Note, Records, Stamp, apply_epcn, apply_gp_map, split_ids
+from pipeline.reconcile import apply_epcn, apply_gp_map
+from pipeline.records import Note, Records, Stamp, split_ids
 from pipeline.registry import (
     EPCN,
     GP_MAP,
