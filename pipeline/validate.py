@@ -6,6 +6,7 @@ Never raises for bad data: every problem is an `Issue`, all of them at once.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -118,18 +119,23 @@ def check_table(source: SourceTable, schema: ResourceSchema) -> tuple[Table, lis
     issues: list[Issue] = []
     for name in source.fields:
         if name not in names:
-            first = next((r for r in source.records if name in r.values), None)
-            issues.append(
+            close = difflib.get_close_matches(name, names, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else "the schema has: " + ", ".join(names)
+            # In a CSV the name is typed once, in the header; in YAML, in every record using it.
+            where: list[Record | None] = [None]
+            if source.format != "csv":
+                where = [r for r in source.records if name in r.values]
+            issues.extend(
                 Issue(
                     file,
-                    first.line_of(name) if first else 1,
+                    record.line_of(name) if record else 1,
                     "unknown-field",
-                    f"{name!r} is not a field of {source.resource}; the schema has: "
-                    + ", ".join(names),
+                    f"{name!r} is not a field of {source.resource}; {hint}",
                     source.resource,
                     name,
-                    record=first.index if first else -1,
+                    record=record.index if record else -1,
                 )
+                for record in where
             )
     absent: set[str] = set()
     if source.format == "csv":
