@@ -283,6 +283,26 @@ NEW_USER: list[tuple[str, Callable[[Project], object], list[str]]] = [
         ],
     ),
     (
+        "typo-in-a-csv-header",
+        edit_("practices.csv", "practice_code,practice_name,", "practice_code,practise_name,"),
+        [
+            "sources/practices.csv:1  practices.practice_name  the header has no column "
+            "'practice_name'; add it   [missing-field]",
+            "sources/practices.csv:1  practices.practise_name  'practise_name' is not a field of "
+            "practices; did you mean 'practice_name'?   [unknown-field]",
+        ],
+    ),
+    (
+        "typo-in-a-yaml-field-name",
+        edit_("objectives.yaml", "  objective: Enhance", "  objectiv: Enhance"),
+        [
+            "sources/objectives.yaml:11  objectives[2].objective  a value is required"
+            "   [missing-value]",
+            "sources/objectives.yaml:12  objectives[2].objectiv  'objectiv' is not a field of "
+            "objectives; did you mean 'objective'?   [unknown-field]",
+        ],
+    ),
+    (
         "missing-partnership",
         edit_("pcns.csv", ",,,,,,west-kent,derived", ",,,,,,,derived"),
         [
