@@ -52,8 +52,11 @@ def _sortable(value: Any) -> Any:
 
 
 def collect_tables(dataset: Dataset) -> list[TableOut]:
-    """The tables of a release: the sources' tables (with derived rows) in name order."""
-    tables = []
+    """The tables of a release: the sources' tables (with derived rows) and the generated
+    tables (`structure`), in name order."""
+    from pipeline.structure import structure_table  # it builds on TableOut, defined here
+
+    tables = structure_table(dataset)
     extra = derived_rows(dataset)
     for name in sorted(dataset.tables):
         table = dataset.tables[name]
@@ -70,6 +73,7 @@ def collect_tables(dataset: Dataset) -> list[TableOut]:
                 str(descriptor.get("description", "")),
             )
         )
+    tables.sort(key=lambda t: t.name)
     return tables
 
 
