@@ -232,6 +232,27 @@ def releases(output: Path, fmt: str) -> None:
         )
 
 
+@cli.command()
+@output_option
+def site(output: Path) -> None:
+    """Regenerate the static catalogue in OUTPUT from the published releases.
+
+    Writes OUTPUT/index.html, OUTPUT/releases/<version>.html and OUTPUT/dcat.jsonld (publish
+    does this after every release). Releases themselves are never touched.
+
+    \b
+    Example:
+        ics-data site --output output
+    """
+    from pipeline.site import write_site
+
+    if not release.find_releases(output):
+        raise ProjectError(f"no releases in {display_path(output)}", hint="run ics-data publish")
+    with release.publish_lock(output):
+        written = write_site(output)
+    click.echo(f"wrote {len(written)} files of the site in {display_path(output)}")
+
+
 @cli.command("as-at")
 @click.argument("day", metavar="DATE", type=click.DateTime(formats=["%Y-%m-%d"]))
 @sources_option
