@@ -3,6 +3,7 @@ tests of the dated views, the formats and the site (publishing takes a few secon
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ SOURCES = ROOT / "sources"
 SCHEMAS = ROOT / "schemas"
 
 
+@functools.cache  # validating takes seconds; the result is never changed by a test
 def shipped_validation() -> Validation:
     validation = validate_project(SOURCES, SCHEMAS)
     assert validation.report.ok, validation.report.issues[:5]
