@@ -73,7 +73,9 @@ def test_publish_writes_the_site(output: Path) -> None:
     assert "1.0.0" in index and "First release." in index
 
 
-def test_every_link_resolves_to_a_file_that_exists(output: Path) -> None:
+def broken_links(output: Path) -> tuple[list[str], int]:
+    """Links of every page that do not resolve to a file (and anchor) inside the site."""
+    broken = []
     checked = 0
     anchors: dict[Path, set[str]] = {}
     for page in pages(output):
@@ -81,16 +83,46 @@ def test_every_link_resolves_to_a_file_that_exists(output: Path) -> None:
             parts = urlsplit(link)
             if parts.scheme in ("http", "https"):
                 continue  # outside the site: the licence, the sources
-            assert not parts.scheme and not link.startswith("/"), f"{page}: {link} is not relative"
+            checked += 1
+            if parts.scheme or link.startswith("/"):
+                broken.append(f"{page.name}: {link} is not relative")
+                continue
             target = (page.parent / unquote(parts.path)).resolve() if parts.path else page
-            assert target.is_file(), f"{page.name}: {link} -> {target} does not exist"
-            assert output.resolve() in target.parents, f"{page.name}: {link} leaves the site"
+            if not target.is_file() or output.resolve() not in target.parents:
+                broken.append(f"{page.name}: {link} -> {target} is not a file of the site")
+                continue
             if parts.fragment:
                 if target not in anchors:
                     anchors[target] = parse(target).ids if target.suffix == ".html" else set()
-                assert parts.fragment in anchors[target], f"{page.name}: {link} has no anchor"
-            checked += 1
+                if parts.fragment not in anchors[target]:
+                    broken.append(f"{page.name}: {link} has no anchor")
+    return broken, checked
+
+
+def test_every_link_resolves_to_a_file_that_exists(output: Path) -> None:
+    broken, checked = broken_links(output)
+    assert not broken
     assert checked > 100
+
+
+def test_a_release_without_structure_has_no_chart(output: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "output"
+    shutil.copytree(output, copy)
+    folder = copy / "1.0.0"
+    descriptor = json.loads((folder / "datapackage.json").read_text())
+    descriptor["resources"] = [
+        r for r in descriptor["resources"] if not r["name"].startswith("structure")
+    ]
+    descriptor["files"] = [f for f in descriptor["files"] if "structure" not in f["path"]]
+    (folder / "datapackage.json").write_text(json.dumps(descriptor))
+    for path in folder.rglob("structure.*"):
+        path.unlink()
+    write_site(copy)
+    html = (copy / "releases" / "1.0.0.html").read_text(encoding="utf-8")
+    assert "has no <code>structure</code> table" in html
+    assert "<svg" not in html
+    broken, _ = broken_links(copy)
+    assert not broken
 
 
 def test_release_page_lists_every_file_with_size_and_hash(output: Path) -> None:
