@@ -5,6 +5,8 @@ depend only on them and on the versions of the writing libraries:
 
 - SQLite: built in memory and serialised; the header records the SQLite library version that
   wrote it, so the bytes are stable for one SQLite version.
+- XLSX (XML inside): a carriage return in a text reads back as a line feed, and control
+  characters other than tab and line ends cannot be stored (publish stops and names the cell).
 - XLSX: openpyxl's workbook properties `created` and `modified` are pinned to the release date,
   and the zip is rewritten with fixed timestamps, stored (not deflated) like the release zip.
 - Parquet: pyarrow writes its version into the footer (`created_by`), so the bytes are stable
@@ -206,6 +208,7 @@ def render_xlsx(tables: Sequence[TableOut], metadata: Metadata) -> bytes:
     """One sheet per resource, a `fields` sheet describing every field, and an `about` sheet.
     Codes stay text; dates are dates shown as YYYY-MM-DD."""
     from openpyxl import Workbook
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
     from openpyxl.writer.excel import ExcelWriter
@@ -239,8 +242,15 @@ def render_xlsx(tables: Sequence[TableOut], metadata: Metadata) -> bytes:
         for cell in sheet[1]:
             cell.font = bold
         widths = [len(n) for n in names]
-        for row in table.rows:
+        for number, row in enumerate(table.rows, start=1):
             values = [plain(row.get(n), k) for n, k in zip(names, types, strict=True)]
+            for name, value in zip(names, values, strict=True):
+                if isinstance(value, str) and ILLEGAL_CHARACTERS_RE.search(value):
+                    raise ProjectError(
+                        f"{table.name} row {number}, {name}: {value!r} holds a control "
+                        "character that XLSX cannot store",
+                        hint="remove it from the source record",
+                    )
             sheet.append(values)
             for column, (value, kind) in enumerate(zip(values, types, strict=True), start=1):
                 cell = sheet.cell(sheet.max_row, column)

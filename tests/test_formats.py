@@ -20,6 +20,8 @@ import openpyxl
 import pyarrow.parquet as pq
 import pytest
 from frictionless import Field
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from shipped import ROOT, release_folder, shipped_output, shipped_validation
 
 from pipeline.build import build_files
@@ -284,3 +286,74 @@ def test_an_empty_table_is_written_in_every_format(tmp_path: Path) -> None:
     workbook = openpyxl.load_workbook(tmp_path / f"{NAME}.xlsx")
     assert [c.value for c in workbook["empty"][1]] == ["code", "day"]
     assert workbook["empty"].max_row == 1
+
+
+TEXT = st.text(
+    st.characters(
+        blacklist_categories=("Cs",),
+        # XML 1.0 (and so XLSX) cannot hold these control characters, and reads a carriage
+        # return back as a line feed (XML end-of-line handling)
+        blacklist_characters="".join(map(chr, [*range(0, 9), 11, 12, 13, *range(14, 32)])),
+    ),
+    max_size=12,
+)
+ROW = st.fixed_dictionaries(
+    {
+        "code": st.from_regex(r"[0-9A-Z]{3}", fullmatch=True) | st.just("=SUM(A1)"),
+        "text": st.none() | TEXT,
+        "count": st.none() | st.integers(-(2**53), 2**53),
+        "share": st.none() | st.decimals(-1e6, 1e6, places=3, allow_nan=False),
+        "flag": st.none() | st.booleans(),
+        "day": st.none() | st.dates(dt.date(1900, 3, 1), dt.date(2100, 12, 31)),
+    }
+)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(ROW, max_size=6, unique_by=lambda r: r["code"]))
+def test_formats_read_back_what_was_written(rows: list[dict[str, Any]]) -> None:
+    """Property: whatever the values (codes with leading zeros or a leading '=', any text,
+    empty cells), each format reads back exactly what was written."""
+    import tempfile
+
+    from pipeline.build import TableOut
+    from pipeline.formats import render_formats
+
+    metadata = shipped_validation().dataset.metadata
+    assert metadata is not None
+    kinds_of = {
+        "code": "string",
+        "text": "string",
+        "count": "integer",
+        "share": "number",
+        "flag": "boolean",
+        "day": "date",
+    }
+    schema = {
+        "fields": [
+            {"name": n, "type": k, "title": n, "description": n} for n, k in kinds_of.items()
+        ],
+        "primaryKey": ["code"],
+    }
+    files = render_formats([TableOut("t", schema, tuple(rows), "T", "")], metadata)
+    expected = [[canonical(row[n], k) for n, k in kinds_of.items()] for row in rows]
+    resource = {"name": "t", "schema": schema}
+    with tempfile.TemporaryDirectory() as folder:
+        base = Path(folder)
+        for path, content in files.items():
+            (base / path).parent.mkdir(parents=True, exist_ok=True)
+            (base / path).write_bytes(content)
+        for fmt, read in READERS.items():
+            assert read(base, resource) == expected, fmt
+
+
+def test_a_control_character_stops_the_xlsx_with_the_cell_named() -> None:
+    from pipeline.build import TableOut
+    from pipeline.errors import ProjectError
+    from pipeline.formats import render_xlsx
+
+    metadata = shipped_validation().dataset.metadata
+    assert metadata is not None
+    schema = {"fields": [{"name": "text", "type": "string"}]}
+    with pytest.raises(ProjectError, match=r"t row 1, text: 'a\\x07b' holds a control"):
+        render_xlsx([TableOut("t", schema, ({"text": "a\x07b"},), "T", "")], metadata)
