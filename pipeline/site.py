@@ -223,14 +223,9 @@ def resource_view(
     )
 
 
-def release_view(info: ReleaseInfo, output: Path, first: bool) -> ReleaseView:
-    descriptor = read_descriptor(info.path)
-    version = info.version
-    tables = [r for r in descriptor.get("resources", []) if r.get("format") == "csv"]
-    by_path = {}
-    for resource in descriptor.get("resources", []):
-        by_path[resource["path"]] = resource["name"].removesuffix("-json")
-    files: dict[str, Download] = {}
+def release_files(info: ReleaseInfo, descriptor: dict[str, Any]) -> dict[str, Download]:
+    """datapackage.json and every file it lists, each with the table it holds (if one)."""
+    tables = {r["path"]: r["name"].removesuffix("-json") for r in descriptor.get("resources", [])}
     package = info.path / "datapackage.json"
     entries = [
         {
@@ -240,22 +235,38 @@ def release_view(info: ReleaseInfo, output: Path, first: bool) -> ReleaseView:
         },
         *descriptor.get("files", []),
     ]
+    files = {}
     for entry in entries:
         path = str(entry["path"])
-        label, mediatype = kind_of(path)
-        resource = by_path.get(path, "")
-        if path.endswith(".parquet"):
-            resource = Path(path).stem
+        resource = Path(path).stem if path.endswith(".parquet") else tables.get(path, "")
         files[path] = Download(
-            f"{version}/{path}",
+            f"{info.version}/{path}",
             path,
-            label,
-            mediatype,
+            *kind_of(path),
             int(entry["bytes"]),
             str(entry["hash"]).removeprefix("sha256:"),
             resource,
         )
-    zip_path = output / zip_name(str(descriptor.get("name", "")), version)
+    return files
+
+
+def release_chart(folder: Path) -> Chart | None:
+    """The structure chart, from the release's own structure, partnerships and ics tables."""
+    if not (folder / "data" / "structure.csv").is_file():
+        return None  # a release published before the structure table existed
+    header, partnerships = read_csv(folder / "data" / "partnerships.csv")
+    ics_header, ics_rows = read_csv(folder / "data" / "ics.csv")
+    return structure_chart(
+        (folder / "data" / "structure.csv").read_text(encoding="utf-8"),
+        [dict(zip(header, row, strict=True)) for row in partnerships],
+        dict(zip(ics_header, ics_rows[0], strict=True)) if ics_rows else {},
+    )
+
+
+def release_view(info: ReleaseInfo, output: Path, first: bool) -> ReleaseView:
+    descriptor = read_descriptor(info.path)
+    files = release_files(info, descriptor)
+    zip_path = output / zip_name(str(descriptor.get("name", "")), info.version)
     archive = None
     if zip_path.is_file():
         archive = Download(
@@ -267,17 +278,9 @@ def release_view(info: ReleaseInfo, output: Path, first: bool) -> ReleaseView:
         )
     changelog = info.path / "CHANGELOG.md"
     changes = changelog_summary(changelog.read_text(encoding="utf-8")) if changelog.exists() else ""
-    chart = None
-    if (info.path / "data" / "structure.csv").is_file():
-        header, partnerships = read_csv(info.path / "data" / "partnerships.csv")
-        ics_header, ics_rows = read_csv(info.path / "data" / "ics.csv")
-        chart = structure_chart(
-            (info.path / "data" / "structure.csv").read_text(encoding="utf-8"),
-            [dict(zip(header, row, strict=True)) for row in partnerships],
-            dict(zip(ics_header, ics_rows[0], strict=True)) if ics_rows else {},
-        )
+    tables = [r for r in descriptor.get("resources", []) if r.get("format") == "csv"]
     return ReleaseView(
-        version=version,
+        version=info.version,
         released=str(descriptor.get("created", ""))[:10],
         title=str(descriptor.get("title", "")),
         description=str(descriptor.get("description", "")),
@@ -285,7 +288,7 @@ def release_view(info: ReleaseInfo, output: Path, first: bool) -> ReleaseView:
         zip=archive,
         package_files=tuple(d for d in files.values() if not d.resource),
         resources=tuple(resource_view(info, r, files) for r in tables),
-        chart=chart,
+        chart=release_chart(info.path),
         changes=changes,
         first=first,
         cite=citation.from_descriptor(descriptor),
