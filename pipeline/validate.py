@@ -18,8 +18,8 @@ from frictionless import Resource
 from pipeline.errors import ProjectError
 from pipeline.issues import Issue, Report, display_path, quote, sort_issues
 from pipeline.metadata import Metadata, load_metadata
-from pipeline.schemas import ResourceSchema, load_schemas
-from pipeline.sources import Record, SourceTable, load_sources
+from pipeline.schemas import ResourceSchema, load_schemas, resource_name
+from pipeline.sources import Record, SourceTable, find_source, load_sources
 
 CONSTRAINT = re.compile(r'constraint "(\w+)" is "(.*)"$')
 TYPE_NOTE = re.compile(r'type is "(\w+)/')
@@ -81,6 +81,20 @@ def check_folders(sources: Path, schemas: Path) -> None:
                 f"{label} folder {display_path(path)} does not exist",
                 hint=f"run from the project folder or pass --{label} DIR",
             )
+    # A wrong folder (or the two swapped) is one mistake, not a missing file per resource.
+    resources = {name for path in schemas.iterdir() if (name := resource_name(path))}
+    if not resources:
+        raise ProjectError(
+            f"schemas folder {display_path(schemas)} holds no Table Schemas",
+            hint="pass --schemas DIR: the folder of <resource>.schema.yaml files",
+        )
+    if not (sources / "package.yaml").exists() and not any(
+        find_source(sources, resource) for resource in resources
+    ):
+        raise ProjectError(
+            f"sources folder {display_path(sources)} holds no package.yaml and no source records",
+            hint="pass --sources DIR: the folder of package.yaml and <resource>.yaml or .csv",
+        )
 
 
 def validate_project(sources: Path, schemas: Path) -> Validation:
