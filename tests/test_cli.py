@@ -226,6 +226,33 @@ def test_missing_schemas_folder_is_a_clear_error(project: Project, tmp_path: Pat
     assert "schemas folder" in result.stderr and "--schemas DIR" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("which", "message"),
+    [
+        ("swapped", "Error: schemas folder {sources} holds no Table Schemas"),
+        ("empty-sources", "Error: sources folder {empty} holds no package.yaml and no source"),
+        ("empty-schemas", "Error: schemas folder {empty} holds no Table Schemas"),
+    ],
+    ids=["swapped", "empty-sources", "empty-schemas"],
+)
+def test_wrong_folder_is_one_clear_error(
+    project: Project, tmp_path: Path, which: str, message: str
+) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    sources, schemas = {
+        "swapped": (project.schemas, project.sources),
+        "empty-sources": (empty, project.schemas),
+        "empty-schemas": (project.sources, empty),
+    }[which]
+    result = run("validate", "--sources", sources, "--schemas", schemas)
+    assert result.exit_code == 1
+    no_traceback(result)
+    assert message.format(sources=project.sources, empty=empty) in result.stderr
+    assert "Hint: pass --" in result.stderr
+    assert result.stdout == ""
+
+
 def test_default_folders_missing_in_an_empty_working_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
