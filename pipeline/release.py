@@ -179,6 +179,9 @@ def publish(validation: Validation, output: Path, *, check: bool = False) -> Pub
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         write_catalog(output, metadata.name)
+        from pipeline.site import write_site  # the site reads releases: imported late
+
+        write_site(output)  # index.html, releases/<version>.html, dcat.jsonld
     return PublishResult(version, target, "published", len(files))
 
 

@@ -149,14 +149,23 @@ def read_text(path: Path) -> tuple[str | None, list[Issue]]:
             )
         ]
     if not text.strip():
-        return None, [Issue(file, 0, "empty-file", "the file is empty; it must hold records")]
+        return None, [Issue(file, 0, "empty-file", "the file is empty")]
     return text, []
 
 
 def load_source_file(path: Path, resource: str) -> tuple[SourceTable | None, list[Issue]]:
     text, issues = read_text(path)
     if text is None:
-        return None, [Issue(i.file, i.line, i.code, i.message, resource) for i in issues]
+        return None, [
+            Issue(
+                i.file,
+                i.line,
+                i.code,
+                i.message + ("; it must hold records" if i.code == "empty-file" else ""),
+                resource,
+            )
+            for i in issues
+        ]
     if path.suffix == ".csv":
         return parse_csv(text, path, resource)
     return parse_yaml_records(text, path, resource)

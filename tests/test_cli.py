@@ -226,6 +226,33 @@ def test_missing_schemas_folder_is_a_clear_error(project: Project, tmp_path: Pat
     assert "schemas folder" in result.stderr and "--schemas DIR" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("which", "message"),
+    [
+        ("swapped", "Error: schemas folder {sources} holds no Table Schemas"),
+        ("empty-sources", "Error: sources folder {empty} holds no package.yaml and no source"),
+        ("empty-schemas", "Error: schemas folder {empty} holds no Table Schemas"),
+    ],
+    ids=["swapped", "empty-sources", "empty-schemas"],
+)
+def test_wrong_folder_is_one_clear_error(
+    project: Project, tmp_path: Path, which: str, message: str
+) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    sources, schemas = {
+        "swapped": (project.schemas, project.sources),
+        "empty-sources": (empty, project.schemas),
+        "empty-schemas": (project.sources, empty),
+    }[which]
+    result = run("validate", "--sources", sources, "--schemas", schemas)
+    assert result.exit_code == 1
+    no_traceback(result)
+    assert message.format(sources=project.sources, empty=empty) in result.stderr
+    assert "Hint: pass --" in result.stderr
+    assert result.stdout == ""
+
+
 def test_default_folders_missing_in_an_empty_working_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -280,6 +307,26 @@ NEW_USER: list[tuple[str, Callable[[Project], object], list[str]]] = [
             "pcns.pcn_code   [foreign-key]",
             'sources/pcn_memberships.csv:3  pcn_memberships[1].pcn_code  "U17834 " does not '
             "match ^U[0-9]{5}$   [pattern]",
+        ],
+    ),
+    (
+        "typo-in-a-csv-header",
+        edit_("practices.csv", "practice_code,practice_name,", "practice_code,practise_name,"),
+        [
+            "sources/practices.csv:1  practices.practice_name  the header has no column "
+            "'practice_name'; add it   [missing-field]",
+            "sources/practices.csv:1  practices.practise_name  'practise_name' is not a field of "
+            "practices; did you mean 'practice_name'?   [unknown-field]",
+        ],
+    ),
+    (
+        "typo-in-a-yaml-field-name",
+        edit_("objectives.yaml", "  objective: Enhance", "  objectiv: Enhance"),
+        [
+            "sources/objectives.yaml:11  objectives[2].objective  a value is required"
+            "   [missing-value]",
+            "sources/objectives.yaml:12  objectives[2].objectiv  'objectiv' is not a field of "
+            "objectives; did you mean 'objective'?   [unknown-field]",
         ],
     ),
     (

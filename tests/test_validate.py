@@ -214,10 +214,27 @@ CASES = [
         [("objectives.yaml", "colour: red", "colour", "unknown-field")],
     ),
     Case(
-        # reported once, at the first record that has it
+        # once, on the header, where the column is named
         "unknown-field-csv",
         add_column("practices.csv", "colour", "red"),
-        [("practices.csv", 2, "colour", "unknown-field")],
+        [("practices.csv", 1, "colour", "unknown-field")],
+    ),
+    Case(
+        # in YAML the field is typed in each record: each one is reported
+        "unknown-field-yaml-in-every-record",
+        lambda p: p.write(
+            "objectives.yaml",
+            p.read("objectives.yaml").replace("  source:", "  colour: red\n  source:"),
+        ),
+        [("objectives.yaml", n, "colour", "unknown-field") for n in (5, 10, 15, 20)],
+    ),
+    Case(
+        "unknown-field-csv-header-typo",
+        edit("practices.csv", "practice_code,practice_name,", "practice_code,practise_name,"),
+        [
+            ("practices.csv", 1, "practice_name", "missing-field"),
+            ("practices.csv", 1, "practise_name", "unknown-field"),
+        ],
     ),
     Case(
         # once, on the header; not a missing value in every row
