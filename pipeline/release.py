@@ -136,6 +136,8 @@ def same_content(files: dict[str, bytes], release: Path) -> bool:
 
 def publish(validation: Validation, output: Path, *, check: bool = False) -> PublishResult:
     """Publish the validated sources as the version declared in package.yaml."""
+    from pipeline.site import write_site  # the site reads releases: imported late
+
     metadata = validation.dataset.metadata
     if metadata is None or not validation.report.ok:
         raise ReleaseError("the sources are not valid", hint="run ics-data validate")
@@ -150,8 +152,9 @@ def publish(validation: Validation, output: Path, *, check: bool = False) -> Pub
         releases = find_releases(output)
         if target.exists():
             if same_content(files, target):
-                if not check:  # a publish killed after its rename never wrote the catalog
+                if not check:  # a publish killed after its rename never wrote these
                     write_catalog(output, metadata.name)
+                    write_site(output)
                 return PublishResult(version, target, "unchanged", len(files))
             raise ReleaseError(
                 f"version {version} is already published in {display_path(target)} with "
@@ -179,8 +182,6 @@ def publish(validation: Validation, output: Path, *, check: bool = False) -> Pub
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         write_catalog(output, metadata.name)
-        from pipeline.site import write_site  # the site reads releases: imported late
-
         write_site(output)  # index.html, releases/<version>.html, dcat.jsonld
     return PublishResult(version, target, "published", len(files))
 
