@@ -176,6 +176,16 @@ def sqlite_value(value: Any, kind: str) -> Any:
     return value
 
 
+# Bytes 96-99 of a SQLite file hold the version number of the library that last wrote it. It is
+# informational (SQLite never reads it back), and it is the one part of the file that differs
+# between machines with other SQLite builds; a fixed value keeps the release byte-reproducible.
+SQLITE_WRITER_VERSION = (3_000_000).to_bytes(4, "big")
+
+
+def pin_sqlite_header(data: bytes) -> bytes:
+    return data[:96] + SQLITE_WRITER_VERSION + data[100:]
+
+
 def render_sqlite(tables: Sequence[TableOut]) -> bytes:
     """The whole package as one SQLite database: a table per resource with its primary and
     foreign keys, and a `fields` table describing every field. Datasette opens it as it is."""
@@ -196,7 +206,7 @@ def render_sqlite(tables: Sequence[TableOut]) -> bytes:
             )
         connection.commit()
         connection.execute("VACUUM")
-        return connection.serialize()
+        return pin_sqlite_header(connection.serialize())
     finally:
         connection.close()
 
