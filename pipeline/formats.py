@@ -263,7 +263,9 @@ def render_xlsx(tables: Sequence[TableOut], metadata: Metadata) -> bytes:
                     )
             sheet.append(values)
             for column, (value, kind) in enumerate(zip(values, types, strict=True), start=1):
-                cell = sheet.cell(sheet.max_row, column)
+                # row `number` is on line number + 1, under the header; not sheet.max_row,
+                # which scans every cell of the sheet on each call
+                cell = sheet.cell(number + 1, column)
                 if isinstance(value, str):
                     cell.data_type = "s"  # never a formula, whatever the text starts with
                     widths[column - 1] = max(widths[column - 1], min(len(value), 60))
