@@ -4,8 +4,9 @@ Every release is written under tmp_path. The shipped sources are validated once 
 published once into a reference folder; tests that need a release of their own copy it or publish
 again. Tests that must run in a fresh process (another time zone, locale or hash seed; a publish
 killed mid-write; two publishes at once) run `python -m pipeline` with a `sitecustomize` module
-put on PYTHONPATH, which can call setlocale, slow every write, or stop before or after a given
-file is written or renamed so that the test can SIGKILL it at exactly that moment.
+put on PYTHONPATH, which can call setlocale, say when it takes the lock, and stop before, half-way
+through or after a given file is written or renamed: until killed (so the test can SIGKILL it at
+exactly that moment) or until the test lets it go on.
 """
 
 from __future__ import annotations
