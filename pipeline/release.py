@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.build import build_files, dump_json, write_files
+from pipeline.build import dump_json, write_files
 from pipeline.errors import ReleaseError
 from pipeline.issues import Issue, display_path
 from pipeline.metadata import parse_version
@@ -135,14 +135,19 @@ def same_content(files: dict[str, bytes], release: Path) -> bool:
 
 def publish(validation: Validation, output: Path, *, check: bool = False) -> PublishResult:
     """Publish the validated sources as the version declared in package.yaml."""
+    # the change list and the version policy read releases through this module
+    from pipeline.changelog import write_changelog
+    from pipeline.versioning import check_version, plan_release
+
     metadata = validation.dataset.metadata
     if metadata is None or not validation.report.ok:
         raise ReleaseError("the sources are not valid", hint="run ics-data validate")
-    files = build_files(validation.dataset, metadata)
     version = metadata.version
     with publish_lock(output):
         if not check:
             clean_staging(output)
+        plan = plan_release(validation, output)  # compared with the release before `version`
+        files = plan.files
         target = output / version
         releases = find_releases(output)
         if target.exists():
@@ -160,6 +165,8 @@ def publish(validation: Validation, output: Path, *, check: bool = False) -> Pub
                 hint=f"bump `version` in {display_path(metadata.path)} above "
                 f"{releases[-1].version}",
             )
+        if plan.diff is not None:
+            check_version(plan.diff, version, metadata.path)
         if check:
             return PublishResult(version, target, "checked", len(files))
         staging = output / f"{STAGING_PREFIX}{version}-{os.getpid()}"
@@ -174,6 +181,7 @@ def publish(validation: Validation, output: Path, *, check: bool = False) -> Pub
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         write_catalog(output, metadata.name)
+        write_changelog(output)
     return PublishResult(version, target, "published", len(files))
 
 
