@@ -8,6 +8,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from pipeline.issues import Issue, display_path
 from pipeline.sources import load_yaml_mapping
 
@@ -61,79 +63,54 @@ def load_metadata(sources: Path) -> tuple[Metadata | None, list[Issue]]:
     data, issues = load_yaml_mapping(path)
     if data is None:
         return None, issues
+    lines = top_level_lines(path)
+
+    def problem(code: str, key: str, message: str, value: object = "") -> None:
+        issues.append(
+            Issue(file, lines.get(key, 1), code, message, "package", key, str(value or ""))
+        )
+
     for key in REQUIRED:
         if key not in data or data[key] in (None, "", []):
-            issues.append(
-                Issue(file, 0, "missing-value", f"package.yaml needs {key!r}", "package", key)
-            )
+            problem("missing-value", key, f"package.yaml needs {key!r}")
     if issues:
         return None, issues
-    if not VERSION.match(str(data["version"])):
-        issues.append(
-            Issue(
-                file,
-                0,
-                "pattern",
-                f"version {str(data['version'])!r} must be X.Y.Z, e.g. 1.0.0",
-                "package",
-                "version",
-                str(data["version"]),
-            )
-        )
+    version = str(data["version"])
+    if not VERSION.match(version):
+        problem("pattern", "version", f"version {version!r} must be X.Y.Z, e.g. 1.0.0", version)
     if not NAME.match(str(data["name"])):
-        issues.append(
-            Issue(
-                file,
-                0,
-                "pattern",
-                f"name {data['name']!r} must be lower-case letters, digits, -._",
-                "package",
-                "name",
-                str(data["name"]),
-            )
-        )
+        problem("pattern", "name", f"name {data['name']!r} must be lower-case letters, digits, -._")
     release = data["release_date"]
     if not isinstance(release, date):
         try:
             date.fromisoformat(str(release))
         except ValueError:
-            issues.append(
-                Issue(
-                    file,
-                    0,
-                    "type-error",
-                    f"release_date {str(release)!r} is not a date YYYY-MM-DD",
-                    "package",
-                    "release_date",
-                    str(release),
-                )
+            problem(
+                "type-error", "release_date", f"{str(release)!r} is not a date YYYY-MM-DD", release
             )
     seen: set[str] = set()
     entries = data.get("sources")
     for entry in entries if isinstance(entries, list) else [entries]:
         if not isinstance(entry, dict) or not entry.get("id") or not entry.get("title"):
-            issues.append(
-                Issue(
-                    file,
-                    0,
-                    "missing-value",
-                    "every entry under sources needs an id and a title",
-                    "package",
-                    "sources",
-                )
-            )
+            problem("missing-value", "sources", "every entry under sources needs an id and a title")
             continue
         if entry["id"] in seen:
-            issues.append(
-                Issue(
-                    file,
-                    0,
-                    "duplicate-key",
-                    f"source id {entry['id']!r} is declared twice",
-                    "package",
-                    "sources",
-                    str(entry["id"]),
-                )
+            problem(
+                "duplicate-key",
+                "sources",
+                f"source id {entry['id']!r} is declared twice",
+                entry["id"],
             )
         seen.add(str(entry["id"]))
     return (None if issues else Metadata(path, data)), issues
+
+
+def top_level_lines(path: Path) -> dict[str, int]:
+    """The 1-based line of each top-level key, so problems point where a person edits."""
+    try:
+        root = yaml.compose(path.read_text(encoding="utf-8-sig"), Loader=yaml.SafeLoader)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return {}
+    if not isinstance(root, yaml.MappingNode):
+        return {}
+    return {str(k.value): k.start_mark.line + 1 for k, _ in root.value}

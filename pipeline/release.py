@@ -3,8 +3,8 @@ releases; keep `OUTPUT/catalog.json`.
 
 A release is staged in `OUTPUT/.staging-*`, its zip is moved into place, then the folder is
 renamed to `OUTPUT/<version>`: that rename is the moment of publication. A publish killed before
-it leaves no release folder (a stray zip without its folder is replaced by the next run); a lock
-file keeps two publishes from interleaving.
+it leaves no release folder (a stray zip without its folder is replaced by the next run); an
+exclusive lock on the OUTPUT folder keeps two publishes from interleaving.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from pipeline.metadata import parse_version
 from pipeline.validate import Validation
 
 STAGING_PREFIX = ".staging-"
-LOCK_NAME = ".publish.lock"
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
@@ -86,13 +85,15 @@ def read_descriptor(release: Path) -> dict[str, Any]:
 
 @contextmanager
 def publish_lock(output: Path) -> Iterator[None]:
+    """An exclusive lock on the OUTPUT folder itself: a lock file would be left behind in the
+    committed archive by every no-op publish."""
     output.mkdir(parents=True, exist_ok=True)
-    with (output / LOCK_NAME).open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    descriptor = os.open(output, os.O_RDONLY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # closing releases the lock
 
 
 def clean_staging(output: Path) -> None:
@@ -143,6 +144,8 @@ def publish(validation: Validation, output: Path, *, check: bool = False) -> Pub
     if metadata is None or not validation.report.ok:
         raise ReleaseError("the sources are not valid", hint="run ics-data validate")
     version = metadata.version
+    if check and not output.is_dir():  # nothing there can refuse it; --check writes nothing
+        return PublishResult(version, output / version, "checked", len(files))
     with publish_lock(output):
         if not check:
             clean_staging(output)
@@ -152,6 +155,8 @@ def publish(validation: Validation, output: Path, *, check: bool = False) -> Pub
         releases = find_releases(output)
         if target.exists():
             if same_content(files, target):
+                if not check:  # a publish killed after its rename never wrote the catalog
+                    write_catalog(output, metadata.name)
                 return PublishResult(version, target, "unchanged", len(files))
             raise ReleaseError(
                 f"version {version} is already published in {display_path(target)} with "
@@ -232,8 +237,12 @@ def catalog(output: Path, name: str) -> dict[str, Any]:
 
 
 def write_catalog(output: Path, name: str) -> None:
-    """catalog.json lists every release; it is rebuilt from the release folders each time."""
+    """catalog.json lists every release; it is rebuilt from the release folders each time, and
+    written only when that changes it."""
     data = dump_json(catalog(output, name))
+    current = output / "catalog.json"
+    if current.is_file() and current.read_bytes() == data:
+        return
     temporary = output / f"{STAGING_PREFIX}catalog.json"
     temporary.write_bytes(data)
     os.replace(temporary, output / "catalog.json")
@@ -349,7 +358,10 @@ def verify_zips(output: Path) -> dict[str, list[Issue]]:
     """Each release's zip holds exactly the release's files, byte for byte."""
     out: dict[str, list[Issue]] = {}
     for info in find_releases(output):
-        descriptor = read_descriptor(info.path)
+        try:
+            descriptor = read_descriptor(info.path)
+        except ReleaseError:
+            continue  # verify_release reports the missing descriptor of this release
         name = str(descriptor.get("name", ""))
         path = output / zip_name(name, info.version)
         problems: list[Issue] = []

@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from pipeline.issues import Issue, quote
@@ -92,6 +93,14 @@ CLAIM_CHECKS: dict[str, Callable[[Dataset, date], Count]] = {
     "icbs-open": lambda d, day: count_open(d.rows("icbs"), "icbs", day, "icb_ods_code"),
     "objectives": lambda d, day: Count(len(d.rows("objectives")), len(d.rows("objectives"))),
     "partnerships": lambda d, day: Count(len(d.rows("partnerships")), len(d.rows("partnerships"))),
+}
+
+# The resource each check counts: a claim is not checked when that resource could not be read.
+CLAIM_RESOURCES = {
+    "pcns-open": "pcns",
+    "icbs-open": "icbs",
+    "objectives": "objectives",
+    "partnerships": "partnerships",
 }
 
 
@@ -260,6 +269,15 @@ def check_partnerships(dataset: Dataset) -> Iterable[Issue]:
             )
 
 
+def plain_number(value: object) -> int | float | None:
+    """A schema `number` is read as a Decimal, which JSON cannot write: give an int or a float."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        return None
+    if isinstance(value, int):
+        return value
+    return int(value) if value == int(value) else float(value)
+
+
 def check_claims(dataset: Dataset) -> tuple[list[Issue], list[ClaimCheck]]:
     issues: list[Issue] = []
     checks: list[ClaimCheck] = []
@@ -270,8 +288,10 @@ def check_claims(dataset: Dataset) -> tuple[list[Issue], list[ClaimCheck]]:
         values = row.values
         kind = str(values.get("check") or "none")
         as_at = values.get("as_at")
-        claimed = values.get("figure")
+        claimed = plain_number(values.get("figure"))
         compute = CLAIM_CHECKS.get(kind)
+        if CLAIM_RESOURCES.get(kind) not in dataset.tables:
+            compute = None  # its file is missing or unreadable, already reported there
         if compute is None or not isinstance(as_at, date) or claimed is None:
             checks.append(
                 ClaimCheck(

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
 from frictionless import Schema
 
 from pipeline.issues import Issue, display_path
@@ -82,31 +83,79 @@ def load_schemas(schemas: Path) -> tuple[dict[str, ResourceSchema], list[Issue]]
             )
             if descriptor is None:
                 continue
-        problems_found = check_schema(descriptor, file, resource)
+        problems_found = check_schema(descriptor, file, resource, field_lines(path))
         issues.extend(problems_found)
         if not problems_found:
             found[resource] = ResourceSchema(resource, path, descriptor)
     return found, issues
 
 
-def check_schema(descriptor: Any, file: str, resource: str) -> list[Issue]:
+FieldLines = list[dict[str, int]]  # per field: "" -> its first line, key -> the key's line
+
+
+def field_lines(path: Path) -> FieldLines:
+    """The 1-based lines of each entry under `fields` in a YAML schema, so errors point at it."""
+    if path.name.endswith(".json"):
+        return []
+    try:
+        root = yaml.compose(path.read_text(encoding="utf-8-sig"), Loader=yaml.SafeLoader)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return []
+    if isinstance(root, yaml.MappingNode):
+        for key, value in root.value:
+            if key.value == "fields" and isinstance(value, yaml.SequenceNode):
+                return [_key_lines(item) for item in value.value]
+    return []
+
+
+def _key_lines(node: yaml.Node) -> dict[str, int]:
+    lines = {"": node.start_mark.line + 1}
+    if isinstance(node, yaml.MappingNode):
+        lines.update({str(k.value): k.start_mark.line + 1 for k, _ in node.value})
+    return lines
+
+
+def check_schema(
+    descriptor: Any, file: str, resource: str, lines: FieldLines | None = None
+) -> list[Issue]:
     if not isinstance(descriptor, dict):
         return [Issue(file, 1, "schema-error", "a schema must be a mapping", resource)]
+    fields = descriptor.get("fields", [])
+    fields = fields if isinstance(fields, list) else []
+
+    def line(index: int, key: str = "") -> int:
+        if not lines or not 0 <= index < len(lines):
+            return 0
+        return lines[index].get(key, lines[index][""])
+
     report = Schema.validate_descriptor(descriptor)
-    issues = [
-        Issue(file, 0, "schema-error", f"not a valid Table Schema: {error.message}", resource)
-        for error in report.errors
-    ]
+    issues = []
+    for error in report.errors:
+        index, name = _bad_field(fields, error) if error.type == "field-error" else (-1, "")
+        where = f"field {name!r}: " if name else ""
+        note = str(error.note or "")
+        key = "constraints" if "constraints" in note else ""
+        key = "type" if note.startswith("field type") else key
+        issues.append(
+            Issue(
+                file,
+                line(index, key),
+                "schema-error",
+                f"not a valid Table Schema: {where}{error.note or error.message}",
+                resource,
+                name,
+            )
+        )
     if issues:
         return issues
-    names = [f.get("name") for f in descriptor.get("fields", [])]
-    for field in descriptor.get("fields", []):
+    names = [f.get("name") for f in fields]
+    for index, field in enumerate(fields):
         for key in ("title", "description"):
             if not field.get(key):
                 issues.append(
                     Issue(
                         file,
-                        0,
+                        line(index),
                         "schema-error",
                         f"field {field.get('name')!r} needs a {key}",
                         resource,
@@ -114,8 +163,8 @@ def check_schema(descriptor: Any, file: str, resource: str) -> list[Issue]:
                     )
                 )
     for fk in descriptor.get("foreignKeys", []):
-        fields = fk.get("fields")
-        for name in [fields] if isinstance(fields, str) else fields or []:
+        fk_fields = fk.get("fields")
+        for name in [fk_fields] if isinstance(fk_fields, str) else fk_fields or []:
             if name not in names:
                 issues.append(
                     Issue(
@@ -127,3 +176,14 @@ def check_schema(descriptor: Any, file: str, resource: str) -> list[Issue]:
                     )
                 )
     return issues
+
+
+def _bad_field(fields: list[Any], error: Any) -> tuple[int, str]:
+    """frictionless does not say which field is invalid: find it by checking each alone."""
+    for index, field in enumerate(fields):
+        if not isinstance(field, dict):
+            continue
+        alone = Schema.validate_descriptor({"fields": [field]})
+        if any(e.note == error.note for e in alone.errors):
+            return index, str(field.get("name", ""))
+    return -1, ""

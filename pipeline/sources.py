@@ -151,17 +151,76 @@ def load_source_file(path: Path, resource: str) -> tuple[SourceTable | None, lis
 # --- YAML -------------------------------------------------------------------------------------
 
 
-def yaml_problem(exc: yaml.YAMLError, file: str, resource: str = "") -> Issue:
-    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    line = mark.line + 1 if mark is not None else 0
+# PyYAML's parser messages name its grammar; say what a person usually got wrong instead.
+YAML_HINTS = (
+    ("found another document", "the file must hold one list of records; remove the '---' line"),
+    (
+        "mapping values are not allowed",
+        "a value that contains ': ' must be in quotes, or this line is indented wrongly",
+    ),
+    (
+        "expected <block end>",
+        "check the indentation: each record starts with '- ' and its fields line up under "
+        "its first field; text after a closing quote is not allowed",
+    ),
+)
+
+
+def yaml_problem(exc: yaml.YAMLError, file: str, resource: str = "", text: str = "") -> Issue:
+    problem_mark = getattr(exc, "problem_mark", None)
+    context_mark = getattr(exc, "context_mark", None)
     problem = getattr(exc, "problem", None) or str(exc)
     context = getattr(exc, "context", None)
+    if context == "while scanning a quoted scalar" and context_mark is not None:
+        # The file ended inside quotes: the mistake is where the quote opened, not at the end.
+        return Issue(
+            file,
+            context_mark.line + 1,
+            "yaml-syntax",
+            "a quoted value starting on this line is never closed; add the closing quote",
+            resource,
+        )
+    opened = _unclosed_quote(text, problem_mark.line) if text and problem_mark else None
+    if opened is not None:
+        return Issue(
+            file,
+            opened + 1,
+            "yaml-syntax",
+            f"a quoted value starting on this line is not closed on it (a quote on line "
+            f"{problem_mark.line + 1 if problem_mark else '?'} closes it); add the closing quote",
+            resource,
+        )
+    mark = problem_mark or context_mark
+    line = mark.line + 1 if mark is not None else 0
     message = f"YAML cannot be read: {problem}"
     if context:
         message += f" ({context})"
-    if "\t" in problem or "tab" in problem:
+    if "\t" in problem or "'\\t'" in problem or "tab" in problem:
         message += "; indent with spaces, not tabs"
+    else:
+        message += "".join(f"; {hint}" for key, hint in YAML_HINTS if key in problem)
     return Issue(file, line, "yaml-syntax", message, resource)
+
+
+def _unclosed_quote(text: str, error_line: int) -> int | None:
+    """The 0-based line where a quoted value opened, if it spans lines and ends where YAML failed.
+
+    An unclosed quote swallows text up to the next quote, so PyYAML fails later, on that line.
+    """
+    last: yaml.Token | None = None
+    try:
+        for token in yaml.scan(text, Loader=yaml.SafeLoader):
+            if (
+                isinstance(token, yaml.ScalarToken)
+                and token.style in ('"', "'")
+                and token.start_mark.line != token.end_mark.line
+            ):
+                last = token
+    except yaml.YAMLError:
+        pass  # scanning stops at the same fault; the tokens before it are what we need
+    if last is not None and last.end_mark.line == error_line:
+        return int(last.start_mark.line)
+    return None
 
 
 def compose_yaml(text: str, file: str, resource: str = "") -> tuple[yaml.Node | None, list[Issue]]:
@@ -169,7 +228,7 @@ def compose_yaml(text: str, file: str, resource: str = "") -> tuple[yaml.Node | 
     try:
         return yaml.compose(text, Loader=yaml.SafeLoader), []
     except yaml.YAMLError as exc:
-        return None, [yaml_problem(exc, file, resource)]
+        return None, [yaml_problem(exc, file, resource, text)]
 
 
 def scalar_text(node: yaml.Node) -> str | None:
@@ -209,7 +268,7 @@ def parse_yaml_records(
                     file,
                     line,
                     "yaml-structure",
-                    "each record must be a mapping of field: value",
+                    f"each record must be a mapping of field: value, found {_describe(node)}",
                     resource,
                     record=index,
                 )
@@ -266,9 +325,20 @@ def parse_yaml_records(
             if key not in names:
                 names.append(key)
         records.append(Record(index, line, values, lines))
-    if not records and not issues:
-        issues.append(Issue(file, 0, "empty-file", "the file holds no records", resource))
+    if not records:
+        # No table at all, as for an unreadable file: checks against it would only echo this.
+        if not issues:
+            issues.append(Issue(file, 0, "empty-file", "the file holds no records", resource))
+        return None, issues
     return SourceTable(resource, path, "yaml", tuple(names), tuple(records)), issues
+
+
+def _describe(node: yaml.Node) -> str:
+    if isinstance(node, yaml.SequenceNode):
+        return "a list"
+    if node.tag == NULL_TAG:
+        return "nothing after '- '"
+    return f"the text {str(node.value)!r}; is the ': ' after the field name missing?"
 
 
 def load_yaml_mapping(path: Path) -> tuple[dict[str, object] | None, list[Issue]]:
@@ -345,10 +415,19 @@ def parse_csv(text: str, path: Path, resource: str) -> tuple[SourceTable | None,
         except StopIteration:
             break
         except csv.Error as exc:
+            # An unclosed quote swallows the lines after it: the mistake is where the row began,
+            # and the rows read so far are not the file's records, so none are checked.
             issues.append(
-                Issue(file, reader.line_num, "csv-syntax", f"CSV cannot be read: {exc}", resource)
+                Issue(
+                    file,
+                    start,
+                    "csv-syntax",
+                    f"CSV cannot be read from the row on this line: {exc}; a value that starts "
+                    'with " must end with ", and a " inside it is written ""',
+                    resource,
+                )
             )
-            break
+            return None, issues
         line = start
         start = reader.line_num + 1
         if not row or all(cell.strip() == "" for cell in row):
@@ -377,15 +456,16 @@ def parse_csv(text: str, path: Path, resource: str) -> tuple[SourceTable | None,
                     record=index,
                 )
             )
-        values = {
-            name: (row[i] if i < len(row) and row[i].strip() != "" else None)
-            for i, name in enumerate(names)
-            if name
-        }
+        values: dict[str, str | None] = {}
+        for i, name in enumerate(names):
+            if name and name not in values:  # a repeated column is reported; the first counts
+                values[name] = row[i] if i < len(row) and row[i].strip() != "" else None
         records.append(Record(index, line, values))
         index += 1
-    if not records and not issues:
-        issues.append(
-            Issue(file, 0, "empty-file", "the file has a header but no records", resource)
-        )
+    if not records:
+        if not issues:
+            issues.append(
+                Issue(file, 0, "empty-file", "the file has a header but no records", resource)
+            )
+        return None, issues
     return SourceTable(resource, path, "csv", tuple(n for n in names if n), tuple(records)), issues

@@ -29,7 +29,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Protocol, TypeVar, cast
 from xml.etree import ElementTree
@@ -37,25 +37,14 @@ from xml.etree import ElementTree
 import openpyxl
 from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
+from pipeline.errors import PipelineError
+
 T = TypeVar("T")
 
 PCN_DETAILS_SHEET = "PCNDetails"
 PARTNER_SHEET = "PCN Core Partner Details"
 GP_MAP_MEMBER = "gp-reg-pat-prac-map.csv"
 UNALLOCATED_PCN_CODE = "U"
-
-
-# moves to pipeline/errors.py
-class PipelineError(Exception):
-    """A reason the pipeline cannot go on, with a hint for the user."""
-
-    def __init__(self, message: str, hint: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
-
-    def __str__(self) -> str:
-        return self.message
 
 
 class UpstreamFormatError(PipelineError):
@@ -221,11 +210,18 @@ def parse_extract_date(text: str) -> date:
 
 
 def _show(value: object) -> str:
+    """A cell value as a message shows it: text quoted, anything else named by its kind."""
     if isinstance(value, str):
         return f'"{value}"'
     if value is None:
         return "an empty cell"
-    return f"{value!r} (a {type(value).__name__} cell)"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).upper()}"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, datetime | date | time):
+        return f"the Excel date {value.isoformat()}"
+    return f"the {type(value).__name__} {value}"
 
 
 def _is_blank(value: object) -> bool:
@@ -672,32 +668,26 @@ def _read_gp_map_zip(path: Path) -> GpMapExtract:
     with zipfile.ZipFile(path) as archive:
         member = _csv_member(archive, path.name)
         file = f"{path.name} ({member})"
+        # A damaged entry (bad CRC, bad deflate data) only shows while it is being read.
+        damaged = (zipfile.BadZipFile, OSError, zlib.error)
         with archive.open(member) as raw:
             try:
                 with io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as stream:
                     return _read_gp_map_csv(stream, file)
-            except (
-                zipfile.BadZipFile,
-                OSError,
-                zlib.error,
-            ) as exc:  # a damaged entry: bad CRC, bad data
+            except damaged as exc:
                 raise UpstreamFormatError(
                     f"cannot read the zip entry ({exc})", file, hint="Download the zip again."
                 ) from exc
 
 
 def _csv_member(archive: zipfile.ZipFile, file: str) -> str:
-    names = [
-        name
-        for name in archive.namelist()
-        if name.casefold().endswith(".csv") and not name.startswith("__MACOSX/")
-    ]
-    if len(names) > 1:
-        names = [name for name in names if name.rsplit("/", 1)[-1].casefold() == GP_MAP_MEMBER]
-    if len(names) == 1:
-        return names[0]
-    entries = ", ".join(f'"{name}"' for name in archive.namelist()) or "none"
-    problem = "no .csv entry" if not names else f"no single {GP_MAP_MEMBER} entry"
+    names = archive.namelist()
+    csvs = [n for n in names if n.casefold().endswith(".csv") and not n.startswith("__MACOSX/")]
+    named = [n for n in csvs if n.rsplit("/", 1)[-1].casefold() == GP_MAP_MEMBER]
+    if len(csvs) == 1 or len(named) == 1:
+        return csvs[0] if len(csvs) == 1 else named[0]
+    problem = "no .csv entry" if not csvs else f"no single {GP_MAP_MEMBER} entry"
+    entries = ", ".join(f'"{name}"' for name in names) or "none"
     raise UpstreamFormatError(
         f"{problem} in the zip (entries: {entries})",
         file,
@@ -728,6 +718,7 @@ def _read_gp_map_csv(stream: Iterable[str], file: str) -> GpMapExtract:
                     None,
                     "Use the file as published: every line has as many fields as the header.",
                 )
+            table.check_unheaded(values, line)
             text = table.cell(values, line, "extract_date", _text)
             if text not in parsed:
                 parsed[text] = table.cell(

@@ -22,6 +22,7 @@ from pipeline.sources import Record, SourceTable, load_sources
 
 CONSTRAINT = re.compile(r'constraint "(\w+)" is "(.*)"$')
 TYPE_NOTE = re.compile(r'type is "(\w+)/')
+POSITION = re.compile(r"row at position (\d+)")
 TYPE_HINTS = {
     "date": "a date YYYY-MM-DD",
     "integer": "a whole number",
@@ -87,12 +88,16 @@ def validate_project(sources: Path, schemas: Path) -> Validation:
 
     check_folders(sources, schemas)
     issues: list[Issue] = []
-    found, problems = load_schemas(schemas)
-    issues.extend(problems)
+    found, problems_schemas = load_schemas(schemas)
+    issues.extend(problems_schemas)
     metadata, problems = load_metadata(sources)
     issues.extend(problems)
     loaded = load_sources(sources, found)
-    issues.extend(loaded.issues)
+    # A resource whose schema is broken is reported at the schema, not as a source without one.
+    broken = {problem.resource for problem in problems_schemas if problem.resource}
+    issues.extend(
+        i for i in loaded.issues if not (i.code == "unknown-resource" and i.resource in broken)
+    )
     tables: dict[str, Table] = {}
     for resource, source in loaded.tables.items():
         table, problems = check_table(source, found[resource])
@@ -126,15 +131,17 @@ def check_table(source: SourceTable, schema: ResourceSchema) -> tuple[Table, lis
                     record=first.index if first else -1,
                 )
             )
+    absent: set[str] = set()
     if source.format == "csv":
         for name in names:
             if name not in source.fields:
+                absent.add(name)
                 issues.append(
                     Issue(
                         file,
                         1,
                         "missing-field",
-                        f"the header has no column {name!r}",
+                        f"the header has no column {name!r}; add it",
                         source.resource,
                         name,
                     )
@@ -145,6 +152,9 @@ def check_table(source: SourceTable, schema: ResourceSchema) -> tuple[Table, lis
     report = Resource(data=data, schema=frictionless_schema).validate(limit_errors=100_000)
     for task in report.tasks:
         for error in task.errors:
+            # A column missing from the header is one problem, not a missing value in every row.
+            if getattr(error, "field_name", None) in absent:
+                continue
             issues.append(frictionless_issue(error, source, schema))
     for error in report.errors:
         issues.append(Issue(file, 0, error.type, error.message, source.resource))
@@ -188,13 +198,26 @@ def frictionless_issue(error: Any, source: SourceTable, schema: ResourceSchema) 
         else:
             code, message = "constraint", f"{quote(value)} breaks {constraint} {limit}"
     elif error.type == "unique-error":
-        code, message = "unique", f"{quote(value)} must be unique; it is {note}"
+        code, message = "unique", f"{quote(value)} must be unique; {_first_use(note, source)}"
     elif error.type == "primary-key":
+        # error.cells is the whole row, not the key: take the key's values from the record.
         key = ", ".join(schema.primary_key)
-        cells = ", ".join("" if c is None else str(c) for c in getattr(error, "cells", []))
-        code, message = "primary-key", f"the key ({key}) = ({cells}) is used by another record"
+        cells = ", ".join(
+            str(record.values.get(k) or "") if record else "" for k in schema.primary_key
+        )
+        code, value = "primary-key", cells
+        message = f"the key ({key}) = ({cells}) must be unique; {_first_use(note, source)}"
         name = schema.primary_key[0] if schema.primary_key else ""
     return Issue(source.file, line, code, message, source.resource, name, value, index)
+
+
+def _first_use(note: str, source: SourceTable) -> str:
+    """frictionless names the other row by its position in the data; say its line instead."""
+    match = POSITION.search(note)
+    position = int(match[1]) if match else 0
+    if 2 <= position < len(source.records) + 2:
+        return f"line {source.records[position - 2].line} has it too"
+    return "another record has it too"
 
 
 def check_foreign_keys(dataset: Dataset) -> Iterable[Issue]:

@@ -1,0 +1,87 @@
+"""Shared helpers: a throwaway copy of the real project under tmp_path, edited one small way.
+
+Tests never write into the repository: every edit happens in the copy.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from pipeline.issues import Issue
+from pipeline.validate import Validation, validate_project
+
+REPO = Path(__file__).resolve().parent.parent
+SOURCES = REPO / "sources"
+SCHEMAS = REPO / "schemas"
+
+Flat = tuple[str, int, str, str]  # (file name, line, field, code), like report.flatten
+
+
+def flatten(issues: tuple[Issue, ...] | list[Issue]) -> list[Flat]:
+    """Issues as compact tuples, in the report's own order."""
+    return [(Path(i.file).name, i.line, i.field, i.code) for i in issues]
+
+
+@dataclass(frozen=True)
+class Project:
+    """A copy of the shipped sources and schemas, with helpers to break them."""
+
+    root: Path
+
+    @property
+    def sources(self) -> Path:
+        return self.root / "sources"
+
+    @property
+    def schemas(self) -> Path:
+        return self.root / "schemas"
+
+    def path(self, name: str) -> Path:
+        """`name` is a file in sources/, or `schemas/<file>` for a schema."""
+        if name.startswith("schemas/"):
+            return self.root / name
+        return self.sources / name
+
+    def read(self, name: str) -> str:
+        return self.path(name).read_bytes().decode("utf-8")
+
+    def write(self, name: str, text: str) -> Path:
+        path = self.path(name)
+        path.write_bytes(text.encode("utf-8"))  # bytes: keep "\n" line ends on every platform
+        return path
+
+    def edit(self, name: str, old: str, new: str, count: int = 1) -> Path:
+        """Replace the first `count` occurrences of `old`; fail loudly if it is not there."""
+        text = self.read(name)
+        assert text.count(old) >= count, f"{old!r} occurs {text.count(old)} times in {name}"
+        return self.write(name, text.replace(old, new, count))
+
+    def line_of(self, name: str, needle: str, nth: int = 1) -> int:
+        """The 1-based line of the `nth` line containing `needle` in the (edited) file."""
+        found = [n for n, line in enumerate(self.read(name).splitlines(), 1) if needle in line]
+        assert len(found) >= nth, f"{needle!r} occurs on {len(found)} lines of {name}"
+        return found[nth - 1]
+
+    def validate(self) -> Validation:
+        return validate_project(self.sources, self.schemas)
+
+    def flat(self) -> list[Flat]:
+        return flatten(self.validate().report.issues)
+
+
+def copy_project(root: Path) -> Project:
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(SOURCES, root / "sources")
+    shutil.copytree(SCHEMAS, root / "schemas")
+    return Project(root)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Iterator[Project]:
+    """A fresh copy of the real sources and schemas, for one test to break."""
+    yield copy_project(tmp_path / "project")

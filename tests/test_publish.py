@@ -1,0 +1,799 @@
+"""`ics-data publish`, `verify` and `releases` on the shipped sources, end to end.
+
+Every release is written under tmp_path. The shipped sources are validated once per module and
+published once into a reference folder; tests that need a release of their own copy it or publish
+again. Tests that must run in a fresh process (another time zone, locale or hash seed; a publish
+killed mid-write; two publishes at once) run `python -m pipeline` with a `sitecustomize` module
+put on PYTHONPATH, which can call setlocale, slow every write, or stop before or after a given
+file is written or renamed so that the test can SIGKILL it at exactly that moment.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import re
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from frictionless import Package
+
+from pipeline import release
+from pipeline.cli import cli
+from pipeline.errors import ReleaseError
+from pipeline.issues import render_text
+from pipeline.validate import Validation, validate_project
+
+REPO = Path(__file__).resolve().parent.parent
+SOURCES = REPO / "sources"
+SCHEMAS = REPO / "schemas"
+VERSION = "1.0.0"
+NAME = "kent-medway-ics"
+ZIP = f"{NAME}-{VERSION}.zip"
+RESOURCES = sorted(p.name.removesuffix(".schema.yaml") for p in SCHEMAS.glob("*.schema.yaml"))
+
+# Imported by every subprocess started here (PYTHONPATH), before `pipeline` is imported.
+SITECUSTOMIZE = """
+import os
+
+if os.environ.get("ICS_TEST_SETLOCALE"):
+    import locale
+
+    locale.setlocale(locale.LC_ALL, "")
+
+_HANG = os.environ.get("ICS_TEST_HANG", "")  # "<before|partial|after> <write|replace> <name>"
+_SLOW = float(os.environ.get("ICS_TEST_SLOW") or 0)
+
+if _HANG or _SLOW:
+    import pathlib
+    import sys
+    import time
+
+    def _event(phase, op, name):
+        if _SLOW:
+            time.sleep(_SLOW)
+        if _HANG == f"{phase} {op} {name}":
+            sys.stderr.write(f"HANG {_HANG}\\n")
+            sys.stderr.flush()
+            time.sleep(600)  # until the test kills the process
+
+    _write_bytes = pathlib.Path.write_bytes
+    _replace = os.replace
+
+    def write_bytes(self, data):
+        _event("before", "write", self.name)
+        if _HANG == f"partial write {self.name}":
+            with self.open("wb") as handle:
+                handle.write(bytes(data)[: len(data) // 2])
+                handle.flush()
+                os.fsync(handle.fileno())
+            _event("partial", "write", self.name)
+        written = _write_bytes(self, data)
+        _event("after", "write", self.name)
+        return written
+
+    def replace(src, dst, *args, **kwargs):
+        name = os.path.basename(os.fspath(dst))
+        _event("before", "replace", name)
+        _replace(src, dst, *args, **kwargs)
+        _event("after", "replace", name)
+
+    pathlib.Path.write_bytes = write_bytes
+    os.replace = replace
+"""
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def files_of(folder: Path) -> dict[str, bytes]:
+    """Every file under `folder` (hidden ones included), by relative path."""
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def stamps_of(folder: Path) -> dict[str, tuple[int, int, int]]:
+    """(mtime_ns, size, inode) of every file and folder: any write, rename or new entry shows."""
+    paths = [folder, *sorted(folder.rglob("*"))]
+    return {
+        p.relative_to(folder).as_posix(): (p.stat().st_mtime_ns, p.stat().st_size, p.stat().st_ino)
+        for p in paths
+    }
+
+
+def set_version(sources: Path, version: str) -> None:
+    path = sources / "package.yaml"
+    text, count = re.subn(
+        r"^version: .*$", f"version: {version}", path.read_text("utf-8"), flags=re.M
+    )
+    assert count == 1
+    path.write_bytes(text.encode("utf-8"))
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text("utf-8")
+    assert old in text, f"{old!r} not in {path.name}"
+    path.write_bytes(text.replace(old, new, 1).encode("utf-8"))
+
+
+def copy_project(root: Path) -> tuple[Path, Path]:
+    shutil.copytree(SOURCES, root / "sources")
+    shutil.copytree(SCHEMAS, root / "schemas")
+    return root / "sources", root / "schemas"
+
+
+def copy_output(reference: Path, target: Path) -> Path:
+    shutil.copytree(reference, target)
+    return target
+
+
+def invoke(*args: str | Path) -> Any:
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def publish_args(output: Path, sources: Path = SOURCES, schemas: Path = SCHEMAS) -> list[Any]:
+    return ["publish", "--sources", sources, "--schemas", schemas, "--output", output]
+
+
+def subprocess_env(hooks: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ICS_TEST_")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(hooks), env.get("PYTHONPATH")]))
+    env.update(extra)
+    return env
+
+
+def start_publish(
+    hooks: Path, output: Path, cwd: Path, sources: Path = SOURCES, **env: str
+) -> subprocess.Popen[str]:
+    args = ["publish", "--sources", str(sources), "--schemas", str(SCHEMAS)]
+    return subprocess.Popen(
+        [sys.executable, "-m", "pipeline", *args, "--output", str(output)],
+        cwd=cwd,
+        env=subprocess_env(hooks, **env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for_hang(proc: subprocess.Popen[str], timeout: float = 60) -> str:
+    """Read the child's stderr until it says it hangs; fail if it ends or takes too long."""
+    assert proc.stderr is not None
+    selector = selectors.DefaultSelector()
+    selector.register(proc.stderr, selectors.EVENT_READ)
+    deadline = time.monotonic() + timeout
+    seen = []
+    try:
+        while time.monotonic() < deadline:
+            if not selector.select(timeout=deadline - time.monotonic()):
+                break
+            line = proc.stderr.readline()
+            if not line:
+                break
+            seen.append(line)
+            if line.startswith("HANG "):
+                return line.strip()
+    finally:
+        selector.close()
+    proc.kill()
+    proc.wait()
+    pytest.fail(f"the publish never reached its hang point; stderr: {''.join(seen)}")
+
+
+def kill(proc: subprocess.Popen[str]) -> None:
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    proc.communicate()
+
+
+# --- fixtures ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def validation() -> Validation:
+    result = validate_project(SOURCES, SCHEMAS)
+    assert result.report.ok, render_text(result.report.issues)
+    return result
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory, validation: Validation) -> Path:
+    """OUTPUT after one publish of the shipped sources through the library. Read only."""
+    output = tmp_path_factory.mktemp("reference") / "output"
+    result = release.publish(validation, output)
+    assert (result.version, result.status) == (VERSION, "published")
+    return output
+
+
+@pytest.fixture(scope="module")
+def reference_files(reference: Path) -> dict[str, bytes]:
+    return files_of(reference)
+
+
+@pytest.fixture(scope="module")
+def hooks(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("hooks")
+    (folder / "sitecustomize.py").write_text(SITECUSTOMIZE, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def other_locale(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A locale unlike C: Turkish (dotless i, comma decimals), compiled under tmp_path when
+    localedef can; else POSIX, the one other locale every system has."""
+    folder = tmp_path_factory.mktemp("locales")
+    if shutil.which("localedef"):
+        done = subprocess.run(
+            ["localedef", "-i", "tr_TR", "-f", "UTF-8", str(folder / "tr_TR.UTF-8")],
+            capture_output=True,
+        )
+        if (folder / "tr_TR.UTF-8").is_dir() and done.returncode in (0, 1):
+            return {"LOCPATH": str(folder), "LC_ALL": "tr_TR.UTF-8", "LANG": "tr_TR.UTF-8"}
+    return {"LC_ALL": "POSIX", "LANG": "POSIX"}
+
+
+@pytest.fixture
+def output(tmp_path: Path, reference: Path) -> Path:
+    """A copy of the reference OUTPUT, for one test to change."""
+    return copy_output(reference, tmp_path / "output")
+
+
+# --- layout -----------------------------------------------------------------------------------
+
+
+def check_layout(output: Path) -> None:
+    folder = output / VERSION
+    expected = {"datapackage.json", "README.md"}
+    for resource in RESOURCES:
+        expected |= {f"data/{resource}.csv", f"data/{resource}.json"}
+    assert set(files_of(folder)) == expected
+    assert (output / ZIP).is_file()
+    assert not list(output.glob(f"{release.STAGING_PREFIX}*"))
+    assert {p.name for p in output.iterdir() if not p.name.startswith(".")} == {
+        VERSION,
+        ZIP,
+        "catalog.json",
+    }
+
+    descriptor = json.loads((folder / "datapackage.json").read_text("utf-8"))
+    assert descriptor["version"] == VERSION
+    assert descriptor["name"] == NAME
+    listed = {f["path"]: f for f in descriptor["files"]}
+    assert set(listed) == expected - {"datapackage.json"}
+    names = {r["name"] for r in descriptor["resources"]}
+    assert names == set(RESOURCES) | {f"{r}-json" for r in RESOURCES}
+    for resource in descriptor["resources"]:
+        content = (folder / resource["path"]).read_bytes()
+        assert resource["hash"] == f"sha256:{hashlib.sha256(content).hexdigest()}"
+        assert listed[resource["path"]]["bytes"] == len(content)
+        assert resource["schema"]["fields"]
+
+    catalog = json.loads((output / "catalog.json").read_text("utf-8"))
+    assert catalog["latest"] == VERSION
+    (entry,) = catalog["releases"]
+    assert entry["version"] == VERSION
+    assert entry["datapackage_sha256"] == release.file_sha256(folder / "datapackage.json")
+    assert entry["zip"]["hash"] == f"sha256:{release.file_sha256(output / ZIP)}"
+
+    with zipfile.ZipFile(output / ZIP) as archive:
+        inside = {
+            info.filename.removeprefix(f"{NAME}-{VERSION}/"): archive.read(info)
+            for info in archive.infolist()
+        }
+    assert inside == files_of(folder)
+
+
+def test_library_publish_writes_the_release_layout(reference: Path) -> None:
+    check_layout(reference)
+
+
+def test_cli_publish_writes_the_same_bytes_as_the_library(
+    tmp_path: Path, reference_files: dict[str, bytes]
+) -> None:
+    output = tmp_path / "out"
+    result = invoke(*publish_args(output))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(f"published {VERSION} in ")
+    check_layout(output)
+    assert files_of(output) == reference_files
+
+
+# --- reproducible -----------------------------------------------------------------------------
+
+
+def test_release_is_byte_identical_under_other_tz_locale_hash_seed_and_folder(
+    tmp_path: Path, hooks: Path, reference_files: dict[str, bytes], other_locale: dict[str, str]
+) -> None:
+    first, second = tmp_path / "a", tmp_path / "b" / "deeper" / "folder"
+    first.mkdir()
+    second.mkdir(parents=True)
+    runs = [
+        # a relative --output, run from its own folder
+        start_publish(
+            hooks,
+            Path("out"),
+            first,
+            TZ="UTC",
+            LC_ALL="C.UTF-8",
+            LANG="C.UTF-8",
+            PYTHONHASHSEED="0",
+            ICS_TEST_SETLOCALE="1",
+        ),
+        start_publish(
+            hooks,
+            second / "out",
+            tmp_path,
+            TZ="Pacific/Auckland",
+            PYTHONHASHSEED="4242",
+            ICS_TEST_SETLOCALE="1",
+            **other_locale,
+        ),
+    ]
+    for proc in runs:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        assert out.startswith(f"published {VERSION}")
+    one, two = files_of(first / "out"), files_of(second / "out")
+    assert sorted(one) == sorted(two) == sorted(reference_files)
+    for path in reference_files:
+        assert one[path] == two[path] == reference_files[path], f"{path} differs"
+
+
+# --- immutable --------------------------------------------------------------------------------
+
+
+def test_republishing_the_same_content_touches_nothing(output: Path) -> None:
+    before, stamps = files_of(output), stamps_of(output)
+    result = invoke(*publish_args(output))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(f"already published as {VERSION}")
+    assert files_of(output) == before
+    assert stamps_of(output) == stamps
+
+
+def test_republishing_into_a_committed_output_creates_no_file(
+    tmp_path: Path, reference: Path
+) -> None:
+    """A fresh clone holds only the committed files: a no-op publish must leave `git status`
+    clean, so it may not leave a lock file (or anything else) behind."""
+    output = tmp_path / "output"
+    for path, content in files_of(reference).items():
+        if not path.startswith("."):
+            (output / path).parent.mkdir(parents=True, exist_ok=True)
+            (output / path).write_bytes(content)
+    stamps = stamps_of(output)
+    result = invoke(*publish_args(output))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(f"already published as {VERSION}")
+    assert stamps_of(output) == stamps
+
+
+def test_library_republish_reports_unchanged(validation: Validation, output: Path) -> None:
+    result = release.publish(validation, output)
+    assert (result.version, result.status) == (VERSION, "unchanged")
+
+
+def test_changed_content_under_the_same_version_is_refused(tmp_path: Path, output: Path) -> None:
+    sources, schemas = copy_project(tmp_path / "project")
+    edit(sources / "pcns.csv", "GARDEN CITY PCN", "GARDEN CITY PRIMARY CARE NETWORK")
+    stamps = stamps_of(output)
+    result = invoke(*publish_args(output, sources, schemas))
+    assert result.exit_code == 1
+    assert f"version {VERSION} is already published" in result.stderr
+    assert "Hint: bump `version` in" in result.stderr
+    assert "package.yaml" in result.stderr
+    assert stamps_of(output) == stamps
+
+    with pytest.raises(ReleaseError, match="already published"):
+        release.publish(validate_project(sources, schemas), output)
+    assert stamps_of(output) == stamps
+
+
+def test_a_version_lower_than_the_newest_is_refused(tmp_path: Path, output: Path) -> None:
+    sources, schemas = copy_project(tmp_path / "project")
+    set_version(sources, "0.9.0")
+    stamps = stamps_of(output)
+    result = invoke(*publish_args(output, sources, schemas))
+    assert result.exit_code == 1
+    assert f"version 0.9.0 is lower than the newest release {VERSION}" in result.stderr
+    assert "Hint: bump `version` in" in result.stderr
+    assert stamps_of(output) == stamps
+
+
+def test_a_higher_version_is_a_second_release(tmp_path: Path, output: Path) -> None:
+    sources, schemas = copy_project(tmp_path / "project")
+    set_version(sources, "1.1.0")
+    edit(sources / "pcns.csv", "GARDEN CITY PCN", "GARDEN CITY PRIMARY CARE NETWORK")
+    first = {p: c for p, c in files_of(output).items() if p.startswith(VERSION) or p == ZIP}
+    result = invoke(*publish_args(output, sources, schemas))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("published 1.1.0")
+
+    after = files_of(output)
+    assert {p: after[p] for p in first} == first  # the first release is untouched
+    assert (output / "1.1.0" / "datapackage.json").is_file()
+    assert (output / f"{NAME}-1.1.0.zip").is_file()
+    catalog = json.loads((output / "catalog.json").read_text("utf-8"))
+    assert [r["version"] for r in catalog["releases"]] == [VERSION, "1.1.0"]
+    assert catalog["latest"] == "1.1.0"
+    for entry in catalog["releases"]:
+        package = output / entry["version"] / "datapackage.json"
+        assert entry["datapackage_sha256"] == release.file_sha256(package)
+    pcns = (output / "1.1.0" / "data" / "pcns.csv").read_text("utf-8")
+    assert "GARDEN CITY PRIMARY CARE NETWORK" in pcns
+
+    listed = invoke("releases", "--output", output)
+    assert listed.exit_code == 0
+    assert [line.split()[0] for line in listed.stdout.splitlines()] == [VERSION, "1.1.0"]
+    as_json = json.loads(invoke("releases", "--output", output, "--format", "json").stdout)
+    assert [row["version"] for row in as_json] == [VERSION, "1.1.0"]
+
+    # republishing the older version's sources now is a no-op, not a refusal
+    again = invoke(*publish_args(output))
+    assert again.exit_code == 0
+    assert again.stdout.startswith(f"already published as {VERSION}")
+
+
+# --- publish --check: every decision, no write -----------------------------------------------
+
+
+def test_check_into_a_missing_output_creates_nothing(tmp_path: Path) -> None:
+    output = tmp_path / "none"
+    result = invoke(*publish_args(output), "--check")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(f"{VERSION} can be published")
+    assert not output.exists()
+
+
+@pytest.mark.parametrize(
+    ("version", "change", "exit_code", "said"),
+    [
+        (VERSION, False, 0, f"already published as {VERSION}"),
+        (VERSION, True, 1, "Hint: bump `version` in"),
+        ("0.9.0", False, 1, "lower than the newest release"),
+        ("1.1.0", True, 0, "1.1.0 can be published"),
+    ],
+)
+def test_check_decides_like_publish_and_touches_nothing(
+    tmp_path: Path, output: Path, version: str, change: bool, exit_code: int, said: str
+) -> None:
+    sources, schemas = copy_project(tmp_path / "project")
+    set_version(sources, version)
+    if change:
+        edit(sources / "pcns.csv", "GARDEN CITY PCN", "GARDEN CITY PRIMARY CARE NETWORK")
+    stamps = stamps_of(output)
+    result = invoke(*publish_args(output, sources, schemas), "--check")
+    assert result.exit_code == exit_code, result.output
+    assert said in result.output
+    assert stamps_of(output) == stamps
+
+
+# --- invalid sources --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def invalid_sources(tmp_path: Path) -> tuple[Path, Path]:
+    sources, schemas = copy_project(tmp_path / "project")
+    edit(sources / "pcns.csv", "U04973,GARDEN CITY PCN", "U4973,GARDEN CITY PCN")
+    return sources, schemas
+
+
+def test_invalid_sources_print_the_report_and_create_no_output(
+    tmp_path: Path, invalid_sources: tuple[Path, Path]
+) -> None:
+    sources, schemas = invalid_sources
+    output = tmp_path / "never"
+    result = invoke(*publish_args(output, sources, schemas))
+    assert result.exit_code == 1
+    report = validate_project(sources, schemas).report
+    assert not report.ok
+    assert render_text(report.issues) in result.stderr
+    assert '"U4973" does not match' in result.stderr
+    assert "Nothing was published." in result.stderr
+    assert not output.exists()
+
+    with pytest.raises(ReleaseError, match="not valid"):
+        release.publish(validate_project(sources, schemas), output)
+    assert not output.exists()
+
+
+def test_invalid_sources_leave_an_existing_output_untouched(
+    output: Path, invalid_sources: tuple[Path, Path]
+) -> None:
+    sources, schemas = invalid_sources
+    set_version(sources, "2.0.0")
+    stamps = stamps_of(output)
+    result = invoke(*publish_args(output, sources, schemas))
+    assert result.exit_code == 1
+    assert "[pattern]" in result.stderr
+    assert stamps_of(output) == stamps
+
+
+# --- atomic: killed publishes -----------------------------------------------------------------
+
+# Moments to kill a publish at, and what the next publish says: half-way through a data file,
+# the zip and the catalog, and just before or after the renames (the zip into OUTPUT, the release
+# folder: the moment of publication). A publish killed after its rename has published; the next
+# run finds the same content and only completes the catalog.
+KILL_POINTS = [
+    ("partial write pcns.json", "published"),
+    ("partial write release.zip", "published"),
+    ("before replace " + ZIP, "published"),
+    ("after replace " + ZIP, "published"),
+    ("after replace " + VERSION, "unchanged"),
+    ("partial write .staging-catalog.json", "unchanged"),
+]
+
+
+def test_a_killed_publish_leaves_no_release_or_a_complete_one(
+    tmp_path: Path,
+    hooks: Path,
+    validation: Validation,
+    reference: Path,
+    reference_files: dict[str, bytes],
+) -> None:
+    points = [point for point, _ in KILL_POINTS]
+    outputs = [tmp_path / f"out{n}" for n in range(len(points))]
+    procs = [
+        start_publish(hooks, out, tmp_path, ICS_TEST_HANG=point)
+        for out, point in zip(outputs, points, strict=True)
+    ]
+    try:
+        for proc, point in zip(procs, points, strict=True):
+            assert wait_for_hang(proc) == f"HANG {point}"
+            kill(proc)
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+
+    for out, (point, status) in zip(outputs, KILL_POINTS, strict=True):
+        left = files_of(out)
+        assert any(p.name.startswith(release.STAGING_PREFIX) for p in out.iterdir()), point
+        if (out / VERSION).exists():
+            assert files_of(out / VERSION) == files_of(reference / VERSION), point
+        if (out / ZIP).exists():  # renamed into place whole, or not at all
+            assert left[ZIP] == reference_files[ZIP], point
+
+        result = release.publish(validation, out)
+        assert result.status == status, point
+        assert files_of(out) == reference_files, f"after a publish killed at {point}"
+        assert not any(p.name.startswith(release.STAGING_PREFIX) for p in out.iterdir())
+
+    # a release a killed publish left in place verifies as a whole
+    survivor = outputs[points.index("after replace " + VERSION)]
+    assert release.verify(survivor) == {VERSION: []}
+
+
+def test_two_publishes_at_once_both_end_well(
+    tmp_path: Path, hooks: Path, reference_files: dict[str, bytes]
+) -> None:
+    output = tmp_path / "out"
+    # every write sleeps, so whichever takes the lock first still holds it when the other
+    # arrives: without the lock both would stage and rename onto the same folder
+    procs = [start_publish(hooks, output, tmp_path, ICS_TEST_SLOW="0.03") for _ in range(2)]
+    said = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        said.append(out.split(" (")[0].split(" in ")[0])
+    assert sorted(said) == [f"already published as {VERSION}", f"published {VERSION}"]
+    assert files_of(output) == reference_files
+    assert release.verify(output) == {VERSION: []}
+
+
+# --- verify and releases ----------------------------------------------------------------------
+
+
+def test_verify_passes_an_intact_release(reference: Path) -> None:
+    result = invoke("verify", "--output", reference)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == f"{VERSION}: ok"
+    named = invoke("verify", "--output", reference, VERSION)
+    assert named.exit_code == 0
+
+
+def test_verify_an_unknown_version_or_empty_output(tmp_path: Path, reference: Path) -> None:
+    result = invoke("verify", "--output", reference, "9.9.9")
+    assert result.exit_code == 1
+    assert "no release 9.9.9" in result.stderr
+    empty = invoke("verify", "--output", tmp_path)
+    assert empty.exit_code == 1
+    assert "no releases" in empty.stderr
+
+
+def flip_byte(path: Path, needle: bytes, replacement: bytes) -> None:
+    data = path.read_bytes()
+    assert len(needle) == len(replacement) and needle in data
+    path.write_bytes(data.replace(needle, replacement, 1))
+
+
+def tamper_csv(output: Path) -> str:
+    flip_byte(output / VERSION / "data/pcns.csv", b"U04973", b"U04974")
+    return "data/pcns.csv"
+
+
+def delete_file(output: Path) -> str:
+    (output / VERSION / "data/practices.json").unlink()
+    return "data/practices.json"
+
+
+def extra_file(output: Path) -> str:
+    (output / VERSION / "data/notes.txt").write_text("not part of the release\n")
+    return "data/notes.txt"
+
+
+def tamper_zip(output: Path) -> str:
+    flip_byte(output / ZIP, b"U04973", b"U04974")
+    return ZIP
+
+
+def delete_descriptor(output: Path) -> str:
+    (output / VERSION / "datapackage.json").unlink()
+    return "datapackage.json"
+
+
+@pytest.mark.parametrize(
+    ("damage", "code"),
+    [
+        (tamper_csv, "hash-mismatch"),
+        (delete_file, "missing-file"),
+        (extra_file, "extra-file"),
+        (tamper_zip, "hash-mismatch"),
+        (delete_descriptor, "missing-file"),
+    ],
+)
+def test_verify_names_a_damaged_file(output: Path, damage: Any, code: str) -> None:
+    name = damage(output)
+    result = invoke("verify", "--output", output)
+    assert result.exit_code == 1
+    text = result.output
+    line = next((x for x in text.splitlines() if name in x and f"[{code}]" in x), None)
+    assert line is not None, text
+    assert f"{VERSION}: " in text
+
+
+def test_verify_reports_every_release_when_one_has_lost_its_descriptor(
+    tmp_path: Path, output: Path
+) -> None:
+    sources, schemas = copy_project(tmp_path / "project")
+    set_version(sources, "1.1.0")
+    assert invoke(*publish_args(output, sources, schemas)).exit_code == 0
+    (output / VERSION / "datapackage.json").unlink()
+    results = release.verify(output)
+    assert set(results) == {VERSION, "1.1.0"}
+    assert results["1.1.0"] == []
+    assert [i.code for i in results[VERSION]] == ["missing-file"]
+
+
+def test_releases_lists_versions(reference: Path, tmp_path: Path) -> None:
+    result = invoke("releases", "--output", reference)
+    assert result.exit_code == 0
+    (line,) = result.stdout.splitlines()
+    assert line.split()[:2] == [VERSION, "2026-11-24"]
+    assert f"{2 * len(RESOURCES)} resources" in line
+    empty = invoke("releases", "--output", tmp_path)
+    assert empty.exit_code == 0
+    assert "no releases" in empty.stdout
+
+
+# --- what a researcher reads ------------------------------------------------------------------
+
+
+def schema_fields(descriptor: dict[str, Any], resource: str) -> list[dict[str, Any]]:
+    (found,) = [r for r in descriptor["resources"] if r["name"] == resource]
+    fields: list[dict[str, Any]] = found["schema"]["fields"]
+    return fields
+
+
+def check_csv_with_pandas(folder: Path) -> None:
+    descriptor = json.loads((folder / "datapackage.json").read_text("utf-8"))
+    for resource in RESOURCES:
+        frame = pd.read_csv(folder / f"data/{resource}.csv", dtype=str, keep_default_na=False)
+        fields = schema_fields(descriptor, resource)
+        assert list(frame.columns) == [f["name"] for f in fields]
+        for field in fields:
+            pattern = field.get("constraints", {}).get("pattern")
+            if pattern:  # codes keep their exact form, leading zeros and letters included
+                values = [v for v in frame[field["name"]] if v != ""]
+                assert all(re.fullmatch(pattern, v) for v in values), (resource, field["name"])
+    pcns = pd.read_csv(folder / "data/pcns.csv", dtype=str)
+    assert "U04973" in set(pcns["pcn_code"])
+    organisations = pd.read_csv(folder / "data/organisations.csv", dtype=str)
+    assert {"09J", "09C", "91Q"} <= set(organisations["code"])
+    practices = pd.read_csv(folder / "data/practices.csv", dtype=str)
+    assert "09J" in set(practices["ccg_2019_code"])
+
+
+JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "date": (str,),
+    "year": (int,),
+    "yearmonth": (str,),
+}
+
+
+def check_json_types(folder: Path) -> None:
+    descriptor = json.loads((folder / "datapackage.json").read_text("utf-8"))
+    seen: set[str] = set()
+    for resource in RESOURCES:
+        with (folder / f"data/{resource}.json").open(encoding="utf-8") as handle:
+            rows = json.load(handle)
+        with (folder / f"data/{resource}.csv").open(encoding="utf-8", newline="") as handle:
+            csv_rows = list(csv.DictReader(handle))
+        fields = schema_fields(descriptor, f"{resource}-json")
+        assert len(rows) == len(csv_rows) > 0
+        for row, csv_row in zip(rows, csv_rows, strict=True):
+            assert list(row) == [f["name"] for f in fields]
+            for field in fields:
+                value, text = row[field["name"]], csv_row[field["name"]]
+                if value is None:
+                    assert text == "", (resource, field["name"])
+                    seen.add("null")
+                    continue
+                kind = field["type"]
+                assert isinstance(value, JSON_TYPES[kind]), (resource, field["name"], value)
+                if kind in ("integer", "number", "year"):
+                    assert not isinstance(value, bool)
+                    assert float(text) == value
+                elif kind == "boolean":
+                    assert text == str(value).lower()
+                elif kind == "date":
+                    assert date.fromisoformat(value).isoformat() == value == text
+                else:
+                    assert value == text
+                seen.add(kind)
+    assert {"null", "string", "integer", "number", "boolean", "date"} <= seen
+
+
+def check_frictionless(folder: Path) -> None:
+    report = Package(str(folder / "datapackage.json")).validate()
+    assert report.valid, report.flatten(["taskNumber", "rowNumber", "fieldName", "type", "note"])
+    assert len(report.tasks) == 2 * len(RESOURCES)
+    for task in report.tasks:
+        assert task.stats["rows"] > 0, task.name  # JSON tables are read, not opaque files
+
+
+def test_csv_loads_in_pandas_keeping_codes_as_strings(reference: Path) -> None:
+    check_csv_with_pandas(reference / VERSION)
+
+
+def test_json_loads_with_typed_values(reference: Path) -> None:
+    check_json_types(reference / VERSION)
+
+
+def test_an_independent_frictionless_validation_passes(reference: Path) -> None:
+    check_frictionless(reference / VERSION)
+
+
+def test_the_zip_unpacked_elsewhere_loads_and_validates(tmp_path: Path, reference: Path) -> None:
+    with zipfile.ZipFile(io.BytesIO((reference / ZIP).read_bytes())) as archive:
+        assert archive.testzip() is None
+        archive.extractall(tmp_path / "download")
+    folder = tmp_path / "download" / f"{NAME}-{VERSION}"
+    assert files_of(folder) == files_of(reference / VERSION)
+    check_csv_with_pandas(folder)
+    check_json_types(folder)
+    check_frictionless(folder)
