@@ -148,9 +148,14 @@ def cumulative_changelog(output: Path) -> str:
 
 
 def write_changelog(output: Path) -> None:
-    """Rebuild OUTPUT/CHANGELOG.md from the releases (called under the publish lock)."""
+    """Rebuild OUTPUT/CHANGELOG.md from the releases (under the publish lock), writing it only
+    when that changes it."""
+    data = cumulative_changelog(output).encode("utf-8")
+    current = output / CHANGELOG
+    if current.is_file() and current.read_bytes() == data:
+        return
     temporary = output / f"{STAGING_PREFIX}{CHANGELOG}"
-    temporary.write_text(cumulative_changelog(output), encoding="utf-8")
+    temporary.write_bytes(data)
     os.replace(temporary, output / CHANGELOG)
 
 

@@ -145,6 +145,7 @@ def publish(validation: Validation, output: Path, *, check: bool = False) -> Pub
         raise ReleaseError("the sources are not valid", hint="run ics-data validate")
     version = metadata.version
     if check and not output.is_dir():  # nothing there can refuse it; --check writes nothing
+        files = plan_release(validation, output).files
         return PublishResult(version, output / version, "checked", len(files))
     with publish_lock(output):
         if not check:
@@ -157,6 +158,7 @@ def publish(validation: Validation, output: Path, *, check: bool = False) -> Pub
             if same_content(files, target):
                 if not check:  # a publish killed after its rename never wrote the catalog
                     write_catalog(output, metadata.name)
+                    write_changelog(output)
                 return PublishResult(version, target, "unchanged", len(files))
             raise ReleaseError(
                 f"version {version} is already published in {display_path(target)} with "
