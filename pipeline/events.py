@@ -84,7 +84,7 @@ def pcn_readings(old: Snapshot, new: Snapshot, changes: Sequence[Change]) -> lis
                 field="open_date",
                 new=opened.exact.isoformat() if opened.exact else "",
                 description=text,
-                covers=(("pcns", key, ""),),
+                covers=(("pcns", key, ""), *derived_milestones(changes, key)),
             )
         )
     for key, fields in changed_fields(changes, "pcns").items():
@@ -119,19 +119,22 @@ def pcn_readings(old: Snapshot, new: Snapshot, changes: Sequence[Change]) -> lis
                     new=closed.exact.isoformat() if closed.exact else "",
                     description=f"PCN {key} {now.get('pcn_name') or ''}".rstrip()
                     + f" closed {when(closed)} (last day open)",
-                    covers=tuple(("pcns", key, f) for f in ends),
+                    covers=(
+                        *(("pcns", key, f) for f in ends),
+                        *derived_milestones(changes, key),
+                    ),
                 )
             )
     return found
 
 
 def derived_milestones(changes: Sequence[Change], code: str) -> list[tuple[str, str, str]]:
-    """The descriptions of the milestones derived from a PCN (see `derive`), which name it."""
+    """The changes to the milestones derived from a PCN's dates and name (see `derive`)."""
     events = (f"|pcn-opened-{code.lower()}", f"|pcn-closed-{code.lower()}")
     return [
         (c.resource, c.key, c.field)
         for c in changes
-        if c.resource == "milestones" and c.field == "description" and c.key.endswith(events)
+        if c.resource == "milestones" and c.group == 1 and c.key.endswith(events)
     ]
 
 
