@@ -24,6 +24,7 @@ from frictionless import Package
 
 from pipeline import release
 from pipeline.changelog import notable, render_markdown, render_text
+from pipeline.cli import cli
 from pipeline.diff import Change, Diff, diff_snapshots
 from pipeline.errors import ReleaseError
 from pipeline.issues import render_text as render_issues
@@ -148,7 +149,7 @@ WEEK = [
 ]  # fmt: skip
 
 WEEK_NOTABLE = [
-    f"PCN U12550 MPA PCN opened on 2023-01-01",
+    "PCN U12550 MPA PCN opened on 2023-01-01",
     f"PCN U04973 {GARDEN} closed on 2026-10-31 (last day open)",
     "PCN U87442 renamed from MID KENT PCN to MID KENT AND STOUR PCN",
     f"Practice G82122 SWANSCOMBE HEALTH CENTRE moved from PCN U04973 {GARDEN} to PCN U12550 "
@@ -276,10 +277,6 @@ def test_the_week_backwards_removes_what_it_added(releases: Path, week: Diff) ->
 
 
 # --- the version policy -------------------------------------------------------------------------
-
-
-def edited(project: Project, name: str, old: str, new: str) -> None:
-    project.edit(name, old, new)
 
 
 EDITS: list[tuple[str, str, str, str, str]] = [
@@ -412,9 +409,7 @@ def test_a_larger_bump_than_needed_is_allowed(after_a_week: tuple[Project, Path]
 
 
 def invoke(*args: Any) -> Any:
-    return CliRunner().invoke(
-        __import__("pipeline.cli").cli.cli, [str(a) for a in args], catch_exceptions=False
-    )
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
 
 
 def test_diff_help_teaches_by_example() -> None:
