@@ -379,8 +379,7 @@ def diff_field(resource: str, old: dict[str, Any], new: dict[str, Any]) -> list[
                 bump="major",
             )
         )
-    old_rules = dict(old.get("constraints", {}))
-    new_rules = dict(new.get("constraints", {}))
+    old_rules, new_rules = constraints_of(old), constraints_of(new)
     for rule in sorted(set(old_rules) | set(new_rules)):
         if old_rules.get(rule) == new_rules.get(rule):
             continue
@@ -408,6 +407,12 @@ def diff_field(resource: str, old: dict[str, Any], new: dict[str, Any]) -> list[
             )
         )
     return changes
+
+
+def constraints_of(spec: dict[str, Any]) -> dict[str, Any]:
+    """A field's constraints; `required: false` says no more than no `required` at all."""
+    rules = dict(spec.get("constraints", {}))
+    return {k: v for k, v in rules.items() if v or k not in FLAGS}
 
 
 def constraint_change(rule: str, old: Any, new: Any) -> tuple[str, str]:

@@ -537,3 +537,83 @@ def test_a_claims_computed_figure_that_changes_is_read_out(
         "41 before; the claim says 42"
     )
     assert diff.bump == "minor"
+
+
+# --- schema changes, table-driven ----------------------------------------------------------------
+
+
+def one_table(fields: list[dict[str, Any]], rows: list[dict[str, str]], key: str = "id") -> Any:
+    from datetime import date
+
+    from pipeline.snapshot import Snapshot, TableData
+
+    schema = {"fields": [{"name": "id", "type": "string"}, *fields], "primaryKey": [key]}
+    return Snapshot("s", "1.0.0", date(2026, 1, 1), {"t": TableData("t", schema, tuple(rows))})
+
+
+SCHEMA_CASES: list[tuple[str, dict[str, Any], dict[str, Any], list[tuple[str, str, str]]]] = [
+    ("required added", {"type": "string"}, {"type": "string", "constraints": {"required": True}},
+     [("constraint-tightened", "major", "t.f: required added")]),
+    ("required: false is no constraint", {"type": "string", "constraints": {"required": False}},
+     {"type": "string"}, []),
+    ("enum narrowed", {"type": "string", "constraints": {"enum": ["a", "b"]}},
+     {"type": "string", "constraints": {"enum": ["a"]}},
+     [("constraint-tightened", "major", "t.f: enum narrowed: no longer b")]),
+    ("enum widened", {"type": "string", "constraints": {"enum": ["a"]}},
+     {"type": "string", "constraints": {"enum": ["a", "b"]}},
+     [("constraint-loosened", "minor", "t.f: enum widened: now also b")]),
+    ("pattern changed", {"type": "string", "constraints": {"pattern": "^a"}},
+     {"type": "string", "constraints": {"pattern": "^b"}},
+     [("constraint-changed", "major", 't.f: pattern changed from "^a" to "^b"')]),
+    ("maximum raised", {"type": "integer", "constraints": {"maximum": 4}},
+     {"type": "integer", "constraints": {"maximum": 5}},
+     [("constraint-loosened", "minor", "t.f: maximum raised from 4 to 5")]),
+    ("minimum raised", {"type": "integer", "constraints": {"minimum": 1}},
+     {"type": "integer", "constraints": {"minimum": 2}},
+     [("constraint-tightened", "major", "t.f: minimum raised from 1 to 2")]),
+    ("type changed", {"type": "integer"}, {"type": "number"},
+     [("type-changed", "major", "t.f: type changed from integer to number")]),
+    ("description changed", {"type": "string", "description": "x"},
+     {"type": "string", "description": "y"},
+     [("doc-changed", "patch", "t.f: description changed")]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("what", "before", "after", "expected"), SCHEMA_CASES, ids=[c[0] for c in SCHEMA_CASES]
+)
+def test_schema_changes(
+    what: str, before: dict[str, Any], after: dict[str, Any], expected: list[tuple[str, ...]]
+) -> None:
+    row = [{"id": "1", "f": "1"}]
+    diff = diff_snapshots(
+        one_table([{"name": "f", **before}], row), one_table([{"name": "f", **after}], row)
+    )
+    assert [(c.kind, c.bump, c.description) for c in diff.changes] == expected
+
+
+def test_a_field_renamed_is_told_from_one_removed_and_another_added() -> None:
+    before = one_table([{"name": "pcn", "type": "string"}], [{"id": "1", "pcn": "U1"}])
+    renamed = one_table([{"name": "pcn_code", "type": "string"}], [{"id": "1", "pcn_code": "U1"}])
+    other = one_table([{"name": "pcn_code", "type": "string"}], [{"id": "1", "pcn_code": "U2"}])
+    assert [(c.kind, c.old, c.new, c.bump) for c in diff_snapshots(before, renamed).changes] == [
+        ("field-renamed", "pcn", "pcn_code", "major")
+    ]
+    assert [(c.kind, c.field) for c in diff_snapshots(before, other).changes] == [
+        ("field-removed", "pcn"),
+        ("field-added", "pcn_code"),
+    ]
+
+
+def test_a_primary_key_changed_still_matches_records_by_the_key_both_hold() -> None:
+    name = {"name": "name", "type": "string"}
+    before = one_table([name], [{"id": "1", "name": "x"}])
+    after = one_table(
+        [name, {"name": "code", "type": "string"}], [{"id": "1", "name": "y", "code": "B"}], "code"
+    )
+    found = [(c.kind, c.key, c.field, c.old, c.new) for c in diff_snapshots(before, after).changes]
+    assert found == [
+        ("key-changed", "", "", '["id"]', '["code"]'),
+        ("field-added", "", "code", "", "string"),
+        ("changed", "1", "name", "x", "y"),
+    ]
