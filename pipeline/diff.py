@@ -544,6 +544,7 @@ def diff_records(old: TableData, new: TableData, renames: dict[str, str]) -> lis
             if was == is_:
                 continue
             closes = closing and new_name in ends
+            words = value_change(was, is_) + (" (the record closes)" if closes else "")
             changes.append(
                 Change(
                     name,
@@ -552,7 +553,7 @@ def diff_records(old: TableData, new: TableData, renames: dict[str, str]) -> lis
                     field=new_name,
                     old=was,
                     new=is_,
-                    description=f"{name} {label}: {new_name} {value_change(was, is_)}",
+                    description=f"{name} {label}: {new_name} {words}",
                     bump="minor" if closes else "patch",
                 )
             )

@@ -164,7 +164,7 @@ def publish(validation: Validation, output: Path, *, check: bool = False) -> Pub
                 f"version {version} is already published in {display_path(target)} with "
                 "different content; a published version never changes",
                 hint=f"bump `version` in {display_path(metadata.path)} (newest release: "
-                f"{releases[-1].version})",
+                f"{releases[-1].version}); `ics-data diff latest sources` says by how much",
             )
         if releases and parse_version(version) < parse_version(releases[-1].version):
             raise ReleaseError(
