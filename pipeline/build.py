@@ -52,8 +52,11 @@ def _sortable(value: Any) -> Any:
 
 
 def collect_tables(dataset: Dataset) -> list[TableOut]:
-    """The tables of a release: the sources' tables (with derived rows) in name order."""
-    tables = []
+    """The tables of a release: the sources' tables (with derived rows) and the generated
+    tables (`structure`), in name order."""
+    from pipeline.structure import structure_table  # it builds on TableOut, defined here
+
+    tables = structure_table(dataset)
     extra = derived_rows(dataset)
     for name in sorted(dataset.tables):
         table = dataset.tables[name]
@@ -70,6 +73,7 @@ def collect_tables(dataset: Dataset) -> list[TableOut]:
                 str(descriptor.get("description", "")),
             )
         )
+    tables.sort(key=lambda t: t.name)
     return tables
 
 
@@ -214,6 +218,8 @@ def build_files(
 ) -> dict[str, bytes]:
     """Every file of the release, by its path inside the release folder. `extra_tables` (the
     change list) follow the sources' tables; `extra_files` (the changelog) sit beside README.md."""
+    from pipeline.citation import from_metadata, render_cff
+    from pipeline.formats import render_formats
     from pipeline.readme import render_readme  # templates load lazily: no I/O at import
 
     tables = [*collect_tables(dataset), *extra_tables]
@@ -221,6 +227,8 @@ def build_files(
     for table in tables:
         files[f"data/{table.name}.csv"] = render_csv(table)
         files[f"data/{table.name}.json"] = render_json(table)
+    files.update(render_formats(tables, metadata))  # formats/: SQLite, XLSX, Parquet
+    files["CITATION.cff"] = render_cff(from_metadata(metadata)).encode("utf-8")
     files["README.md"] = render_readme(metadata, tables).encode("utf-8")
     files["datapackage.json"] = dump_json(package_descriptor(metadata, tables, files))
     return files

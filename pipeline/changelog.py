@@ -25,7 +25,11 @@ MARKDOWN_ROWS = 200  # rows per resource in the markdown report (a CI job summar
 
 
 def changes_schema() -> dict[str, Any]:
-    text = resources.files("pipeline").joinpath("schemas/changes.schema.yaml").read_text("utf-8")
+    text = (
+        resources.files("pipeline")
+        .joinpath("derived_schemas", "changes.schema.yaml")
+        .read_text("utf-8")
+    )
     data: dict[str, Any] = yaml.safe_load(text)
     return data
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from pipeline import changelog, release
+from pipeline import changelog, release, structure
 from pipeline.diff import diff_snapshots
 from pipeline.errors import PipelineError, ProjectError
 from pipeline.issues import Report, display_path, render_github, render_text
@@ -266,6 +267,55 @@ def diff(
     else:
         click.echo(changelog.render_text(result))
     sys.exit(1 if exit_code and not result.empty else 0)
+
+
+@cli.command()
+@output_option
+def site(output: Path) -> None:
+    """Regenerate the static catalogue in OUTPUT from the published releases.
+
+    Writes OUTPUT/index.html, OUTPUT/releases/<version>.html and OUTPUT/dcat.jsonld (publish
+    does this after every release). Releases themselves are never touched.
+
+    \b
+    Example:
+        ics-data site --output output
+    """
+    from pipeline.site import write_site
+
+    if not release.find_releases(output):
+        raise ProjectError(f"no releases in {display_path(output)}", hint="run ics-data publish")
+    with release.publish_lock(output):
+        written = write_site(output)
+    click.echo(f"wrote {len(written)} files of the site in {display_path(output)}")
+
+
+@cli.command("as-at")
+@click.argument("day", metavar="DATE", type=click.DateTime(formats=["%Y-%m-%d"]))
+@sources_option
+@schemas_option
+@format_option("text", "csv", "json")
+def as_at(day: datetime, sources: Path, schemas: Path, fmt: str) -> None:
+    """The structure on DATE (YYYY-MM-DD): each open PCN with its partnership and members.
+
+    A PCN is listed when it was definitely open that day; practices whose membership dates
+    leave the day in doubt are marked as uncertain. Exit 1 if the sources are invalid.
+
+    \b
+    Example:
+        ics-data as-at 2022-07-01 --format csv
+    """
+    validation = validate_project(sources, schemas)
+    if not validation.report.ok:
+        click.echo(render_text(validation.report.issues), err=True)
+        sys.exit(1)
+    result = structure.structure_as_at(validation.dataset, day.date())
+    if fmt == "json":
+        click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    elif fmt == "csv":
+        click.echo(structure.render_csv(result), nl=False)
+    else:
+        click.echo(structure.render_text(result))
 
 
 def main() -> None:

@@ -189,6 +189,9 @@ def publish(validation: Validation, output: Path, *, check: bool = False) -> Pub
             shutil.rmtree(staging, ignore_errors=True)
         write_catalog(output, metadata.name)
         write_changelog(output)
+        from pipeline.site import write_site  # the site reads releases: imported late
+
+        write_site(output)  # index.html, releases/<version>.html, dcat.jsonld
     return PublishResult(version, target, "published", len(files))
 
 

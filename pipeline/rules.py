@@ -185,13 +185,24 @@ def check_memberships(dataset: Dataset) -> Iterable[Issue]:
         assert span is not None  # pcn_memberships is in LIFESPANS
         code = row.values.get("pcn_code")
         pcn = pcn_life.get(code)
-        if pcn is not None:
+        # A PCN whose dates are the wrong way round is reported once, at the PCN, not again
+        # at each of its memberships.
+        if pcn is not None and not _reversed(pcn):
             yield from _within_pcn(table, row, span, pcn, code)
         practice = row.values.get("practice_code")
         if practice:
             by_practice[practice].append((row, span))
     for practice, spans in by_practice.items():
         yield from _overlaps(table, practice, spans)
+
+
+def _reversed(span: Life) -> bool:
+    """Dates the wrong way round: start after end, or a date's earliest after its latest."""
+    for m in (span.start, span.end):
+        if m.earliest is not None and m.latest is not None and m.earliest > m.latest:
+            return True
+    start, end = span.start.lo, span.end.hi
+    return start is not None and end is not None and start > end
 
 
 def _within_pcn(table: Table, row: Row, span: Life, pcn: Life, code: object) -> Iterable[Issue]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,7 +66,7 @@ def load_schemas(schemas: Path) -> tuple[dict[str, ResourceSchema], list[Issue]]
         if path.name.endswith(".json"):
             try:
                 descriptor: Any = json.loads(path.read_text(encoding="utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
                 issues.append(
                     Issue(
                         file,
@@ -87,7 +88,40 @@ def load_schemas(schemas: Path) -> tuple[dict[str, ResourceSchema], list[Issue]]
         issues.extend(problems_found)
         if not problems_found:
             found[resource] = ResourceSchema(resource, path, descriptor)
-    return found, issues
+    named = {name for path in schemas.iterdir() if (name := resource_name(path)) is not None}
+    broken = check_references(found, named)
+    for issue in broken:  # a schema with a broken reference is broken: its data goes unchecked
+        found.pop(issue.resource, None)
+    return found, issues + broken
+
+
+def check_references(found: dict[str, ResourceSchema], named: set[str]) -> list[Issue]:
+    """Each foreign key names a resource that has a schema, and fields that schema has."""
+    issues = []
+    for schema in found.values():
+        for fk in schema.foreign_keys:
+            ref = fk.get("reference", {})
+            target = ref.get("resource") or schema.resource
+            fields = ref.get("fields")
+            fields = [fields] if isinstance(fields, str) else list(fields or [])
+            if target not in named:
+                problem = f"refers to resource {target!r}, which has no schema"
+            elif target not in found:
+                continue  # its schema is broken, and reported as such
+            elif unknown := [f for f in fields if f not in found[target].field_names]:
+                problem = f"refers to {', '.join(map(repr, unknown))}, not fields of {target}"
+            else:
+                continue
+            issues.append(
+                Issue(
+                    display_path(schema.path),
+                    0,
+                    "schema-error",
+                    f"a foreign key {problem}",
+                    schema.resource,
+                )
+            )
+    return issues
 
 
 FieldLines = list[dict[str, int]]  # per field: "" -> its first line, key -> the key's line
@@ -128,8 +162,24 @@ def check_schema(
             return 0
         return lines[index].get(key, lines[index][""])
 
-    report = Schema.validate_descriptor(descriptor)
     issues = []
+    for index, field in enumerate(fields):
+        if not isinstance(field, dict) or not isinstance(field.get("name"), str):
+            # frictionless would read a bare string as the path of a file to load, and crash
+            issues.append(
+                Issue(
+                    file,
+                    line(index),
+                    "schema-error",
+                    f"field {index + 1} must be a mapping with a name, found {field!r}",
+                    resource,
+                )
+            )
+    if issues or not isinstance(descriptor.get("fields"), list):
+        return issues or [
+            Issue(file, 0, "schema-error", "a schema needs a list of fields", resource)
+        ]
+    report = Schema.validate_descriptor(descriptor)
     for error in report.errors:
         index, name = _bad_field(fields, error) if error.type == "field-error" else (-1, "")
         where = f"field {name!r}: " if name else ""
@@ -150,6 +200,22 @@ def check_schema(
         return issues
     names = [f.get("name") for f in fields]
     for index, field in enumerate(fields):
+        pattern = (field.get("constraints") or {}).get("pattern")
+        if isinstance(pattern, str):
+            try:
+                re.compile(pattern)
+            except re.error as exc:  # frictionless would raise it while reading the data
+                issues.append(
+                    Issue(
+                        file,
+                        line(index, "constraints"),
+                        "schema-error",
+                        f"field {field['name']!r}: pattern {pattern!r} is not a regular "
+                        f"expression: {exc}",
+                        resource,
+                        str(field["name"]),
+                    )
+                )
         for key in ("title", "description"):
             if not field.get(key):
                 issues.append(

@@ -26,8 +26,11 @@ from pipeline.schemas import ResourceSchema
 from pipeline.sources import Record, SourceTable
 from pipeline.validate import Dataset, Row, Table, Validation, validate_project
 
-# The generated change list describes a diff; it is never itself compared.
 CHANGES = "changes"
+# Generated tables are never compared: the change list describes a diff, and `structure` is the
+# other tables read on the release date, so its changes are theirs (and a practice leaving a PCN
+# would read there as a record removed).
+GENERATED = (CHANGES, "structure")
 SOURCES_WORD = "sources"
 LATEST_WORD = "latest"
 
@@ -112,7 +115,9 @@ def sources_snapshot(validation: Validation, label: str = SOURCES_WORD) -> Snaps
             + render_text(validation.report.issues),
             hint="fix them first (ics-data validate)",
         )
-    tables = {t.name: table_data(t) for t in collect_tables(validation.dataset)}
+    tables = {
+        t.name: table_data(t) for t in collect_tables(validation.dataset) if t.name not in GENERATED
+    }
     return Snapshot(label, metadata.version, metadata.release_date, tables)
 
 
@@ -150,7 +155,7 @@ def release_snapshot(folder: Path, label: str | None = None) -> Snapshot:
     tables = {}
     for resource in descriptor.get("resources", []):
         name = str(resource.get("name", ""))
-        if resource.get("format") != "csv" or name == CHANGES:
+        if resource.get("format") != "csv" or name in GENERATED:
             continue
         # the descriptor keeps a table's title and description on the resource, beside its schema
         schema = {

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ from pipeline.issues import Issue, display_path
 
 SOURCE_SUFFIXES = (".yaml", ".yml", ".csv")
 NULL_TAG = "tag:yaml.org,2002:null"
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # all but tab and line ends
 
 
 @dataclass(frozen=True)
@@ -134,15 +136,36 @@ def read_text(path: Path) -> tuple[str | None, list[Issue]]:
                 f"byte 0x{bad} is not UTF-8; save the file as UTF-8",
             )
         ]
+    control = CONTROL.search(text)
+    if control:
+        # PyYAML refuses these without a line; CSV would publish them. Name the line.
+        line = text.count("\n", 0, control.start()) + 1
+        return None, [
+            Issue(
+                file,
+                line,
+                "encoding",
+                f"control character U+{ord(control[0]):04X} is not text; remove it",
+            )
+        ]
     if not text.strip():
-        return None, [Issue(file, 0, "empty-file", "the file is empty; it must hold records")]
+        return None, [Issue(file, 0, "empty-file", "the file is empty")]
     return text, []
 
 
 def load_source_file(path: Path, resource: str) -> tuple[SourceTable | None, list[Issue]]:
     text, issues = read_text(path)
     if text is None:
-        return None, [Issue(i.file, i.line, i.code, i.message, resource) for i in issues]
+        return None, [
+            Issue(
+                i.file,
+                i.line,
+                i.code,
+                i.message + ("; it must hold records" if i.code == "empty-file" else ""),
+                resource,
+            )
+            for i in issues
+        ]
     if path.suffix == ".csv":
         return parse_csv(text, path, resource)
     return parse_yaml_records(text, path, resource)
@@ -159,9 +182,13 @@ YAML_HINTS = (
         "a value that contains ': ' must be in quotes, or this line is indented wrongly",
     ),
     (
+        "but found '<scalar>'",
+        "is there text after a closing quote, or is this line indented wrongly?",
+    ),
+    (
         "expected <block end>",
-        "check the indentation: each record starts with '- ' and its fields line up under "
-        "its first field; text after a closing quote is not allowed",
+        "check the indentation of this line and the ones above: each record starts with '- ' "
+        "and its fields line up under its first field",
     ),
 )
 
@@ -195,10 +222,11 @@ def yaml_problem(exc: yaml.YAMLError, file: str, resource: str = "", text: str =
     message = f"YAML cannot be read: {problem}"
     if context:
         message += f" ({context})"
-    if "\t" in problem or "'\\t'" in problem or "tab" in problem:
+    # PyYAML writes a tab as '\t'; do not look for the word "tab": "unacceptable" has it.
+    if "\t" in problem or "'\\t'" in problem:
         message += "; indent with spaces, not tabs"
     else:
-        message += "".join(f"; {hint}" for key, hint in YAML_HINTS if key in problem)
+        message += next((f"; {hint}" for key, hint in YAML_HINTS if key in problem), "")
     return Issue(file, line, "yaml-syntax", message, resource)
 
 
@@ -325,10 +353,11 @@ def parse_yaml_records(
             if key not in names:
                 names.append(key)
         records.append(Record(index, line, values, lines))
-    if not records:
-        # No table at all, as for an unreadable file: checks against it would only echo this.
-        if not issues:
-            issues.append(Issue(file, 0, "empty-file", "the file holds no records", resource))
+    if not records and not issues:
+        issues.append(Issue(file, 0, "empty-file", "the file holds no records", resource))
+    if not records or any(issue.code == "yaml-structure" for issue in issues):
+        # No table, as for an unreadable file: counts, claims and foreign keys measured against
+        # the records that could be read would only echo this problem, in other files.
         return None, issues
     return SourceTable(resource, path, "yaml", tuple(names), tuple(records)), issues
 

@@ -6,6 +6,7 @@ Never raises for bad data: every problem is an `Issue`, all of them at once.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -17,8 +18,8 @@ from frictionless import Resource
 from pipeline.errors import ProjectError
 from pipeline.issues import Issue, Report, display_path, quote, sort_issues
 from pipeline.metadata import Metadata, load_metadata
-from pipeline.schemas import ResourceSchema, load_schemas
-from pipeline.sources import Record, SourceTable, load_sources
+from pipeline.schemas import ResourceSchema, load_schemas, resource_name
+from pipeline.sources import Record, SourceTable, find_source, load_sources
 
 CONSTRAINT = re.compile(r'constraint "(\w+)" is "(.*)"$')
 TYPE_NOTE = re.compile(r'type is "(\w+)/')
@@ -80,6 +81,20 @@ def check_folders(sources: Path, schemas: Path) -> None:
                 f"{label} folder {display_path(path)} does not exist",
                 hint=f"run from the project folder or pass --{label} DIR",
             )
+    # A wrong folder (or the two swapped) is one mistake, not a missing file per resource.
+    resources = {name for path in schemas.iterdir() if (name := resource_name(path))}
+    if not resources:
+        raise ProjectError(
+            f"schemas folder {display_path(schemas)} holds no Table Schemas",
+            hint="pass --schemas DIR: the folder of <resource>.schema.yaml files",
+        )
+    if not (sources / "package.yaml").exists() and not any(
+        find_source(sources, resource) for resource in resources
+    ):
+        raise ProjectError(
+            f"sources folder {display_path(sources)} holds no package.yaml and no source records",
+            hint="pass --sources DIR: the folder of package.yaml and <resource>.yaml or .csv",
+        )
 
 
 def validate_project(sources: Path, schemas: Path) -> Validation:
@@ -118,18 +133,23 @@ def check_table(source: SourceTable, schema: ResourceSchema) -> tuple[Table, lis
     issues: list[Issue] = []
     for name in source.fields:
         if name not in names:
-            first = next((r for r in source.records if name in r.values), None)
-            issues.append(
+            close = difflib.get_close_matches(name, names, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else "the schema has: " + ", ".join(names)
+            # In a CSV the name is typed once, in the header; in YAML, in every record using it.
+            where: list[Record | None] = [None]
+            if source.format != "csv":
+                where = [r for r in source.records if name in r.values]
+            issues.extend(
                 Issue(
                     file,
-                    first.line_of(name) if first else 1,
+                    record.line_of(name) if record else 1,
                     "unknown-field",
-                    f"{name!r} is not a field of {source.resource}; the schema has: "
-                    + ", ".join(names),
+                    f"{name!r} is not a field of {source.resource}; {hint}",
                     source.resource,
                     name,
-                    record=first.index if first else -1,
+                    record=record.index if record else -1,
                 )
+                for record in where
             )
     absent: set[str] = set()
     if source.format == "csv":

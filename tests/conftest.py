@@ -6,11 +6,14 @@ Tests never write into the repository: every edit happens in the copy.
 from __future__ import annotations
 
 import shutil
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from pipeline.issues import Issue
 from pipeline.validate import Validation, validate_project
@@ -18,6 +21,14 @@ from pipeline.validate import Validation, validate_project
 REPO = Path(__file__).resolve().parent.parent
 SOURCES = REPO / "sources"
 SCHEMAS = REPO / "schemas"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # hypothesis keeps examples and caches in ./.hypothesis: keep them out of the repository
+    set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "ics-data-hypothesis")
+    settings.register_profile("ics-data", database=None)
+    settings.load_profile("ics-data")
+
 
 Flat = tuple[str, int, str, str]  # (file name, line, field, code), like report.flatten
 

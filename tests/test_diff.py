@@ -31,13 +31,20 @@ from pipeline.issues import render_text as render_issues
 from pipeline.snapshot import release_snapshot, resolve, sources_snapshot
 from pipeline.versioning import next_version, version_bump
 
-BASE = Path(__file__).resolve().parent / "golden" / "project"
+REPO = Path(__file__).resolve().parent.parent
+BASE = REPO / "tests" / "golden" / "project"
 GARDEN_CITY = '"GARDEN CITY PCN, ""GCP"" – Dartford"'  # as pcns.csv quotes it
 
 
 def copy_base(root: Path) -> Project:
     shutil.copytree(BASE, root)
-    return Project(root)
+    project = Project(root)
+    icbs = project.read("icbs.csv")
+    if "\nQKS," not in icbs:  # the `structure` table needs the ICB of the PCNs' sub-ICB
+        shipped = (REPO / "sources" / "icbs.csv").read_text("utf-8")
+        (qks,) = [line for line in shipped.splitlines() if line.startswith("QKS,")]
+        project.write("icbs.csv", icbs + qks + "\n")
+    return project
 
 
 def set_release(project: Project, version: str, day: str) -> None:

@@ -33,6 +33,7 @@ from click.testing import CliRunner
 from frictionless import Package
 
 from pipeline import release
+from pipeline.build import TableOut, render_csv, render_json
 from pipeline.cli import cli
 from pipeline.errors import ReleaseError
 from pipeline.issues import render_text
@@ -56,21 +57,39 @@ if os.environ.get("ICS_TEST_SETLOCALE"):
 
     locale.setlocale(locale.LC_ALL, "")
 
-_HANG = os.environ.get("ICS_TEST_HANG", "")  # "<before|partial|after> <write|replace> <name>"
-_SLOW = float(os.environ.get("ICS_TEST_SLOW") or 0)
+# an event is "<before|partial|after> <write|replace> <file name>"
+_HANG = os.environ.get("ICS_TEST_HANG", "")  # stop there until killed
+_PAUSE = os.environ.get("ICS_TEST_PAUSE", "")  # stop there until ICS_TEST_RESUME exists
 
-if _HANG or _SLOW:
+if os.environ.get("ICS_TEST_ANNOUNCE_LOCK"):
+    import fcntl
+    import sys
+
+    _flock = fcntl.flock
+
+    def flock(fd, operation):
+        if operation & fcntl.LOCK_EX:
+            sys.stderr.write("LOCKING\\n")
+            sys.stderr.flush()
+        return _flock(fd, operation)
+
+    fcntl.flock = flock
+
+if _HANG or _PAUSE:
     import pathlib
     import sys
     import time
 
     def _event(phase, op, name):
-        if _SLOW:
-            time.sleep(_SLOW)
-        if _HANG == f"{phase} {op} {name}":
-            sys.stderr.write(f"HANG {_HANG}\\n")
+        event = f"{phase} {op} {name}"
+        if event in (_HANG, _PAUSE):
+            sys.stderr.write(f"HANG {event}\\n")
             sys.stderr.flush()
+        if event == _HANG:
             time.sleep(600)  # until the test kills the process
+        if event == _PAUSE:
+            while not os.path.exists(os.environ["ICS_TEST_RESUME"]):
+                time.sleep(0.01)
 
     _write_bytes = pathlib.Path.write_bytes
     _replace = os.replace
@@ -174,8 +193,8 @@ def start_publish(
     )
 
 
-def wait_for_hang(proc: subprocess.Popen[str], timeout: float = 60) -> str:
-    """Read the child's stderr until it says it hangs; fail if it ends or takes too long."""
+def wait_for(proc: subprocess.Popen[str], prefix: str, timeout: float = 60) -> str:
+    """Read the child's stderr until a line starts with `prefix`; fail if it ends first."""
     assert proc.stderr is not None
     selector = selectors.DefaultSelector()
     selector.register(proc.stderr, selectors.EVENT_READ)
@@ -189,13 +208,13 @@ def wait_for_hang(proc: subprocess.Popen[str], timeout: float = 60) -> str:
             if not line:
                 break
             seen.append(line)
-            if line.startswith("HANG "):
+            if line.startswith(prefix):
                 return line.strip()
     finally:
         selector.close()
     proc.kill()
-    proc.wait()
-    pytest.fail(f"the publish never reached its hang point; stderr: {''.join(seen)}")
+    proc.communicate()
+    pytest.fail(f"the publish never said {prefix!r}; stderr: {''.join(seen)}")
 
 
 def kill(proc: subprocess.Popen[str]) -> None:
@@ -536,11 +555,9 @@ def test_invalid_sources_leave_an_existing_output_untouched(
 # folder: the moment of publication). A publish killed after its rename has published; the next
 # run finds the same content and only completes the catalog.
 KILL_POINTS = [
-    ("partial write pcns.json", "published"),
-    ("partial write release.zip", "published"),
-    ("before replace " + ZIP, "published"),
-    ("after replace " + ZIP, "published"),
-    ("after replace " + VERSION, "unchanged"),
+    ("partial write pcns.json", "published"),  # staging only
+    ("after replace " + ZIP, "published"),  # the zip in place, its folder not yet
+    ("after replace " + VERSION, "unchanged"),  # published, the catalog not yet written
     ("partial write .staging-catalog.json", "unchanged"),
 ]
 
@@ -560,7 +577,7 @@ def test_a_killed_publish_leaves_no_release_or_a_complete_one(
     ]
     try:
         for proc, point in zip(procs, points, strict=True):
-            assert wait_for_hang(proc) == f"HANG {point}"
+            assert wait_for(proc, "HANG ") == f"HANG {point}"
             kill(proc)
     finally:
         for proc in procs:
@@ -581,26 +598,41 @@ def test_a_killed_publish_leaves_no_release_or_a_complete_one(
         assert files_of(out) == reference_files, f"after a publish killed at {point}"
         assert not any(p.name.startswith(release.STAGING_PREFIX) for p in out.iterdir())
 
-    # a release a killed publish left in place verifies as a whole
-    survivor = outputs[points.index("after replace " + VERSION)]
-    assert release.verify(survivor) == {VERSION: []}
+    # byte-identical to the reference release, which verifies (test_verify_passes_...)
 
 
 def test_two_publishes_at_once_both_end_well(
     tmp_path: Path, hooks: Path, reference_files: dict[str, bytes]
 ) -> None:
-    output = tmp_path / "out"
-    # every write sleeps, so whichever takes the lock first still holds it when the other
-    # arrives: without the lock both would stage and rename onto the same folder
-    procs = [start_publish(hooks, output, tmp_path, ICS_TEST_SLOW="0.03") for _ in range(2)]
-    said = []
-    for proc in procs:
-        out, err = proc.communicate(timeout=120)
-        assert proc.returncode == 0, err
-        said.append(out.split(" (")[0].split(" in ")[0])
-    assert sorted(said) == [f"already published as {VERSION}", f"published {VERSION}"]
+    """The first publish stops inside its lock (zip in place, release folder not yet renamed);
+    the second starts and reaches the lock; then the first goes on. With the lock the second
+    waits and finds the release published; without it the second would publish in between and
+    the first would fail to rename its folder onto the second's."""
+    output, resume = tmp_path / "out", tmp_path / "resume"
+    point = "after replace " + ZIP
+    first = start_publish(
+        hooks, output, tmp_path, ICS_TEST_PAUSE=point, ICS_TEST_RESUME=str(resume)
+    )
+    try:
+        assert wait_for(first, "HANG ") == f"HANG {point}"
+        second = start_publish(hooks, output, tmp_path, ICS_TEST_ANNOUNCE_LOCK="1")
+        wait_for(second, "LOCKING")
+        time.sleep(0.2)  # the second is now blocked in flock (or about to be)
+        resume.touch()
+        said = []
+        for proc in (first, second):
+            out, err = proc.communicate(timeout=60)
+            assert proc.returncode == 0, err
+            said.append(out)
+    finally:
+        resume.touch()
+        for proc in (first,):
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    assert said[0].startswith(f"published {VERSION}")
+    assert said[1].startswith(f"already published as {VERSION}")
     assert files_of(output) == reference_files
-    assert release.verify(output) == {VERSION: []}
 
 
 # --- verify and releases ----------------------------------------------------------------------
@@ -610,8 +642,6 @@ def test_verify_passes_an_intact_release(reference: Path) -> None:
     result = invoke("verify", "--output", reference)
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == f"{VERSION}: ok"
-    named = invoke("verify", "--output", reference, VERSION)
-    assert named.exit_code == 0
 
 
 def test_verify_an_unknown_version_or_empty_output(tmp_path: Path, reference: Path) -> None:
@@ -654,19 +684,38 @@ def delete_descriptor(output: Path) -> str:
     return "datapackage.json"
 
 
+def append_row(output: Path) -> str:
+    path = output / VERSION / "data/pcns.csv"
+    path.write_bytes(path.read_bytes() + path.read_bytes().splitlines(keepends=True)[-1])
+    return "data/pcns.csv"
+
+
+def delete_zip(output: Path) -> str:
+    (output / ZIP).unlink()
+    return ZIP
+
+
+def descriptor_not_an_object(output: Path) -> str:
+    (output / VERSION / "datapackage.json").write_text("[]\n")
+    return "datapackage.json"
+
+
 @pytest.mark.parametrize(
     ("damage", "code"),
     [
         (tamper_csv, "hash-mismatch"),
+        (append_row, "byte-count"),
         (delete_file, "missing-file"),
         (extra_file, "extra-file"),
         (tamper_zip, "hash-mismatch"),
+        (delete_zip, "missing-file"),
         (delete_descriptor, "missing-file"),
+        (descriptor_not_an_object, "missing-file"),
     ],
 )
 def test_verify_names_a_damaged_file(output: Path, damage: Any, code: str) -> None:
     name = damage(output)
-    result = invoke("verify", "--output", output)
+    result = invoke("verify", "--output", output, VERSION)
     assert result.exit_code == 1
     text = result.output
     line = next((x for x in text.splitlines() if name in x and f"[{code}]" in x), None)
@@ -687,15 +736,48 @@ def test_verify_reports_every_release_when_one_has_lost_its_descriptor(
     assert [i.code for i in results[VERSION]] == ["missing-file"]
 
 
+def test_verify_revalidates_a_file_changed_together_with_its_hash(output: Path) -> None:
+    """Someone edits a CSV and updates its size and hash in datapackage.json to match: the
+    hashes agree, so frictionless must catch the bad value, and the zip no longer matches."""
+    folder = output / VERSION
+    path = folder / "data/pcns.csv"
+    flip_byte(path, b"U04973", b"X04973")
+    content = path.read_bytes()
+    text = (folder / "datapackage.json").read_text("utf-8")
+    descriptor = json.loads(text)
+    old_hash = next(f["hash"] for f in descriptor["files"] if f["path"] == "data/pcns.csv")
+    text = text.replace(old_hash, f"sha256:{hashlib.sha256(content).hexdigest()}")
+    (folder / "datapackage.json").write_text(text, encoding="utf-8")
+    assert release.verify_release(folder) != []
+    result = invoke("verify", "--output", output)
+    assert result.exit_code == 1
+    assert "X04973" in result.output
+    assert "[constraint-error]" in result.output
+    assert f"{ZIP}  the zip does not hold exactly the release's files" in result.output
+
+
+def test_a_changed_release_folder_refuses_a_republish(output: Path) -> None:
+    """A file added to a published release makes it differ from the sources: publish refuses
+    (and says so) rather than rewrite the release."""
+    extra_file(output)
+    stamps = stamps_of(output)
+    result = invoke(*publish_args(output))
+    assert result.exit_code == 1
+    assert "different content" in result.stderr
+    assert stamps_of(output) == stamps
+
+
 def test_releases_lists_versions(reference: Path, tmp_path: Path) -> None:
     result = invoke("releases", "--output", reference)
     assert result.exit_code == 0
     (line,) = result.stdout.splitlines()
     assert line.split()[:2] == [VERSION, "2026-11-24"]
     assert f"{2 * len(TABLES)} resources" in line
-    empty = invoke("releases", "--output", tmp_path)
-    assert empty.exit_code == 0
-    assert "no releases" in empty.stdout
+    (tmp_path / "2.0.0").write_text("a file named like a version is not a release\n")
+    for folder in (tmp_path, tmp_path / "missing"):
+        empty = invoke("releases", "--output", folder)
+        assert empty.exit_code == 0
+        assert "no releases" in empty.stdout
 
 
 # --- what a researcher reads ------------------------------------------------------------------
@@ -791,6 +873,22 @@ def test_json_loads_with_typed_values(reference: Path) -> None:
 
 def test_an_independent_frictionless_validation_passes(reference: Path) -> None:
     check_frictionless(reference / VERSION)
+
+
+def test_an_empty_table_is_written_in_a_form_frictionless_reads(tmp_path: Path) -> None:
+    """No shipped table is empty, but one may be (a first release's change list): its JSON is
+    a header-only array of arrays, since frictionless cannot read an empty array."""
+    schema = {"fields": [{"name": "code", "type": "string"}, {"name": "n", "type": "integer"}]}
+    table = TableOut("empty", schema, (), "Empty", "")
+    (tmp_path / "empty.csv").write_bytes(render_csv(table))
+    (tmp_path / "empty.json").write_bytes(render_json(table))
+    assert json.loads((tmp_path / "empty.json").read_text("utf-8")) == [["code", "n"]]
+    for fmt in ("csv", "json"):
+        resource = {"name": fmt, "type": "table", "path": f"empty.{fmt}", "schema": schema}
+        package = Package({"resources": [resource]}, basepath=str(tmp_path))
+        report = package.validate()
+        assert report.valid, report.flatten(["type", "note"])
+        assert report.tasks[0].stats.get("rows", 0) == 0
 
 
 def test_the_zip_unpacked_elsewhere_loads_and_validates(tmp_path: Path, reference: Path) -> None:

@@ -1,0 +1,306 @@
+"""Print how long ics-data takes beside plain frictionless, and how much memory each uses.
+
+    python -m bench [--runs 5] [--scale-runs 3] [--factor 100]
+
+Every command runs as a subprocess of this venv's executables (`ics-data`, `frictionless`), so
+start-up is counted as a user sees it; its peak memory is the child's own maximum resident set
+size, read with os.wait4. Wall times are medians of the runs (N is printed with them). The
+frictionless library is also timed in this process, warm (imported once, outside the timing).
+
+Linux counts into a child's peak the peak of the process it was started from (exec records the
+old address space's high-water mark), so this process keeps small until every child has run:
+the synthetic project is made by a child (`python -m bench.synthetic`) and the library is
+imported last. Its own peak is printed as the floor under every child's figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+@dataclass(frozen=True)
+class Sample:
+    seconds: float
+    peak_mb: float | None  # None when measured in this process
+
+
+@dataclass(frozen=True)
+class Measure:
+    label: str
+    samples: tuple[Sample, ...]
+
+    @property
+    def median(self) -> float:
+        return statistics.median(s.seconds for s in self.samples)
+
+    @property
+    def peak_mb(self) -> float | None:
+        peaks = [s.peak_mb for s in self.samples if s.peak_mb is not None]
+        return max(peaks) if peaks else None
+
+
+def tool(name: str, module: str) -> list[str]:
+    """The venv's console script, else `python -m module`."""
+    path = BIN / name
+    return [str(path)] if path.exists() else [sys.executable, "-m", module]
+
+
+def run(command: Sequence[str | Path], cwd: Path) -> Sample:
+    """Run a command to its end; its wall time and its own peak resident memory."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen([str(c) for c in command], cwd=cwd, stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            err.seek(0)
+            out.seek(0)
+            raise SystemExit(
+                f"{' '.join(map(str, command))} exited {proc.returncode}:\n"
+                + (out.read() + err.read()).decode("utf-8", "replace")[-3000:]
+            )
+    # ru_maxrss is in kilobytes on Linux, in bytes on macOS
+    kilobytes = usage.ru_maxrss / (1024 if sys.platform == "darwin" else 1)
+    return Sample(seconds, kilobytes / 1024)
+
+
+def repeat(label: str, runs: int, once: Callable[[int], Sample]) -> Measure:
+    return Measure(label, tuple(once(i) for i in range(runs)))
+
+
+def in_process(label: str, runs: int, action: Callable[[], object]) -> Measure:
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        action()
+        samples.append(Sample(time.perf_counter() - start, None))
+    return Measure(label, tuple(samples))
+
+
+def frictionless_library(datapackage: Path) -> Callable[[], object]:
+    from frictionless import Package
+
+    def validate() -> object:
+        report = Package(str(datapackage)).validate()
+        if not report.valid:
+            raise SystemExit(f"frictionless finds {datapackage} invalid")
+        return report
+
+    return validate
+
+
+def csv_rows(path: Path) -> int:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return max(0, sum(1 for _ in csv.reader(handle)) - 1)
+
+
+def release_rows(release: Path) -> int:
+    """Data rows of every CSV table in a release (each is also published as JSON)."""
+    return sum(csv_rows(path) for path in release.glob("data/*.csv"))
+
+
+def source_rows(sources: Path) -> int:
+    """Records in the source files: CSV rows and YAML list items."""
+    import yaml
+
+    records = sum(csv_rows(path) for path in sources.glob("*.csv"))
+    for path in sources.glob("*.yaml"):
+        if path.name != "package.yaml":
+            records += len(yaml.safe_load(path.read_text("utf-8")) or [])
+    return records
+
+
+def table(measures: Sequence[Measure], baseline: Measure) -> list[str]:
+    lines = [
+        f"  {'command':<52} {'median s':>9} {'min s':>7} {'max s':>7} {'peak MB':>8} {'ratio':>7}",
+    ]
+    for m in measures:
+        times = [s.seconds for s in m.samples]
+        peak = f"{m.peak_mb:8.0f}" if m.peak_mb is not None else f"{'-':>8}"
+        ratio = m.median / baseline.median
+        lines.append(
+            f"  {m.label:<52} {m.median:9.3f} {min(times):7.3f} {max(times):7.3f} {peak} "
+            f"{ratio:6.2f}x"
+        )
+    lines.append(f"  ratio: median time / median of '{baseline.label}'")
+    return lines
+
+
+def version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "?"
+
+
+def progress(text: str) -> None:
+    print(f"  measuring {text} ...", file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One project measured: its figures, the release it published, and what to print."""
+
+    heading: list[str]
+    measures: list[Measure]
+    datapackage: Path
+    footer: tuple[str, ...] = ()
+
+
+def shipped(work: Path, runs: int, ics: list[str], fl: list[str]) -> Case:
+    sources, schemas = ROOT / "sources", ROOT / "schemas"
+    project = ["--sources", str(sources), "--schemas", str(schemas)]
+    outputs = [work / f"publish-{i}" for i in range(runs)]
+    progress("the shipped sources")
+    publish = repeat(
+        "ics-data publish (into an empty folder)",
+        runs,
+        lambda i: run([*ics, "publish", *project, "--output", outputs[i]], work),
+    )
+    release = next(p for p in outputs[0].iterdir() if p.is_dir())
+    datapackage = release / "datapackage.json"
+    measures = [
+        publish,
+        repeat(
+            "ics-data publish (no-op republish)",
+            runs,
+            lambda i: run([*ics, "publish", *project, "--output", outputs[0]], work),
+        ),
+        repeat("ics-data validate", runs, lambda i: run([*ics, "validate", *project], work)),
+        repeat(
+            "ics-data verify (hashes + frictionless)",
+            runs,
+            lambda i: run([*ics, "verify", "--output", outputs[0]], work),
+        ),
+        repeat(
+            "frictionless validate datapackage.json (CLI)",
+            runs,
+            lambda i: run([*fl, "validate", datapackage], work),
+        ),
+    ]
+    heading = [
+        f"Shipped sources: {source_rows(sources)} records in {sources.relative_to(ROOT)}/ -> "
+        f"release {release.name}: {release_rows(release)} rows per format "
+        f"(CSV + JSON, {len(list(release.glob('data/*')))} files)",
+        f"N = {runs} runs each; wall time in seconds; peak MB = the process's max resident set",
+    ]
+    return Case(heading, measures, datapackage)
+
+
+def scaled(work: Path, runs: int, factor: int, ics: list[str], fl: list[str]) -> Case:
+    progress(f"the synthetic project, {factor}x")
+    root = work / "scaled"
+    made = subprocess.run(
+        [sys.executable, "-m", "bench.synthetic", str(root), str(factor)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    rows_by_table: dict[str, int] = json.loads(made.stdout)
+    args = ["--sources", str(root / "sources"), "--schemas", str(root / "schemas")]
+    outputs = [work / f"scaled-publish-{i}" for i in range(runs)]
+    validate = repeat("ics-data validate", runs, lambda i: run([*ics, "validate", *args], work))
+    publish = repeat(
+        "ics-data publish (into an empty folder)",
+        runs,
+        lambda i: run([*ics, "publish", *args, "--output", outputs[i]], work),
+    )
+    release = next(p for p in outputs[0].iterdir() if p.is_dir())
+    frictionless = repeat(
+        "frictionless validate datapackage.json (CLI)",
+        runs,
+        lambda i: run([*fl, "validate", release / "datapackage.json"], work),
+    )
+    rows = release_rows(release)
+    counts = ", ".join(f"{name} {count:,}" for name, count in rows_by_table.items())
+    heading = [
+        f"Synthetic scale: {factor}x the shipped pcns, practices and memberships ({counts}); "
+        f"{source_rows(root / 'sources'):,} source records -> {rows:,} rows per format "
+        f"({2 * rows:,} rows validated by frictionless, CSV + JSON)",
+        f"N = {runs} run(s) each",
+    ]
+    footer = [
+        f"  peak memory ratio: validate {mb_ratio(validate, frictionless)}, "
+        f"publish {mb_ratio(publish, frictionless)} of frictionless",
+        f"  throughput: frictionless {2 * rows / frictionless.median:,.0f} rows/s (CSV + JSON); "
+        f"ics-data validate {sum(rows_by_table.values()) / validate.median:,.0f} rows of the "
+        "scaled tables/s",
+    ]
+    return Case(heading, [validate, publish, frictionless], release, tuple(footer))
+
+
+def mb_ratio(measure: Measure, baseline: Measure) -> str:
+    if measure.peak_mb is None or not baseline.peak_mb:
+        return "-"
+    return f"{measure.peak_mb / baseline.peak_mb:.2f}x"
+
+
+def render(case: Case, baseline: Measure) -> str:
+    return "\n".join([*case.heading, *table(case.measures, baseline), *case.footer])
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=5, help="runs per command, shipped sources")
+    parser.add_argument("--scale-runs", type=int, default=3, help="runs per command, scale case")
+    parser.add_argument("--factor", type=int, default=100, help="scale factor of the rows")
+    options = parser.parse_args(argv)
+    ics = tool("ics-data", "pipeline")
+    fl = tool("frictionless", "frictionless")
+    print(
+        f"ics-data {version('ics-data')} | frictionless {version('frictionless')} | "
+        f"Python {platform.python_version()} | {platform.system()} {platform.machine()}, "
+        f"{os.cpu_count()} CPUs"
+    )
+    with tempfile.TemporaryDirectory(prefix="ics-bench-") as folder:
+        work = Path(folder)
+        small = shipped(work, options.runs, ics, fl)
+        large = None
+        if options.scale_runs > 0 and options.factor > 1:
+            large = scaled(work, options.scale_runs, options.factor, ics, fl)
+        floor = own_peak_mb()
+        # in this process, last: importing frictionless here would raise the floor above
+        progress("the frictionless library")
+        library = frictionless_library(small.datapackage)
+        library()  # warm: imports and first-use caches outside the timing
+        small.measures.append(
+            in_process("frictionless Package.validate() (library, warm)", options.runs, library)
+        )
+        print()
+        print(render(small, small.measures[4]))
+        if large is not None:
+            print()
+            print(render(large, large.measures[-1]))
+        print()
+        print(
+            f"This process's own peak before the library run: {floor:.0f} MB, a floor under "
+            "every peak MB above (Linux counts the parent's peak into a child's)."
+        )
+
+
+def own_peak_mb() -> float:
+    kilobytes = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return kilobytes / (1024 * 1024 if sys.platform == "darwin" else 1024)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,177 @@
+"""The geometry of the structure chart: the ICS, its partnerships in columns, and each PCN as a
+bar whose length is its number of member practices. Numbers only; `structure.svg.j2` draws it,
+so the page shows it without JavaScript.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+# Okabe-Ito colours, told apart with colour blindness; text never sits on them.
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00")
+TINTS = ("#E5F0F7", "#FCF3E0", "#E0F3EE", "#F8EEF4", "#EAF5FC", "#FAEBE0")
+WIDTH = 1100
+MARGIN = 8
+GAP = 18
+ROOT_HEIGHT = 58
+HEAD_TOP = 112
+HEAD_LINE = 19  # line height of a partnership name (15px bold)
+HEAD_CHAR = 9.0  # average advance at 15px bold, mixed case
+ROOT_CHAR = 10.2  # at 17px bold
+LINE = 15  # line height of a PCN name
+BAR = 12
+ROW_GAP = 11
+CHAR = 7.3  # average advance of a capital at 12px: names are published in capitals
+COUNT_SPACE = 30
+
+
+@dataclass(frozen=True)
+class Bar:
+    code: str
+    name: str
+    lines: tuple[str, ...]
+    practices: int
+    y: float  # top of the first line of the name
+    bar_y: float
+    bar_width: float
+
+
+@dataclass(frozen=True)
+class Column:
+    id: str
+    name: str
+    colour: str
+    tint: str
+    name_lines: tuple[str, ...]
+    x: float
+    width: float
+    centre: float
+    practices: int
+    bars: tuple[Bar, ...]
+
+
+@dataclass(frozen=True)
+class Chart:
+    day: str
+    ics_name: str
+    ics_code: str
+    width: int
+    height: float
+    root_x: float
+    root_width: float
+    bus_y: float
+    columns: tuple[Column, ...]
+    head_height: float
+    root_y: float = MARGIN
+    root_height: float = ROOT_HEIGHT
+    head_y: float = HEAD_TOP
+    head_line: float = HEAD_LINE
+    line: float = LINE
+    bar: float = BAR
+
+    @property
+    def pcns(self) -> int:
+        return sum(len(c.bars) for c in self.columns)
+
+    @property
+    def practices(self) -> int:
+        return sum(c.practices for c in self.columns)
+
+
+def wrap(text: str, width: float, lines: int = 2, char: float = CHAR) -> tuple[str, ...]:
+    """Words into at most `lines` lines of about `width` pixels; the last is cut with an
+    ellipsis if the name is longer (the full name is in the bar's <title>)."""
+    limit = max(4, int(width // char))
+    out: list[str] = []
+    current = ""
+    for word in text.split():
+        candidate = f"{current} {word}".strip()
+        if len(candidate) <= limit or not current:
+            current = candidate
+        else:
+            out.append(current)
+            current = word
+    out.append(current)
+    if len(out) > lines:
+        out = out[: lines - 1] + [" ".join(out[lines - 1 :])]
+    return tuple(
+        line if len(line) <= limit else line[: limit - 1].rstrip() + "\u2026" for line in out
+    )
+
+
+def structure_chart(
+    structure_csv: str, partnerships: Iterable[Mapping[str, str]], ics: Mapping[str, str]
+) -> Chart | None:
+    """The chart of a release's `structure` table (CSV text), with its partnerships' names."""
+    rows = list(csv.DictReader(io.StringIO(structure_csv)))
+    if not rows:
+        return None
+    members: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    names: dict[str, str] = {}
+    for row in rows:
+        members[row["partnership"]][row["pcn_code"]].append(row["practice_code"])
+        names[row["pcn_code"]] = row["pcn_name"]
+    ordered = sorted(partnerships, key=lambda p: p["id"])
+    count = max(1, len(ordered))
+    width = (WIDTH - 2 * MARGIN - GAP * (count - 1)) / count
+    largest = max(len(v) for pcns in members.values() for v in pcns.values())
+    heads = {p["id"]: wrap(p.get("name") or p["id"], width - 16, char=HEAD_CHAR) for p in ordered}
+    head_height = 22.0 + HEAD_LINE * max((len(v) for v in heads.values()), default=1) + 20
+    rows_top = HEAD_TOP + head_height + 18
+    columns = []
+    bottom = rows_top
+    for index, partnership in enumerate(ordered):
+        x = MARGIN + index * (width + GAP)
+        pcns = sorted(
+            members.get(partnership["id"], {}).items(), key=lambda kv: (-len(kv[1]), names[kv[0]])
+        )
+        y = rows_top
+        bars = []
+        for code, practices in pcns:
+            lines = wrap(names[code], width - 4)
+            bar_y = y + LINE * len(lines) + 2
+            bars.append(
+                Bar(
+                    code,
+                    names[code],
+                    lines,
+                    len(practices),
+                    y,
+                    bar_y,
+                    max(3.0, (width - COUNT_SPACE) * len(practices) / largest),
+                )
+            )
+            y = bar_y + BAR + ROW_GAP
+        bottom = max(bottom, y)
+        columns.append(
+            Column(
+                partnership["id"],
+                partnership.get("name") or partnership["id"],
+                PALETTE[index % len(PALETTE)],
+                TINTS[index % len(TINTS)],
+                heads[partnership["id"]],
+                x,
+                width,
+                x + width / 2,
+                sum(len(p) for _, p in pcns),
+                tuple(bars),
+            )
+        )
+    title = f"{ics.get('name', '')} ({ics.get('code', '')})"
+    root_width = min(WIDTH - 2 * MARGIN, max(440.0, len(title) * ROOT_CHAR + 48))
+    return Chart(
+        day=rows[0].get("as_at", ""),
+        ics_name=ics.get("name", ""),
+        ics_code=ics.get("code", ""),
+        width=WIDTH,
+        height=bottom + MARGIN,
+        root_x=(WIDTH - root_width) / 2,
+        root_width=root_width,
+        bus_y=(MARGIN + ROOT_HEIGHT + HEAD_TOP) / 2,
+        columns=tuple(columns),
+        head_height=head_height,
+    )

@@ -1,0 +1,37 @@
+"""The shipped sources published once per test session into a temporary OUTPUT, shared by the
+tests of the dated views, the formats and the site (publishing takes a few seconds)."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import pytest
+
+from pipeline import release
+from pipeline.validate import Validation, validate_project
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCES = ROOT / "sources"
+SCHEMAS = ROOT / "schemas"
+
+
+@functools.cache  # validating takes seconds; the result is never changed by a test
+def shipped_validation() -> Validation:
+    validation = validate_project(SOURCES, SCHEMAS)
+    assert validation.report.ok, validation.report.issues[:5]
+    return validation
+
+
+def shipped_output(factory: pytest.TempPathFactory) -> Path:
+    """OUTPUT holding the shipped release, published once per session (the folder is the cache:
+    tmp_path_factory's base folder is the same for the whole session)."""
+    output = factory.getbasetemp() / "shipped-output"
+    if not (output / "catalog.json").exists():
+        release.publish(shipped_validation(), output)
+    return output
+
+
+def release_folder(output: Path) -> Path:
+    (folder,) = [r.path for r in release.find_releases(output)]
+    return folder

@@ -1,0 +1,359 @@
+"""SQLite, XLSX and Parquet hold the same rows and values as the CSV, keep codes as text, and
+are byte-reproducible."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pyarrow.parquet as pq
+import pytest
+from frictionless import Field
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from shipped import ROOT, release_folder, shipped_output, shipped_validation
+
+from pipeline.build import build_files
+
+NAME = "kent-medway-ics"
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return release_folder(shipped_output(tmp_path_factory))
+
+
+@pytest.fixture(scope="module")
+def descriptor(folder: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))
+    return data
+
+
+def csv_resources(descriptor: dict[str, Any]) -> list[dict[str, Any]]:
+    return [r for r in descriptor["resources"] if r["format"] == "csv"]
+
+
+def canonical(value: Any, kind: str) -> Any:
+    """One form for a value read back from any format, to compare across formats."""
+    if value is None or value == "":
+        return None
+    if kind == "boolean":
+        return bool(value)
+    if kind == "date":
+        if isinstance(value, dt.datetime):
+            value = value.date()
+        return value.isoformat() if isinstance(value, dt.date) else str(value)
+    if kind == "yearmonth":
+        return f"{value[0]:04d}-{value[1]:02d}" if isinstance(value, tuple) else str(value)
+    if kind in ("integer", "year"):
+        return int(value)
+    if kind == "number":
+        return float(value) if isinstance(value, Decimal | int | float) else float(str(value))
+    return value
+
+
+def csv_table(folder: Path, resource: dict[str, Any]) -> list[list[Any]]:
+    fields = [Field.from_descriptor(f) for f in resource["schema"]["fields"]]
+    with (folder / resource["path"]).open(encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader)
+        assert header == [f.name for f in fields]
+        rows = []
+        for cells in reader:
+            values = []
+            for field, cell in zip(fields, cells, strict=True):
+                value, notes = field.read_cell(cell)
+                assert not notes, (resource["name"], field.name, cell, notes)
+                values.append(canonical(value, field.type))
+            rows.append(values)
+    return rows
+
+
+def kinds(resource: dict[str, Any]) -> list[str]:
+    return [f["type"] for f in resource["schema"]["fields"]]
+
+
+def read_sqlite(folder: Path, resource: dict[str, Any]) -> list[list[Any]]:
+    with sqlite3.connect(folder / "formats" / f"{NAME}.sqlite") as connection:
+        names = [f["name"] for f in resource["schema"]["fields"]]
+        columns = ", ".join(f'"{n}"' for n in names)
+        rows = connection.execute(f'SELECT {columns} FROM "{resource["name"]}" ORDER BY rowid')
+        return [
+            [canonical(v, k) for v, k in zip(row, kinds(resource), strict=True)] for row in rows
+        ]
+
+
+def read_xlsx(folder: Path, resource: dict[str, Any]) -> list[list[Any]]:
+    workbook = openpyxl.load_workbook(folder / "formats" / f"{NAME}.xlsx", read_only=True)
+    sheet = workbook[resource["name"]]
+    rows = list(sheet.iter_rows(values_only=True))
+    workbook.close()
+    assert list(rows[0]) == [f["name"] for f in resource["schema"]["fields"]]
+    return [
+        [canonical(v, k) for v, k in zip(row, kinds(resource), strict=True)] for row in rows[1:]
+    ]
+
+
+def read_parquet(folder: Path, resource: dict[str, Any]) -> list[list[Any]]:
+    table = pq.read_table(folder / "formats" / "parquet" / f"{resource['name']}.parquet")
+    assert table.column_names == [f["name"] for f in resource["schema"]["fields"]]
+    return [
+        [
+            canonical(row[name], k)
+            for name, k in zip(table.column_names, kinds(resource), strict=True)
+        ]
+        for row in table.to_pylist()
+    ]
+
+
+READERS: dict[str, Callable[[Path, dict[str, Any]], list[list[Any]]]] = {
+    "sqlite": read_sqlite,
+    "xlsx": read_xlsx,
+    "parquet": read_parquet,
+}
+
+
+@pytest.mark.parametrize("fmt", sorted(READERS))
+def test_every_format_holds_the_csv_rows_and_values(
+    fmt: str, folder: Path, descriptor: dict[str, Any]
+) -> None:
+    resources = csv_resources(descriptor)
+    assert "structure" in {r["name"] for r in resources}
+    compared = 0
+    for resource in resources:
+        expected = csv_table(folder, resource)
+        assert READERS[fmt](folder, resource) == expected, (fmt, resource["name"])
+        compared += len(expected)
+    assert compared > 800  # every row of every table, not an empty comparison
+
+
+def test_formats_are_listed_with_size_and_hash(folder: Path, descriptor: dict[str, Any]) -> None:
+    listed = {f["path"]: f for f in descriptor["files"]}
+    on_disk = sorted(p.relative_to(folder).as_posix() for p in (folder / "formats").rglob("*"))
+    on_disk = [p for p in on_disk if (folder / p).is_file()]
+    expected = [f"formats/{NAME}.sqlite", f"formats/{NAME}.xlsx"] + [
+        f"formats/parquet/{r['name']}.parquet" for r in csv_resources(descriptor)
+    ]
+    assert sorted(on_disk) == sorted(expected)
+    for path in expected:
+        assert listed[path]["bytes"] == (folder / path).stat().st_size
+
+
+def test_codes_stay_text(folder: Path, descriptor: dict[str, Any]) -> None:
+    pcns = next(r for r in csv_resources(descriptor) if r["name"] == "partnerships")
+    assert pcns  # partnerships.ccgs_2019 holds codes such as 09J
+    with sqlite3.connect(folder / "formats" / f"{NAME}.sqlite") as connection:
+        types = {
+            t for (t,) in connection.execute("SELECT DISTINCT typeof(code) FROM organisations")
+        }
+        assert types == {"text"}
+        codes = {c for (c,) in connection.execute("SELECT code FROM organisations")}
+        assert "09J" in codes
+    workbook = openpyxl.load_workbook(folder / "formats" / f"{NAME}.xlsx")
+    sheet = workbook["organisations"]
+    column = [c.value for c in sheet[1]].index("code") + 1
+    cells = [sheet.cell(row, column) for row in range(2, sheet.max_row + 1)]
+    assert {c.data_type for c in cells} == {"s"}
+    assert "09J" in {c.value for c in cells}
+    schema = pq.read_schema(folder / "formats" / "parquet" / "organisations.parquet")
+    assert str(schema.field("code").type) == "string"
+    assert (
+        str(pq.read_schema(folder / "formats" / "parquet" / "pcns.parquet").field("open_date").type)
+        == "date32[day]"
+    )
+
+
+def test_sqlite_has_the_keys_of_the_schemas(folder: Path, descriptor: dict[str, Any]) -> None:
+    with sqlite3.connect(folder / "formats" / f"{NAME}.sqlite") as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        assert connection.execute("PRAGMA foreign_key_check").fetchall() == []
+        for resource in csv_resources(descriptor):
+            name = resource["name"]
+            schema = resource["schema"]
+            info = connection.execute(f'PRAGMA table_info("{name}")').fetchall()
+            key = [row[1] for row in sorted(info, key=lambda r: r[5]) if row[5]]
+            assert key == schema["primaryKey"], name
+            found: dict[int, tuple[str, list[str], list[str]]] = {}
+            for fk_id, _, table, here, there, *_ in connection.execute(
+                f'PRAGMA foreign_key_list("{name}")'
+            ):
+                entry = found.setdefault(fk_id, (table, [], []))
+                entry[1].append(here)
+                entry[2].append(there)
+            wanted = sorted(
+                (fk["reference"]["resource"], fk["fields"], fk["reference"]["fields"])
+                for fk in schema.get("foreignKeys", [])
+            )
+            assert sorted(found.values()) == wanted, name
+        described = connection.execute("SELECT resource, field FROM fields").fetchall()
+    every = [
+        (r["name"], f["name"]) for r in csv_resources(descriptor) for f in r["schema"]["fields"]
+    ]
+    assert sorted(described) == sorted(every)
+
+
+def test_xlsx_describes_every_field_and_pins_its_dates(
+    folder: Path, descriptor: dict[str, Any]
+) -> None:
+    workbook = openpyxl.load_workbook(folder / "formats" / f"{NAME}.xlsx")
+    names = [r["name"] for r in csv_resources(descriptor)]
+    assert workbook.sheetnames == ["about", *names, "fields"]
+    rows = list(workbook["fields"].iter_rows(values_only=True))
+    header = list(rows[0])
+    described = [(row[header.index("resource")], row[header.index("field")]) for row in rows[1:]]
+    every = [
+        (r["name"], f["name"]) for r in csv_resources(descriptor) for f in r["schema"]["fields"]
+    ]
+    assert described == every
+    released = dt.datetime.fromisoformat(descriptor["created"][:10])
+    assert workbook.properties.created == released
+    assert workbook.properties.modified == released
+
+
+def test_parquet_columns_carry_their_descriptions(descriptor: dict[str, Any], folder: Path) -> None:
+    schema = pq.read_schema(folder / "formats" / "parquet" / "structure.parquet")
+    field = schema.field("pcn_code")
+    assert field.metadata[b"title"] == b"PCN code"
+    assert not field.nullable
+
+
+def test_formats_are_byte_reproducible(folder: Path) -> None:
+    """Built again in another process, time zone, locale and hash seed: the same bytes."""
+    script = (
+        "import sys, hashlib, json\n"
+        "from pathlib import Path\n"
+        "from pipeline.validate import validate_project\n"
+        "from pipeline.build import build_files\n"
+        "v = validate_project(Path(sys.argv[1]), Path(sys.argv[2]))\n"
+        "files = build_files(v.dataset, v.dataset.metadata)\n"
+        "print(json.dumps({p: hashlib.sha256(b).hexdigest() for p, b in files.items()}))\n"
+    )
+    env = {
+        **os.environ,
+        "TZ": "Pacific/Chatham",
+        "LC_ALL": "C.UTF-8",
+        "LANG": "C.UTF-8",
+        "PYTHONHASHSEED": "12345",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(ROOT / "sources"), str(ROOT / "schemas")],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    other = json.loads(result.stdout)
+    validation = shipped_validation()
+    assert validation.dataset.metadata is not None
+    here = build_files(validation.dataset, validation.dataset.metadata)
+    for path in sorted(p for p in here if p.startswith("formats/") or p == "CITATION.cff"):
+        assert hashlib.sha256(here[path]).hexdigest() == other[path], path
+        assert (folder / path).read_bytes() == here[path], path
+
+
+def test_an_empty_table_is_written_in_every_format(tmp_path: Path) -> None:
+    """A table may be empty (a first release's list of changes): every format still has it."""
+    from pipeline.build import TableOut
+    from pipeline.formats import render_formats
+
+    metadata = shipped_validation().dataset.metadata
+    assert metadata is not None
+    schema = {
+        "fields": [
+            {"name": "code", "type": "string", "title": "Code", "description": "A code."},
+            {"name": "day", "type": "date", "title": "Day", "description": "A day."},
+        ],
+        "primaryKey": ["code"],
+    }
+    files = render_formats([TableOut("empty", schema, (), "Empty", "No rows.")], metadata)
+    for path, content in files.items():
+        (tmp_path / Path(path).name).write_bytes(content)
+    with sqlite3.connect(tmp_path / f"{NAME}.sqlite") as connection:
+        assert connection.execute('SELECT count(*) FROM "empty"').fetchone() == (0,)
+    table = pq.read_table(tmp_path / "empty.parquet")
+    assert table.num_rows == 0 and table.column_names == ["code", "day"]
+    workbook = openpyxl.load_workbook(tmp_path / f"{NAME}.xlsx")
+    assert [c.value for c in workbook["empty"][1]] == ["code", "day"]
+    assert workbook["empty"].max_row == 1
+
+
+TEXT = st.text(
+    st.characters(
+        blacklist_categories=("Cs",),
+        # XML 1.0 (and so XLSX) cannot hold these control characters, and reads a carriage
+        # return back as a line feed (XML end-of-line handling)
+        blacklist_characters="".join(map(chr, [*range(0, 9), 11, 12, 13, *range(14, 32)])),
+    ),
+    max_size=12,
+)
+ROW = st.fixed_dictionaries(
+    {
+        "code": st.from_regex(r"[0-9A-Z]{3}", fullmatch=True) | st.just("=SUM(A1)"),
+        "text": st.none() | TEXT,
+        "count": st.none() | st.integers(-(2**53), 2**53),
+        "share": st.none() | st.decimals(-1e6, 1e6, places=3, allow_nan=False),
+        "flag": st.none() | st.booleans(),
+        "day": st.none() | st.dates(dt.date(1900, 3, 1), dt.date(2100, 12, 31)),
+    }
+)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(ROW, max_size=6, unique_by=lambda r: r["code"]))
+def test_formats_read_back_what_was_written(rows: list[dict[str, Any]]) -> None:
+    """Property: whatever the values (codes with leading zeros or a leading '=', any text,
+    empty cells), each format reads back exactly what was written."""
+    import tempfile
+
+    from pipeline.build import TableOut
+    from pipeline.formats import render_formats
+
+    metadata = shipped_validation().dataset.metadata
+    assert metadata is not None
+    kinds_of = {
+        "code": "string",
+        "text": "string",
+        "count": "integer",
+        "share": "number",
+        "flag": "boolean",
+        "day": "date",
+    }
+    schema = {
+        "fields": [
+            {"name": n, "type": k, "title": n, "description": n} for n, k in kinds_of.items()
+        ],
+        "primaryKey": ["code"],
+    }
+    files = render_formats([TableOut("t", schema, tuple(rows), "T", "")], metadata)
+    expected = [[canonical(row[n], k) for n, k in kinds_of.items()] for row in rows]
+    resource = {"name": "t", "schema": schema}
+    with tempfile.TemporaryDirectory() as folder:
+        base = Path(folder)
+        for path, content in files.items():
+            (base / path).parent.mkdir(parents=True, exist_ok=True)
+            (base / path).write_bytes(content)
+        for fmt, read in READERS.items():
+            assert read(base, resource) == expected, fmt
+
+
+def test_a_control_character_stops_the_xlsx_with_the_cell_named() -> None:
+    from pipeline.build import TableOut
+    from pipeline.errors import ProjectError
+    from pipeline.formats import render_xlsx
+
+    metadata = shipped_validation().dataset.metadata
+    assert metadata is not None
+    schema = {"fields": [{"name": "text", "type": "string"}]}
+    with pytest.raises(ProjectError, match=r"t row 1, text: 'a\\x07b' holds a control"):
+        render_xlsx([TableOut("t", schema, ({"text": "a\x07b"},), "T", "")], metadata)

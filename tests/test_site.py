@@ -1,0 +1,268 @@
+"""The static catalogue: pages, links, accessibility basics, JSON-LD, DCAT and CITATION.cff."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import pytest
+import rdflib
+import yaml
+from click.testing import CliRunner
+from shipped import release_folder, shipped_output
+
+from pipeline.cli import cli
+from pipeline.site import changelog_summary, page_links, render_site, write_site
+
+OGL = "https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/"
+SCHEMA = rdflib.Namespace("https://schema.org/")
+DCAT = rdflib.Namespace("http://www.w3.org/ns/dcat#")
+DCT = rdflib.Namespace("http://purl.org/dc/terms/")
+
+
+@pytest.fixture(scope="module")
+def output(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return shipped_output(tmp_path_factory)
+
+
+def pages(output: Path) -> list[Path]:
+    return [output / "index.html", *sorted((output / "releases").glob("*.html"))]
+
+
+class Page(HTMLParser):
+    """The parts of a page the tests look at."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: set[str] = set()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.scripts: list[str] = []
+        self._script = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        self.tags.append((tag, attributes))
+        if attributes.get("id"):
+            self.ids.add(str(attributes["id"]))
+        self._script = tag == "script" and attributes.get("type") == "application/ld+json"
+
+    def handle_endtag(self, tag: str) -> None:
+        self._script = False
+
+    def handle_data(self, data: str) -> None:
+        if self._script:
+            self.scripts.append(data)
+
+
+def parse(path: Path) -> Page:
+    page = Page()
+    page.feed(path.read_text(encoding="utf-8"))
+    return page
+
+
+def test_publish_writes_the_site(output: Path) -> None:
+    assert (output / "index.html").is_file()
+    assert (output / "releases" / "1.0.0.html").is_file()
+    assert (output / "dcat.jsonld").is_file()
+    index = (output / "index.html").read_text(encoding="utf-8")
+    assert "1.0.0" in index and "First release." in index
+
+
+def broken_links(output: Path) -> tuple[list[str], int]:
+    """Links of every page that do not resolve to a file (and anchor) inside the site."""
+    broken = []
+    checked = 0
+    anchors: dict[Path, set[str]] = {}
+    for page in pages(output):
+        for link in page_links(page.read_text(encoding="utf-8")):
+            parts = urlsplit(link)
+            if parts.scheme in ("http", "https"):
+                continue  # outside the site: the licence, the sources
+            checked += 1
+            if parts.scheme or link.startswith("/"):
+                broken.append(f"{page.name}: {link} is not relative")
+                continue
+            target = (page.parent / unquote(parts.path)).resolve() if parts.path else page
+            if not target.is_file() or output.resolve() not in target.parents:
+                broken.append(f"{page.name}: {link} -> {target} is not a file of the site")
+                continue
+            if parts.fragment:
+                if target not in anchors:
+                    anchors[target] = parse(target).ids if target.suffix == ".html" else set()
+                if parts.fragment not in anchors[target]:
+                    broken.append(f"{page.name}: {link} has no anchor")
+    return broken, checked
+
+
+def test_every_link_resolves_to_a_file_that_exists(output: Path) -> None:
+    broken, checked = broken_links(output)
+    assert not broken
+    assert checked > 100
+
+
+def test_a_release_without_structure_has_no_chart(output: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "output"
+    shutil.copytree(output, copy)
+    folder = copy / "1.0.0"
+    descriptor = json.loads((folder / "datapackage.json").read_text())
+    descriptor["resources"] = [
+        r for r in descriptor["resources"] if not r["name"].startswith("structure")
+    ]
+    descriptor["files"] = [f for f in descriptor["files"] if "structure" not in f["path"]]
+    (folder / "datapackage.json").write_text(json.dumps(descriptor))
+    for path in folder.rglob("structure.*"):
+        path.unlink()
+    write_site(copy)
+    html = (copy / "releases" / "1.0.0.html").read_text(encoding="utf-8")
+    assert "has no <code>structure</code> table" in html
+    assert "<svg" not in html
+    broken, _ = broken_links(copy)
+    assert not broken
+
+
+def test_release_page_lists_every_file_with_size_and_hash(output: Path) -> None:
+    folder = release_folder(output)
+    descriptor = json.loads((folder / "datapackage.json").read_text())
+    html = (output / "releases" / "1.0.0.html").read_text(encoding="utf-8")
+    for entry in descriptor["files"]:
+        assert f'href="../1.0.0/{entry["path"]}"' in html, entry["path"]
+        assert entry["hash"].removeprefix("sha256:") in html
+    assert 'href="../kent-medway-ics-1.0.0.zip"' in html
+    assert "CITATION.cff" in html and "@misc{kent-medway-ics-1.0.0," in html
+
+
+def test_pages_are_accessible_by_construction(output: Path) -> None:
+    for path in pages(output):
+        page = parse(path)
+        tags = [t for t, _ in page.tags]
+        assert tags.count("h1") == 1, path
+        assert ("html", {"lang": "en-GB"}) in page.tags
+        for tag, attrs in page.tags:
+            if tag == "img":
+                assert attrs.get("alt"), path
+            if tag == "th":
+                assert attrs.get("scope") in ("col", "row", "colgroup"), path
+        assert tags.count("table") == tags.count("caption"), path
+    release = parse(output / "releases" / "1.0.0.html")
+    (svg,) = [attrs for tag, attrs in release.tags if tag == "svg"]
+    assert svg["role"] == "img" and svg["aria-labelledby"] == "chart-title chart-desc"
+    assert {"chart-title", "chart-desc", "structure-chart", "download-table"} <= release.ids
+
+
+def release_jsonld(output: Path) -> dict[str, Any]:
+    (script,) = parse(output / "releases" / "1.0.0.html").scripts
+    data: dict[str, Any] = json.loads(script)
+    return data
+
+
+RDFLIB_WARNING = "ignore:ConjunctiveGraph is deprecated:DeprecationWarning"  # rdflib's own
+
+
+@pytest.mark.filterwarnings(RDFLIB_WARNING)
+def test_schema_org_jsonld_names_licence_distributions_and_version(output: Path) -> None:
+    data = release_jsonld(output)
+    assert data["@context"] == "https://schema.org" and data["@type"] == "Dataset"
+    assert data["license"] == OGL
+    assert data["version"] == "1.0.0"
+    assert data["datePublished"] == "2026-11-24"
+    assert data["creator"] and data["keywords"] and len(data["description"]) >= 50
+    descriptor = json.loads((release_folder(output) / "datapackage.json").read_text())
+    urls = {d["contentUrl"] for d in data["distribution"]}
+    expected = {f"../1.0.0/{f['path']}" for f in descriptor["files"]}
+    assert expected | {"../1.0.0/datapackage.json", "../kent-medway-ics-1.0.0.zip"} == urls
+    for item in data["distribution"]:
+        assert (output / "releases" / item["contentUrl"]).is_file()
+        assert item["encodingFormat"] and re.fullmatch(r"[0-9a-f]{64}", item["sha256"])
+
+    # a JSON-LD processor reads the same (schema.org's context, given here without a network)
+    local = dict(data, **{"@context": {"@vocab": "https://schema.org/"}})
+    graph = rdflib.Graph().parse(
+        data=json.dumps(local), format="json-ld", base="https://example.org/releases/1.0.0.html"
+    )
+    (dataset,) = graph.subjects(rdflib.RDF.type, SCHEMA.Dataset)
+    assert str(graph.value(dataset, SCHEMA.version)) == "1.0.0"
+    assert str(graph.value(dataset, SCHEMA.license)) == OGL
+    assert len(list(graph.objects(dataset, SCHEMA.distribution))) == len(urls)
+
+
+@pytest.mark.filterwarnings(RDFLIB_WARNING)
+def test_dcat_catalogue_parses_as_rdf(output: Path) -> None:
+    base = (output / "dcat.jsonld").resolve().as_uri()
+    graph = rdflib.Graph().parse(output / "dcat.jsonld", format="json-ld", publicID=base)
+    (catalogue,) = graph.subjects(rdflib.RDF.type, DCAT.Catalog)
+    (dataset,) = graph.objects(catalogue, DCAT.dataset)
+    assert str(graph.value(dataset, DCAT.version)) == "1.0.0"
+    assert str(graph.value(dataset, DCT.license)) == OGL
+    distributions = list(graph.objects(dataset, DCAT.distribution))
+    descriptor = json.loads((release_folder(output) / "datapackage.json").read_text())
+    assert len(distributions) == len(descriptor["files"]) + 2  # + datapackage.json and zip
+    for distribution in distributions:
+        url = str(graph.value(distribution, DCAT.downloadURL))
+        assert Path(unquote(urlsplit(url).path)).is_file(), url
+        assert graph.value(distribution, DCAT.byteSize) is not None
+
+
+def test_citation_cff_is_in_the_release(output: Path) -> None:
+    folder = release_folder(output)
+    descriptor = json.loads((folder / "datapackage.json").read_text())
+    assert "CITATION.cff" in {f["path"] for f in descriptor["files"]}
+    cff = yaml.safe_load((folder / "CITATION.cff").read_text(encoding="utf-8"))
+    assert cff["cff-version"] == "1.2.0" and cff["type"] == "dataset"
+    assert cff["title"] == descriptor["title"]
+    assert cff["version"] == "1.0.0" and cff["date-released"] == "2026-11-24"
+    assert cff["license"] == "OGL-UK-3.0"
+    assert cff["authors"] == [{"name": "ics-data maintainers"}]
+
+
+def test_site_is_reproducible_and_regenerated_by_the_cli(output: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "output"
+    shutil.copytree(output, copy)
+    for page in pages(copy):
+        page.unlink()
+    (copy / "dcat.jsonld").unlink()
+    result = CliRunner().invoke(cli, ["site", "--output", str(copy)])
+    assert result.exit_code == 0, result.output
+    for path in ["index.html", "releases/1.0.0.html", "dcat.jsonld"]:
+        assert (copy / path).read_bytes() == (output / path).read_bytes(), path
+    assert render_site(copy) == render_site(output)
+
+
+def test_index_shows_what_changed(output: Path, tmp_path: Path) -> None:
+    """A later release with a CHANGELOG.md shows its summary; the first says so."""
+    copy = tmp_path / "output"
+    shutil.copytree(output, copy)
+    later = copy / "1.1.0"
+    shutil.copytree(copy / "1.0.0", later)
+    descriptor = json.loads((later / "datapackage.json").read_text())
+    descriptor["version"] = "1.1.0"
+    (later / "datapackage.json").write_text(json.dumps(descriptor))
+    (later / "CHANGELOG.md").write_text(
+        "# Changes in 1.1.0\n\n- 2 PCNs opened\n- 1 practice moved PCN\n\n## Details\n\nmore\n"
+    )
+    write_site(copy)
+    index = (copy / "index.html").read_text(encoding="utf-8")
+    assert "2 PCNs opened; 1 practice moved PCN" in index
+    assert "First release." in index
+    assert index.index("1.1.0") < index.index("First release.")  # newest first
+    old = (copy / "releases" / "1.0.0.html").read_text(encoding="utf-8")
+    assert "A newer release exists" in old
+
+
+@pytest.mark.parametrize(
+    ("text", "summary"),
+    [
+        (
+            "# Changelog\n\nTwo PCNs merged.\nOne renamed.\n\n## More\n",
+            "Two PCNs merged.; One renamed.",
+        ),
+        ("## 1.1.0\n\n* `pcns`: 2 rows added\n", "pcns: 2 rows added"),
+        ("", ""),
+    ],
+)
+def test_changelog_summary(text: str, summary: str) -> None:
+    assert changelog_summary(text) == summary
