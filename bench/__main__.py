@@ -37,7 +37,8 @@ BIN = Path(sys.executable).parent
 
 @dataclass(frozen=True)
 class Sample:
-    seconds: float
+    seconds: float  # wall time
+    cpu: float  # user + system CPU seconds: far less moved by other load on the machine
     peak_mb: float | None  # None when measured in this process
 
 
@@ -49,6 +50,10 @@ class Measure:
     @property
     def median(self) -> float:
         return statistics.median(s.seconds for s in self.samples)
+
+    @property
+    def cpu(self) -> float:
+        return statistics.median(s.cpu for s in self.samples)
 
     @property
     def peak_mb(self) -> float | None:
@@ -79,7 +84,7 @@ def run(command: Sequence[str | Path], cwd: Path) -> Sample:
             )
     # ru_maxrss is in kilobytes on Linux, in bytes on macOS
     kilobytes = usage.ru_maxrss / (1024 if sys.platform == "darwin" else 1)
-    return Sample(seconds, kilobytes / 1024)
+    return Sample(seconds, usage.ru_utime + usage.ru_stime, kilobytes / 1024)
 
 
 def repeat(label: str, runs: int, once: Callable[[int], Sample]) -> Measure:
@@ -89,9 +94,9 @@ def repeat(label: str, runs: int, once: Callable[[int], Sample]) -> Measure:
 def in_process(label: str, runs: int, action: Callable[[], object]) -> Measure:
     samples = []
     for _ in range(runs):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         action()
-        samples.append(Sample(time.perf_counter() - start, None))
+        samples.append(Sample(time.perf_counter() - start, time.process_time() - cpu, None))
     return Measure(label, tuple(samples))
 
 
@@ -130,17 +135,20 @@ def source_rows(sources: Path) -> int:
 
 def table(measures: Sequence[Measure], baseline: Measure) -> list[str]:
     lines = [
-        f"  {'command':<52} {'median s':>9} {'min s':>7} {'max s':>7} {'peak MB':>8} {'ratio':>7}",
+        f"  {'command':<50} {'wall s':>7} {'min':>6} {'max':>6} {'ratio':>6}"
+        f" {'cpu s':>7} {'ratio':>6} {'peak MB':>8}",
     ]
     for m in measures:
         times = [s.seconds for s in m.samples]
         peak = f"{m.peak_mb:8.0f}" if m.peak_mb is not None else f"{'-':>8}"
-        ratio = m.median / baseline.median
         lines.append(
-            f"  {m.label:<52} {m.median:9.3f} {min(times):7.3f} {max(times):7.3f} {peak} "
-            f"{ratio:6.2f}x"
+            f"  {m.label:<50} {m.median:7.2f} {min(times):6.2f} {max(times):6.2f}"
+            f" {m.median / baseline.median:5.2f}x {m.cpu:7.2f} {m.cpu / baseline.cpu:5.2f}x {peak}"
         )
-    lines.append(f"  ratio: median time / median of '{baseline.label}'")
+    lines.append(
+        f"  wall s: median wall time; cpu s: median user + system CPU time; ratio: to "
+        f"'{baseline.label}'"
+    )
     return lines
 
 
@@ -200,7 +208,7 @@ def shipped(work: Path, runs: int, ics: list[str], fl: list[str]) -> Case:
         f"Shipped sources: {source_rows(sources)} records in {sources.relative_to(ROOT)}/ -> "
         f"release {release.name}: {release_rows(release)} rows per format "
         f"(CSV + JSON, {len(list(release.glob('data/*')))} files)",
-        f"N = {runs} runs each; wall time in seconds; peak MB = the process's max resident set",
+        f"N = {runs} runs each; peak MB = the process's maximum resident set size",
     ]
     return Case(heading, measures, datapackage)
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import jinja2
+from frictionless import Field
 
 from pipeline.build import TableOut, cell_text, field_types
 from pipeline.metadata import Metadata
@@ -47,8 +48,7 @@ def constraints_text(field: dict[str, Any], key: Sequence[str]) -> str:
     return "; ".join(parts)
 
 
-def example_value(table: TableOut, name: str) -> str:
-    fields = dict(field_types(table.schema))
+def example_value(table: TableOut, name: str, fields: dict[str, Field]) -> str:
     for row in table.rows:
         if row.get(name) is not None:
             return cell_text(fields[name], row[name])
@@ -58,6 +58,7 @@ def example_value(table: TableOut, name: str) -> str:
 def dictionary(table: TableOut) -> list[dict[str, str]]:
     key = table.schema.get("primaryKey", [])
     key = [key] if isinstance(key, str) else key
+    fields = dict(field_types(table.schema))  # once per table: building a Field is slow
     return [
         {
             "name": f["name"],
@@ -65,7 +66,7 @@ def dictionary(table: TableOut) -> list[dict[str, str]]:
             "title": f.get("title", ""),
             "description": f.get("description", ""),
             "constraints": constraints_text(f, key),
-            "example": example_value(table, f["name"]),
+            "example": example_value(table, f["name"], fields),
         }
         for f in table.schema["fields"]
     ]

@@ -136,8 +136,9 @@ def same_content(files: dict[str, bytes], release: Path) -> bool:
 
 def publish(validation: Validation, output: Path, *, check: bool = False) -> PublishResult:
     """Publish the validated sources as the version declared in package.yaml."""
-    # the change list and the version policy read releases through this module
+    # the change list, the version policy and the site read releases: imported late
     from pipeline.changelog import write_changelog
+    from pipeline.site import write_site
     from pipeline.versioning import check_version, plan_release
 
     metadata = validation.dataset.metadata
@@ -156,9 +157,10 @@ def publish(validation: Validation, output: Path, *, check: bool = False) -> Pub
         releases = find_releases(output)
         if target.exists():
             if same_content(files, target):
-                if not check:  # a publish killed after its rename never wrote the catalog
+                if not check:  # a publish killed after its rename never wrote these
                     write_catalog(output, metadata.name)
                     write_changelog(output)
+                    write_site(output)
                 return PublishResult(version, target, "unchanged", len(files))
             raise ReleaseError(
                 f"version {version} is already published in {display_path(target)} with "
@@ -189,8 +191,6 @@ def publish(validation: Validation, output: Path, *, check: bool = False) -> Pub
             shutil.rmtree(staging, ignore_errors=True)
         write_catalog(output, metadata.name)
         write_changelog(output)
-        from pipeline.site import write_site  # the site reads releases: imported late
-
         write_site(output)  # index.html, releases/<version>.html, dcat.jsonld
     return PublishResult(version, target, "published", len(files))
 

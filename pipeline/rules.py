@@ -280,6 +280,65 @@ def check_partnerships(dataset: Dataset) -> Iterable[Issue]:
             )
 
 
+def check_structure(dataset: Dataset) -> list[Issue]:
+    """The generated `structure` table (a row per practice of each PCN open on the release date)
+    must meet its own schema, or publish would crash writing it. Its ICB columns are required:
+    each such PCN's sub-ICB location needs an `icb_ods_code` with exactly one `icbs` row valid
+    on that day. Called only when the records are otherwise valid: it is built from them."""
+    from pipeline.structure import structure_table  # structure builds on this module
+
+    pcns = dataset.tables.get("pcns")
+    issues: list[Issue] = []
+    for table in structure_table(dataset):
+        required = [
+            f["name"] for f in table.schema["fields"] if f.get("constraints", {}).get("required")
+        ]
+        reported: set[str] = set()
+        for out in table.rows:
+            missing = [name for name in required if out.get(name) is None]
+            code = str(out.get("pcn_code"))
+            if not missing or code in reported or pcns is None:
+                continue
+            reported.add(code)
+            row = next(r for r in pcns.rows if r.values.get("pcn_code") == code)
+            sub_icb, day = out.get("sub_icb_code"), out.get("as_at")
+            icb = next(
+                (
+                    o.get("icb_ods_code")
+                    for o in dataset.values("organisations")
+                    if o.get("code") == sub_icb
+                ),
+                None,
+            )
+            if icb is None:
+                why = f"organisations gives sub-ICB location {sub_icb} no icb_ods_code"
+            else:
+                valid = sum(
+                    1
+                    for values in dataset.values("icbs")
+                    if values.get("icb_ods_code") == icb
+                    and (span := row_life("icbs", values)) is not None
+                    and isinstance(day, date)
+                    and span.definitely_on(day)
+                )
+                why = (
+                    f"icbs has {valid} rows of ICB {icb} (of sub-ICB location {sub_icb}) "
+                    "valid that day, not one"
+                )
+            issues.append(
+                _issue(
+                    pcns,
+                    row,
+                    "sub_icb_code",
+                    "missing-icb",
+                    f"PCN {code} is open on the release date {day}, so the generated structure "
+                    f"table needs its {', '.join(missing)}, but {why}",
+                    sub_icb,
+                )
+            )
+    return issues
+
+
 def plain_number(value: object) -> int | float | None:
     """A schema `number` is read as a Decimal, which JSON cannot write: give an int or a float."""
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):

@@ -335,12 +335,14 @@ def render_site(output: Path) -> dict[str, bytes]:
 
 
 def write_site(output: Path) -> list[Path]:
-    """Write the site into OUTPUT (each file replaced atomically) and remove pages of releases
-    that are no longer there. Returns the files written."""
+    """Write the site into OUTPUT (each changed file replaced atomically) and remove pages of
+    releases that are no longer there. Returns the files written."""
     files = render_site(output)
     written = []
     for path, content in sorted(files.items()):
         target = output / path
+        if target.is_file() and target.read_bytes() == content:
+            continue  # a no-op publish touches nothing
         target.parent.mkdir(parents=True, exist_ok=True)
         temporary = output / f"{STAGING_PREFIX}site-{path.replace('/', '-')}"
         temporary.write_bytes(content)

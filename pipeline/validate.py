@@ -99,7 +99,7 @@ def check_folders(sources: Path, schemas: Path) -> None:
 
 def validate_project(sources: Path, schemas: Path) -> Validation:
     """Load and validate everything; the one function `validate` and `publish` both call."""
-    from pipeline.rules import check_rules, summarise  # rules need Dataset, defined above
+    from pipeline.rules import check_rules, check_structure, summarise  # rules need Dataset
 
     check_folders(sources, schemas)
     issues: list[Issue] = []
@@ -124,6 +124,8 @@ def validate_project(sources: Path, schemas: Path) -> Validation:
         issues.extend(check_provenance(dataset, metadata))
     rule_issues, claims = check_rules(dataset)
     issues.extend(rule_issues)
+    if not issues:  # the generated tables are built from valid records only
+        issues.extend(check_structure(dataset))
     return Validation(dataset, Report(sort_issues(issues), summarise(dataset, claims)))
 
 

@@ -38,13 +38,7 @@ GARDEN_CITY = '"GARDEN CITY PCN, ""GCP"" – Dartford"'  # as pcns.csv quotes it
 
 def copy_base(root: Path) -> Project:
     shutil.copytree(BASE, root)
-    project = Project(root)
-    icbs = project.read("icbs.csv")
-    if "\nQKS," not in icbs:  # the `structure` table needs the ICB of the PCNs' sub-ICB
-        shipped = (REPO / "sources" / "icbs.csv").read_text("utf-8")
-        (qks,) = [line for line in shipped.splitlines() if line.startswith("QKS,")]
-        project.write("icbs.csv", icbs + qks + "\n")
-    return project
+    return Project(root)
 
 
 def set_release(project: Project, version: str, day: str) -> None:

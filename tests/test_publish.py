@@ -33,7 +33,7 @@ from click.testing import CliRunner
 from frictionless import Package
 
 from pipeline import release
-from pipeline.build import TableOut, render_csv, render_json
+from pipeline.build import TableOut, build_files, render_csv, render_json
 from pipeline.cli import cli
 from pipeline.errors import ReleaseError
 from pipeline.issues import render_text
@@ -45,8 +45,8 @@ SCHEMAS = REPO / "schemas"
 VERSION = "1.0.0"
 NAME = "kent-medway-ics"
 ZIP = f"{NAME}-{VERSION}.zip"
-RESOURCES = sorted(p.name.removesuffix(".schema.yaml") for p in SCHEMAS.glob("*.schema.yaml"))
-TABLES = [*RESOURCES, "changes"]  # and the change list, generated (empty in a first release)
+# a table per schema; a release may add generated tables (`structure`) beside them
+SOURCE_TABLES = sorted(p.name.removesuffix(".schema.yaml") for p in SCHEMAS.glob("*.schema.yaml"))
 
 # Imported by every subprocess started here (PYTHONPATH), before `pipeline` is imported.
 SITECUSTOMIZE = """
@@ -279,28 +279,37 @@ def output(tmp_path: Path, reference: Path) -> Path:
 # --- layout -----------------------------------------------------------------------------------
 
 
+def read_descriptor(folder: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((folder / "datapackage.json").read_text("utf-8"))
+    return data
+
+
+def tables_of(folder: Path) -> list[str]:
+    """The tables of a release: its CSV resources (each has a JSON twin)."""
+    return [r["name"] for r in read_descriptor(folder)["resources"] if r["format"] == "csv"]
+
+
 def check_layout(output: Path) -> None:
     folder = output / VERSION
-    expected = {"datapackage.json", "README.md", "CHANGELOG.md"}
-    for resource in TABLES:
-        expected |= {f"data/{resource}.csv", f"data/{resource}.json"}
-    assert set(files_of(folder)) == expected
-    assert (output / ZIP).is_file()
-    assert not list(output.glob(f"{release.STAGING_PREFIX}*"))
-    assert {p.name for p in output.iterdir() if not p.name.startswith(".")} == {
-        VERSION,
-        ZIP,
-        "catalog.json",
-        "CHANGELOG.md",
-    }
-
-    descriptor = json.loads((folder / "datapackage.json").read_text("utf-8"))
+    descriptor = read_descriptor(folder)
     assert descriptor["version"] == VERSION
     assert descriptor["name"] == NAME
-    listed = {f["path"]: f for f in descriptor["files"]}
-    assert set(listed) == expected - {"datapackage.json"}
+    tables = tables_of(folder)
+    assert set(SOURCE_TABLES) <= set(tables)
     names = {r["name"] for r in descriptor["resources"]}
-    assert names == set(TABLES) | {f"{r}-json" for r in TABLES}
+    assert names == set(tables) | {f"{t}-json" for t in tables}
+
+    on_disk = set(files_of(folder))
+    data = {f"data/{t}.{fmt}" for t in tables for fmt in ("csv", "json")}
+    assert {p for p in on_disk if p.startswith("data/")} == data
+    assert {"datapackage.json", "README.md", "CHANGELOG.md"} <= on_disk
+    assert "changes" in tables  # the change list, empty in a first release
+    listed = {f["path"]: f for f in descriptor["files"]}
+    assert set(listed) == on_disk - {"datapackage.json"}  # every file described, none extra
+    assert (output / ZIP).is_file()
+    root = {p.name for p in output.iterdir()}
+    assert {VERSION, ZIP, "catalog.json", "CHANGELOG.md"} <= root
+    assert not [n for n in root if n.startswith(release.STAGING_PREFIX)]
     for resource in descriptor["resources"]:
         content = (folder / resource["path"]).read_bytes()
         assert resource["hash"] == f"sha256:{hashlib.sha256(content).hexdigest()}"
@@ -548,17 +557,60 @@ def test_invalid_sources_leave_an_existing_output_untouched(
     assert stamps_of(output) == stamps
 
 
+GOLDEN_PROJECT = REPO / "tests" / "golden" / "project"
+
+
+def drop_qks_icb(sources: Path) -> None:
+    path = sources / "icbs.csv"
+    lines = path.read_text("utf-8").splitlines(keepends=True)
+    path.write_text("".join(x for x in lines if not x.startswith("QKS,")), encoding="utf-8")
+
+
+def drop_icb_of_91q(sources: Path) -> None:
+    edit(
+        sources / "organisations.csv", ",Y59,QKS,ODS record open date", ",Y59,,ODS record open date"
+    )
+
+
+@pytest.mark.parametrize(
+    ("project", "damage", "why"),
+    [
+        (GOLDEN_PROJECT, drop_qks_icb, "icbs has 0 rows of ICB QKS (of sub-ICB location 91Q)"),
+        (REPO, drop_icb_of_91q, "organisations gives sub-ICB location 91Q no icb_ods_code"),
+    ],
+    ids=["no-icbs-row", "no-icb-code"],
+)
+def test_sources_the_structure_table_cannot_be_built_from_are_invalid(
+    tmp_path: Path, project: Path, damage: Any, why: str
+) -> None:
+    """Records valid one by one, whose PCNs have no ICB to give, once crashed publish with a
+    traceback (sqlite3.IntegrityError writing the generated `structure` table); now validation
+    says why, at the PCN, and nothing is written."""
+    shutil.copytree(project / "sources", tmp_path / "sources")
+    shutil.copytree(project / "schemas", tmp_path / "schemas")
+    damage(tmp_path / "sources")
+    output = tmp_path / "out"
+    result = invoke(*publish_args(output, tmp_path / "sources", tmp_path / "schemas"))
+    assert result.exit_code == 1
+    lines = [x for x in result.stderr.splitlines() if x.endswith("[missing-icb]")]
+    assert lines, result.output
+    assert all(why in x and "pcns.csv:" in x for x in lines)
+    assert "Traceback" not in result.output
+    assert not output.exists()
+
+
 # --- atomic: killed publishes -----------------------------------------------------------------
 
-# Moments to kill a publish at, and what the next publish says: half-way through a data file,
-# the zip and the catalog, and just before or after the renames (the zip into OUTPUT, the release
-# folder: the moment of publication). A publish killed after its rename has published; the next
-# run finds the same content and only completes the catalog.
+# Moments to kill a publish at, and what the next publish says: half-way through a data file and
+# a page of the site, and just after the renames of the zip into OUTPUT and of the release folder
+# (the moment of publication). A publish killed after its rename has published; the next run
+# finds the same content and completes the catalog and the site. Each moment costs a whole
+# publish in a subprocess, so the moments are one per kind of state left behind.
 KILL_POINTS = [
     ("partial write pcns.json", "published"),  # staging only
     ("after replace " + ZIP, "published"),  # the zip in place, its folder not yet
-    ("after replace " + VERSION, "unchanged"),  # published, the catalog not yet written
-    ("partial write .staging-catalog.json", "unchanged"),
+    ("after replace " + VERSION, "unchanged"),  # published, no catalog or site yet
+    ("partial write .staging-site-index.html", "unchanged"),  # catalog written, site not
 ]
 
 
@@ -568,7 +620,15 @@ def test_a_killed_publish_leaves_no_release_or_a_complete_one(
     validation: Validation,
     reference: Path,
     reference_files: dict[str, bytes],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # The publishes after the kills build the same files (the build is a pure function of the
+    # sources, see the reproducibility test): build them once, to keep this test fast.
+    metadata = validation.dataset.metadata
+    assert metadata is not None
+    built = build_files(validation.dataset, metadata)
+    monkeypatch.setattr(release, "build_files", lambda dataset, meta: built)
+
     points = [point for point, _ in KILL_POINTS]
     outputs = [tmp_path / f"out{n}" for n in range(len(points))]
     procs = [
@@ -597,8 +657,7 @@ def test_a_killed_publish_leaves_no_release_or_a_complete_one(
         assert result.status == status, point
         assert files_of(out) == reference_files, f"after a publish killed at {point}"
         assert not any(p.name.startswith(release.STAGING_PREFIX) for p in out.iterdir())
-
-    # byte-identical to the reference release, which verifies (test_verify_passes_...)
+        # byte-identical to the reference release, which verifies (test_verify_passes_...)
 
 
 def test_two_publishes_at_once_both_end_well(
@@ -772,7 +831,7 @@ def test_releases_lists_versions(reference: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0
     (line,) = result.stdout.splitlines()
     assert line.split()[:2] == [VERSION, "2026-11-24"]
-    assert f"{2 * len(TABLES)} resources" in line
+    assert f"{len(read_descriptor(reference / VERSION)['resources'])} resources" in line
     (tmp_path / "2.0.0").write_text("a file named like a version is not a release\n")
     for folder in (tmp_path, tmp_path / "missing"):
         empty = invoke("releases", "--output", folder)
@@ -790,8 +849,8 @@ def schema_fields(descriptor: dict[str, Any], resource: str) -> list[dict[str, A
 
 
 def check_csv_with_pandas(folder: Path) -> None:
-    descriptor = json.loads((folder / "datapackage.json").read_text("utf-8"))
-    for resource in RESOURCES:
+    descriptor = read_descriptor(folder)
+    for resource in tables_of(folder):
         frame = pd.read_csv(folder / f"data/{resource}.csv", dtype=str, keep_default_na=False)
         fields = schema_fields(descriptor, resource)
         assert list(frame.columns) == [f["name"] for f in fields]
@@ -820,9 +879,9 @@ JSON_TYPES: dict[str, tuple[type, ...]] = {
 
 
 def check_json_types(folder: Path) -> None:
-    descriptor = json.loads((folder / "datapackage.json").read_text("utf-8"))
+    descriptor = read_descriptor(folder)
     seen: set[str] = set()
-    for resource in RESOURCES:
+    for resource in tables_of(folder):
         with (folder / f"data/{resource}.json").open(encoding="utf-8") as handle:
             rows = json.load(handle)
         with (folder / f"data/{resource}.csv").open(encoding="utf-8", newline="") as handle:
@@ -855,7 +914,7 @@ def check_json_types(folder: Path) -> None:
 def check_frictionless(folder: Path) -> None:
     report = Package(str(folder / "datapackage.json")).validate()
     assert report.valid, report.flatten(["taskNumber", "rowNumber", "fieldName", "type", "note"])
-    assert len(report.tasks) == 2 * len(TABLES)
+    assert len(report.tasks) == len(read_descriptor(folder)["resources"])
     for task in report.tasks:
         # JSON tables are read, not opaque files; a first release's change list has no rows,
         # and its JSON form (a header-only array of arrays) is read too
