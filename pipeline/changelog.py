@@ -4,6 +4,7 @@ CHANGELOG.md and `changes` table, and the cumulative OUTPUT/CHANGELOG.md."""
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
@@ -20,6 +21,7 @@ from pipeline.versioning import verdict
 
 CHANGELOG = "CHANGELOG.md"
 TITLE = "# Changelog"
+RECORD_COUNTS = ("added", "removed", "changed")
 PER_RESOURCE = 20  # record changes listed per resource in a changelog; the table has them all
 MARKDOWN_ROWS = 200  # rows per resource in the markdown report (a CI job summary)
 
@@ -88,13 +90,51 @@ def counts_table(diff: Diff) -> list[str]:
     return lines
 
 
+# What the readings count, in the one-line summary: (one, many)
+READ_AS = {
+    "pcn-opened": ("PCN opened", "PCNs opened"),
+    "pcn-closed": ("PCN closed", "PCNs closed"),
+    "pcn-renamed": ("PCN renamed", "PCNs renamed"),
+    "practice-moved": ("practice moved to another PCN", "practices moved to another PCN"),
+    "practice-joined": ("practice joined a PCN", "practices joined a PCN"),
+    "practice-left": ("practice left a PCN", "practices left a PCN"),
+    "pcn-count-changed": (
+        "partnership's count of PCNs changed",
+        "partnerships' counts of PCNs changed",
+    ),
+    "claim-figure-changed": ("claim's computed figure changed", "claims' computed figures changed"),
+}
+
+
+def summary(diff: Diff) -> str:
+    """The changes in one paragraph: what they mean, how many records, the bump they need. It
+    comes first in a release's changelog, so it is what the site's index shows."""
+    found = Counter(c.kind for c in diff.readings())
+    sentences = []
+    if found:
+        said = [f"{n} {READ_AS[k][n != 1]}" for k, n in found.items()]
+        sentences.append(", ".join(said) + ".")
+    counts = list(diff.counts().values())
+    added, removed, changed = (sum(getattr(c, a) for c in counts) for a in RECORD_COUNTS)
+    records = f"Records: {added} added, {removed} removed, {changed} changed"
+    schema = sum(c.schema for c in counts)
+    sentences.append(records + (f"; {plural(schema, 'schema change')}." if schema else "."))
+    old = diff.old
+    since = f"Compared with {old.version} ({old.released.isoformat()})"
+    if diff.bump == "none":
+        sentences.append(f"{since}, no change needs a new version.")
+    else:
+        sentences.append(f"{since}, the changes need a {diff.bump} release.")
+    return " ".join(sentences)
+
+
 def release_section(diff: Diff | None, new: Snapshot) -> str:
     """The part of the changelog about one release."""
     lines = [f"## {new.version} ({new.released.isoformat()})", ""]
     if diff is None:
         total = sum(len(t.rows) for t in new.tables.values())
         lines += [
-            f"The first release: {len(new.tables)} tables, {total} records.",
+            f"First release. {len(new.tables)} tables, {total} records.",
             "",
             "| resource | records |",
             "|---|---:|",
@@ -106,8 +146,7 @@ def release_section(diff: Diff | None, new: Snapshot) -> str:
         lines.append(f"No data changed since {old.version} ({old.released.isoformat()}).")
         return "\n".join(lines) + "\n"
     lines += [
-        f"Changes since {old.version} ({old.released.isoformat()}); the smallest version bump "
-        f"they need: {diff.bump}.",
+        summary(diff),
         "",
         *counts_table(diff),
         "",

@@ -193,13 +193,15 @@ def test_the_release_carries_its_changelog(releases: Path) -> None:
     text = (releases / "2.0.0" / "CHANGELOG.md").read_text("utf-8")
     assert text.startswith(
         "# Changelog\n\n## 2.0.0 (2026-12-01)\n\n"
-        "Changes since 1.0.0 (2026-11-24); the smallest version bump they need: major.\n"
+        "1 PCN opened, 1 PCN closed, 1 PCN renamed, 1 practice moved to another PCN, "
+        "2 partnerships' counts of PCNs changed. Records: 4 added, 0 removed, 4 changed; "
+        "2 schema changes. Compared with 1.0.0 (2026-11-24), the changes need a major release.\n"
     )
     assert "| pcns | 1 | 0 | 2 | 0 |" in text
     bullets = [line[2:] for line in text.splitlines() if line.startswith("- ")]
     assert bullets == WEEK_NOTABLE
     first = (releases / "1.0.0" / "CHANGELOG.md").read_text("utf-8")
-    assert first.startswith("# Changelog\n\n## 1.0.0 (2026-11-24)\n\nThe first release: 10 tables")
+    assert first.startswith("# Changelog\n\n## 1.0.0 (2026-11-24)\n\nFirst release. 10 tables")
 
 
 def test_the_cumulative_changelog_has_every_release_newest_first(releases: Path) -> None:
