@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from pipeline.build import TableOut
-from pipeline.diff import Change, Counts, Diff
+from pipeline.diff import READING, RECORD, SCHEMA, Change, Counts, Diff
 from pipeline.readme import md_cell
 from pipeline.release import STAGING_PREFIX, find_releases, read_descriptor
 from pipeline.snapshot import CHANGES, Snapshot
@@ -65,10 +65,10 @@ def notable(diff: Diff) -> list[str]:
     the record changes no reading explains (up to PER_RESOURCE per resource)."""
     covered = {item for change in diff.readings() for item in change.covers}
     lines = [c.description for c in diff.readings()]
-    lines += [c.description for c in diff.changes if c.group == 0]
+    lines += [c.description for c in diff.changes if c.group == SCHEMA]
     left: dict[str, list[Change]] = {}
     for change in diff.changes:
-        if change.group == 1 and (change.resource, change.key, change.field) not in covered:
+        if change.group == RECORD and (change.resource, change.key, change.field) not in covered:
             left.setdefault(change.resource, []).append(change)
     for resource, changes in left.items():
         lines += [c.description for c in changes[:PER_RESOURCE]]
@@ -223,7 +223,7 @@ def render_text(diff: Diff) -> str:
             f"{resource}: {counts_words(counts[resource])}" if resource in counts else resource
         )
         for change in changes:
-            tag = "*" if change.group == 2 else change.bump
+            tag = "*" if change.group == READING else change.bump
             lines.append(f"  {tag:<5}  {' '.join(change.description.split())}")
     lines += ["", verdict(diff), "(* says what the changes above mean; it needs no bump)"]
     return "\n".join(lines)
@@ -238,7 +238,7 @@ def render_markdown(diff: Diff) -> str:
     if readings:
         lines += ["", "**What it means**", ""]
         lines += [f"- {md_line(c.description)}" for c in readings]
-    for resource, changes in by_resource(c for c in diff.changes if c.group < 2).items():
+    for resource, changes in by_resource(c for c in diff.changes if c.group != READING).items():
         lines += [
             "",
             f"<details><summary>{resource}: {plural(len(changes), 'change')}</summary>",

@@ -47,6 +47,7 @@ READING_KINDS = (
     "pcn-count-changed",
     "claim-figure-changed",
 )
+SCHEMA, RECORD, READING = 0, 1, 2  # the groups of changes, in report order
 KEY_SEPARATOR = "|"
 LOWER_BOUNDS = ("minimum", "exclusiveMinimum", "minLength")
 UPPER_BOUNDS = ("maximum", "exclusiveMaximum", "maxLength")
@@ -74,8 +75,8 @@ class Change:
     @property
     def group(self) -> int:
         if self.kind in SCHEMA_KINDS:
-            return 0
-        return 1 if self.kind in RECORD_KINDS else 2
+            return SCHEMA
+        return RECORD if self.kind in RECORD_KINDS else READING
 
     def to_dict(self) -> dict[str, str]:
         return {
@@ -118,7 +119,7 @@ class Diff:
 
     def readings(self) -> list[Change]:
         """What the changes mean, PCNs first, then practices, partnerships and claims."""
-        found = [c for c in self.changes if c.group == 2]
+        found = [c for c in self.changes if c.group == READING]
         return sorted(found, key=lambda c: READING_KINDS.index(c.kind))
 
     def counts(self) -> dict[str, Counts]:
@@ -126,12 +127,12 @@ class Diff:
         kinds: dict[str, Counter[str]] = {}
         changed: dict[str, set[str]] = {}
         for change in self.changes:
-            if change.group == 2:
+            if change.group == READING:
                 continue
             tally = kinds.setdefault(change.resource, Counter())
             if change.kind == "changed":
                 changed.setdefault(change.resource, set()).add(change.key)
-            elif change.group == 0:
+            elif change.group == SCHEMA:
                 tally["schema"] += 1
             else:
                 tally[change.kind] += 1

@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 from pipeline.build import json_value
-from pipeline.diff import Change, end_columns, key_text
+from pipeline.diff import RECORD, Change, end_columns, key_text
 from pipeline.rules import CLAIM_CHECKS, Count, count_open
 from pipeline.snapshot import Snapshot, TableData
 from pipeline.timeline import Moment, moment
@@ -134,7 +134,7 @@ def derived_milestones(changes: Sequence[Change], code: str) -> list[tuple[str, 
     return [
         (c.resource, c.key, c.field)
         for c in changes
-        if c.resource == "milestones" and c.group == 1 and c.key.endswith(events)
+        if c.resource == "milestones" and c.group == RECORD and c.key.endswith(events)
     ]
 
 
