@@ -8,9 +8,10 @@ ICS := $(BIN)/ics-data
 
 .DEFAULT_GOAL := help
 .PHONY: help install validate publish test check lint typecheck bench clean
+.PHONY: validate-github publish-check diff diff-summary
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +26,23 @@ validate: $(STAMP) ## Validate sources/ against schemas/
 
 publish: $(STAMP) ## Validate and publish the release declared in sources/package.yaml into output/
 	$(ICS) publish
+
+validate-github: $(STAMP) ## Validate, as GitHub annotations on the lines (CI)
+	$(ICS) validate --format github
+
+publish-check: $(STAMP) ## Everything publish does but write: immutability and the version policy
+	$(ICS) publish --check
+
+diff: $(STAMP) ## What changed from the newest release to sources/, and the bump it needs
+	$(ICS) diff latest sources
+
+diff-summary: $(STAMP) ## The same as markdown, appended to the GitHub job summary when in CI
+	@summary="$${GITHUB_STEP_SUMMARY:-/dev/stdout}"; \
+	if $(ICS) releases | grep -q '^no releases'; then \
+		echo "No release in output/ yet: nothing to compare the sources with." >> "$$summary"; \
+	else \
+		$(ICS) diff latest sources --format markdown >> "$$summary"; \
+	fi
 
 test: $(STAMP) ## Run the test suite (and verify every committed release)
 	$(BIN)/python -m pytest

@@ -10,7 +10,7 @@ import csv
 import hashlib
 import io
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -210,14 +210,20 @@ def dump_json(data: Any) -> bytes:
     return (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
-def build_files(dataset: Dataset, metadata: Metadata) -> dict[str, bytes]:
-    """Every file of the release, by its path inside the release folder."""
+def build_files(
+    dataset: Dataset,
+    metadata: Metadata,
+    extra_tables: Sequence[TableOut] = (),
+    extra_files: Mapping[str, bytes] | None = None,
+) -> dict[str, bytes]:
+    """Every file of the release, by its path inside the release folder. `extra_tables` (the
+    change list) follow the sources' tables; `extra_files` (the changelog) sit beside README.md."""
     from pipeline.citation import from_metadata, render_cff
     from pipeline.formats import render_formats
     from pipeline.readme import render_readme  # templates load lazily: no I/O at import
 
-    tables = collect_tables(dataset)
-    files: dict[str, bytes] = {}
+    tables = [*collect_tables(dataset), *extra_tables]
+    files: dict[str, bytes] = dict(extra_files or {})
     for table in tables:
         files[f"data/{table.name}.csv"] = render_csv(table)
         files[f"data/{table.name}.json"] = render_json(table)

@@ -11,9 +11,11 @@ from typing import Any, TypeVar
 
 import click
 
-from pipeline import release, structure
+from pipeline import changelog, release, structure
+from pipeline.diff import diff_snapshots
 from pipeline.errors import PipelineError, ProjectError
 from pipeline.issues import Report, display_path, render_github, render_text
+from pipeline.snapshot import resolve
 from pipeline.validate import validate_project
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -230,6 +232,41 @@ def releases(output: Path, fmt: str) -> None:
             f"{row['version']:<10} {row['created']}  {row['resources']:>3} resources  "
             f"{row['bytes']:>9} bytes  {row['path']}"
         )
+
+
+@cli.command()
+@click.argument("old")
+@click.argument("new")
+@sources_option
+@schemas_option
+@output_option
+@format_option("text", "json", "markdown")
+@click.option("--exit-code", is_flag=True, help="Exit 1 when there are differences.")
+def diff(
+    old: str, new: str, sources: Path, schemas: Path, output: Path, fmt: str, exit_code: bool
+) -> None:
+    """Show what changed from OLD to NEW, per resource and keyed by primary key.
+
+    OLD and NEW are each a version in OUTPUT, `latest` (the newest release there), a release
+    folder, or `sources` (the working sources, built in memory). Reports records added, removed
+    and changed field by field, schema changes, what they mean (a PCN opened, closed, renamed;
+    a practice moved; ...) and the smallest version bump they need. Exit 0 whether or not there
+    are differences; with --exit-code, 1 when there are.
+
+    \b
+    Example:
+        ics-data diff latest sources --format markdown
+    """
+    result = diff_snapshots(
+        resolve(old, output, sources, schemas), resolve(new, output, sources, schemas)
+    )
+    if fmt == "json":
+        click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    elif fmt == "markdown":
+        click.echo(changelog.render_markdown(result), nl=False)
+    else:
+        click.echo(changelog.render_text(result))
+    sys.exit(1 if exit_code and not result.empty else 0)
 
 
 @cli.command()

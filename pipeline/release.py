@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.build import build_files, dump_json, write_files
+from pipeline.build import dump_json, write_files
 from pipeline.errors import ReleaseError
 from pipeline.issues import Issue, display_path
 from pipeline.metadata import parse_version
@@ -136,31 +136,37 @@ def same_content(files: dict[str, bytes], release: Path) -> bool:
 
 def publish(validation: Validation, output: Path, *, check: bool = False) -> PublishResult:
     """Publish the validated sources as the version declared in package.yaml."""
-    from pipeline.site import write_site  # the site reads releases: imported late
+    # the change list, the version policy and the site read releases: imported late
+    from pipeline.changelog import write_changelog
+    from pipeline.site import write_site
+    from pipeline.versioning import check_version, plan_release
 
     metadata = validation.dataset.metadata
     if metadata is None or not validation.report.ok:
         raise ReleaseError("the sources are not valid", hint="run ics-data validate")
-    files = build_files(validation.dataset, metadata)
     version = metadata.version
     if check and not output.is_dir():  # nothing there can refuse it; --check writes nothing
+        files = plan_release(validation, output).files
         return PublishResult(version, output / version, "checked", len(files))
     with publish_lock(output):
         if not check:
             clean_staging(output)
+        plan = plan_release(validation, output)  # compared with the release before `version`
+        files = plan.files
         target = output / version
         releases = find_releases(output)
         if target.exists():
             if same_content(files, target):
                 if not check:  # a publish killed after its rename never wrote these
                     write_catalog(output, metadata.name)
+                    write_changelog(output)
                     write_site(output)
                 return PublishResult(version, target, "unchanged", len(files))
             raise ReleaseError(
                 f"version {version} is already published in {display_path(target)} with "
                 "different content; a published version never changes",
                 hint=f"bump `version` in {display_path(metadata.path)} (newest release: "
-                f"{releases[-1].version})",
+                f"{releases[-1].version}); `ics-data diff latest sources` says by how much",
             )
         if releases and parse_version(version) < parse_version(releases[-1].version):
             raise ReleaseError(
@@ -168,6 +174,8 @@ def publish(validation: Validation, output: Path, *, check: bool = False) -> Pub
                 hint=f"bump `version` in {display_path(metadata.path)} above "
                 f"{releases[-1].version}",
             )
+        if plan.diff is not None:
+            check_version(plan.diff, version, metadata.path)
         if check:
             return PublishResult(version, target, "checked", len(files))
         staging = output / f"{STAGING_PREFIX}{version}-{os.getpid()}"
@@ -182,6 +190,7 @@ def publish(validation: Validation, output: Path, *, check: bool = False) -> Pub
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         write_catalog(output, metadata.name)
+        write_changelog(output)
         write_site(output)  # index.html, releases/<version>.html, dcat.jsonld
     return PublishResult(version, target, "published", len(files))
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.build import build_files
 from pipeline.metadata import parse_version
 from pipeline.release import find_releases, same_content, verify
 from pipeline.validate import validate_project
+from pipeline.versioning import plan_release
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "output"
@@ -37,7 +37,7 @@ def test_sources_equal_newest_release_or_declare_new_version() -> None:
     newest = RELEASES[-1]
     declared = parse_version(metadata.version)
     if declared == parse_version(newest.version):
-        files = build_files(validation.dataset, metadata)
+        files = plan_release(validation, OUTPUT).files  # with its change list and changelog
         assert same_content(files, newest.path), (
             f"the sources differ from release {newest.version} but declare the same version: "
             "bump `version` in sources/package.yaml"

@@ -1,0 +1,569 @@
+"""What changed between two snapshots (releases, or the working sources): per resource, keyed by
+primary key, the records added, removed and changed field by field; the schema changes; and what
+the changes mean where the data allows it (see `events`).
+
+Each change carries the smallest version bump it needs (see `versioning` for the policy).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from pipeline.issues import quote
+from pipeline.rules import LIFESPANS
+from pipeline.snapshot import Snapshot, TableData
+
+BUMPS = ("none", "patch", "minor", "major")
+RECORD_KINDS = ("added", "removed", "changed")
+SCHEMA_KINDS = (
+    "resource-added",
+    "resource-removed",
+    "field-added",
+    "field-removed",
+    "field-renamed",
+    "type-changed",
+    "constraint-tightened",
+    "constraint-loosened",
+    "constraint-changed",
+    "key-changed",
+    "foreign-key-added",
+    "foreign-key-removed",
+    "doc-changed",
+)
+# Readings say what record changes mean; they need no bump of their own.
+READING_KINDS = (
+    "pcn-opened",
+    "pcn-closed",
+    "pcn-renamed",
+    "practice-moved",
+    "practice-joined",
+    "practice-left",
+    "pcn-count-changed",
+    "claim-figure-changed",
+)
+SCHEMA, RECORD, READING = 0, 1, 2  # the groups of changes, in report order
+KEY_SEPARATOR = "|"
+LOWER_BOUNDS = ("minimum", "exclusiveMinimum", "minLength")
+UPPER_BOUNDS = ("maximum", "exclusiveMaximum", "maxLength")
+FLAGS = ("required", "unique")
+SHAPE = ("name", "type", "format", "constraints")
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change: to a resource or its schema (key ""), to a record, or a reading of those."""
+
+    resource: str
+    kind: str
+    key: str = ""
+    field: str = ""
+    old: str = ""  # as the CSV writes it; "" is no value
+    new: str = ""
+    description: str = ""
+    bump: str = "none"
+    # the record changes a reading explains, as (resource, key, field); "" field: whole record
+    covers: tuple[tuple[str, str, str], ...] = dataclasses.field(
+        default=(), compare=False, repr=False
+    )
+
+    @property
+    def group(self) -> int:
+        if self.kind in SCHEMA_KINDS:
+            return SCHEMA
+        return RECORD if self.kind in RECORD_KINDS else READING
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "resource": self.resource,
+            "key": self.key,
+            "kind": self.kind,
+            "field": self.field,
+            "old_value": self.old,
+            "new_value": self.new,
+            "description": self.description,
+            "bump": self.bump,
+        }
+
+
+@dataclass(frozen=True)
+class Counts:
+    added: int = 0
+    removed: int = 0
+    changed: int = 0
+    schema: int = 0
+
+
+@dataclass(frozen=True)
+class Diff:
+    old: Snapshot
+    new: Snapshot
+    changes: tuple[Change, ...]
+
+    @property
+    def bump(self) -> str:
+        """The smallest version bump all the changes together need."""
+        return max((c.bump for c in self.changes), key=BUMPS.index, default="none")
+
+    @property
+    def empty(self) -> bool:
+        return not self.changes
+
+    def needing(self, bump: str) -> list[Change]:
+        return [c for c in self.changes if c.bump == bump]
+
+    def readings(self) -> list[Change]:
+        """What the changes mean, PCNs first, then practices, partnerships and claims."""
+        found = [c for c in self.changes if c.group == READING]
+        return sorted(found, key=lambda c: READING_KINDS.index(c.kind))
+
+    def counts(self) -> dict[str, Counts]:
+        """Per resource with any record or schema change: records added, removed, changed."""
+        kinds: dict[str, Counter[str]] = {}
+        changed: dict[str, set[str]] = {}
+        for change in self.changes:
+            if change.group == READING:
+                continue
+            tally = kinds.setdefault(change.resource, Counter())
+            if change.kind == "changed":
+                changed.setdefault(change.resource, set()).add(change.key)
+            elif change.group == SCHEMA:
+                tally["schema"] += 1
+            else:
+                tally[change.kind] += 1
+        return {
+            name: Counts(
+                tally["added"], tally["removed"], len(changed.get(name, ())), tally["schema"]
+            )
+            for name, tally in sorted(kinds.items())
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        def side(snapshot: Snapshot) -> dict[str, str]:
+            return {
+                "label": snapshot.label,
+                "version": snapshot.version,
+                "released": snapshot.released.isoformat(),
+            }
+
+        return {
+            "old": side(self.old),
+            "new": side(self.new),
+            "bump": self.bump,
+            "counts": {name: vars(c) for name, c in self.counts().items()},
+            "changes": [c.to_dict() for c in self.changes],
+        }
+
+
+def diff_snapshots(old: Snapshot, new: Snapshot) -> Diff:
+    """Every change from OLD to NEW, ordered by resource, then schema, records and readings."""
+    from pipeline.events import readings  # readings interpret the changes found here
+
+    changes: list[Change] = []
+    for name in sorted(set(old.tables) | set(new.tables)):
+        if name not in new.tables:
+            count = len(old.tables[name].rows)
+            changes.append(
+                Change(
+                    name,
+                    "resource-removed",
+                    description=f"resource {name} removed ({count} records)",
+                    bump="major",
+                )
+            )
+        elif name not in old.tables:
+            count = len(new.tables[name].rows)
+            changes.append(
+                Change(
+                    name,
+                    "resource-added",
+                    description=f"resource {name} added ({count} records)",
+                    bump="minor",
+                )
+            )
+        else:
+            changes.extend(diff_table(old.tables[name], new.tables[name]))
+    changes.extend(readings(old, new, changes))
+    return Diff(old, new, tuple(sorted(changes, key=change_order)))
+
+
+def change_order(change: Change) -> tuple[Any, ...]:
+    return (change.resource, change.group, natural(change.key), change.field, change.kind)
+
+
+def natural(key: str) -> tuple[tuple[int, Decimal, str], ...]:
+    """Keys sort as their values do: numbers by value, text by text."""
+    parts = []
+    for part in key.split(KEY_SEPARATOR):
+        try:
+            number = Decimal(part)
+        except InvalidOperation:
+            parts.append((1, Decimal(0), part))
+        else:
+            parts.append((0, number, "") if number.is_finite() else (1, Decimal(0), part))
+    return tuple(parts)
+
+
+def key_text(row: dict[str, str], key: Sequence[str]) -> str:
+    return KEY_SEPARATOR.join(row.get(k, "") for k in key)
+
+
+def record_label(table: TableData, row: dict[str, str], key: Sequence[str]) -> str:
+    """How a record is named in words: its key, and its name where it has one."""
+    if len(key) == 1:
+        text = row.get(key[0], "")
+        for name in table.field_names:
+            if name != key[0] and (name.endswith("name") or name in ("title", "event")):
+                if row.get(name):
+                    return f"{text} ({row[name]})"
+        return text
+    return "[" + ", ".join(f"{k} {row.get(k, '') or '(none)'}" for k in key) + "]"
+
+
+# --- schema -------------------------------------------------------------------------------------
+
+
+def diff_table(old: TableData, new: TableData) -> list[Change]:
+    changes, renames = diff_schema(old, new)
+    changes.extend(diff_records(old, new, renames))
+    return changes
+
+
+def field_type(spec: dict[str, Any]) -> str:
+    kind = str(spec.get("type", "any"))
+    fmt = spec.get("format")
+    return kind if fmt in (None, "default") else f"{kind} ({fmt})"
+
+
+def matching_key(old: TableData, new: TableData, renames: dict[str, str]) -> tuple[str, ...]:
+    """The key records are matched by: the primary key, or when it changed, whichever of the two
+    keys both tables hold (the shorter, then the first in name order, so that the diff each way
+    matches records the same way). Empty when no key is shared."""
+    back = {n: o for o, n in renames.items()}
+    candidates = []
+    if old.primary_key and all(renames.get(k, k) in new.field_names for k in old.primary_key):
+        candidates.append(old.primary_key)
+    if new.primary_key and all(back.get(k, k) in old.field_names for k in new.primary_key):
+        candidates.append(tuple(back.get(k, k) for k in new.primary_key))
+    return min(candidates, key=lambda k: (len(k), k)) if candidates else ()
+
+
+def unique_keys(
+    rows: Iterable[dict[str, str]], key: Sequence[str]
+) -> dict[str, dict[str, str]] | None:
+    out: dict[str, dict[str, str]] = {}
+    for row in rows:
+        text = key_text(row, key)
+        if text in out:
+            return None
+        out[text] = row
+    return out
+
+
+def find_renames(old: TableData, new: TableData) -> dict[str, str]:
+    """A field removed and a field added are a rename when they have the same type and the same
+    value in every record the two tables share, and neither pairs with any other field."""
+    removed = [f for f in old.field_names if f not in new.field_names]
+    added = [f for f in new.field_names if f not in old.field_names]
+    if not removed or not added:
+        return {}
+    key = matching_key(old, new, {})
+    old_rows = unique_keys(old.rows, key) if key else None
+    new_rows = unique_keys(new.rows, key) if key else None
+    if old_rows is None or new_rows is None:
+        return {}
+    shared = [(old_rows[k], new_rows[k]) for k in old_rows if k in new_rows]
+
+    def same(r: str, a: str) -> bool:
+        if field_type(old.field(r)) != field_type(new.field(a)):
+            return False
+        return all(o.get(r, "") == n.get(a, "") for o, n in shared)
+
+    pairs = {(r, a) for r in removed for a in added if same(r, a)}
+    return {
+        r: a
+        for r, a in sorted(pairs)
+        if sum(1 for p in pairs if p[0] == r) == 1 and sum(1 for p in pairs if p[1] == a) == 1
+    }
+
+
+def diff_schema(old: TableData, new: TableData) -> tuple[list[Change], dict[str, str]]:
+    name = new.name
+    renames = find_renames(old, new)
+    changes: list[Change] = []
+    for prop in ("title", "description"):
+        if old.schema.get(prop, "") != new.schema.get(prop, ""):
+            changes.append(
+                Change(
+                    name,
+                    "doc-changed",
+                    description=f"{name}: {prop} of the resource changed",
+                    bump="patch",
+                )
+            )
+    for field_name in old.field_names:
+        if field_name in renames:
+            changes.append(
+                Change(
+                    name,
+                    "field-renamed",
+                    field=renames[field_name],
+                    old=field_name,
+                    new=renames[field_name],
+                    description=f"{name}: field {field_name} renamed to {renames[field_name]}",
+                    bump="major",
+                )
+            )
+        elif field_name not in new.field_names:
+            changes.append(
+                Change(
+                    name,
+                    "field-removed",
+                    field=field_name,
+                    old=field_type(old.field(field_name)),
+                    description=f"{name}: field {field_name} removed",
+                    bump="major",
+                )
+            )
+    for field_name in new.field_names:
+        if field_name not in old.field_names and field_name not in renames.values():
+            kind = field_type(new.field(field_name))
+            changes.append(
+                Change(
+                    name,
+                    "field-added",
+                    field=field_name,
+                    new=kind,
+                    description=f"{name}: field {field_name} added ({kind})",
+                    bump="minor",
+                )
+            )
+    back = {n: o for o, n in renames.items()}
+    for field_name in new.field_names:
+        old_name = back.get(field_name, field_name)
+        if old_name in old.field_names:
+            changes.extend(diff_field(name, old.field(old_name), new.field(field_name)))
+    if old.primary_key != new.primary_key:
+        changes.append(
+            Change(
+                name,
+                "key-changed",
+                old=json.dumps(list(old.primary_key)),
+                new=json.dumps(list(new.primary_key)),
+                description=f"{name}: primary key changed from ({', '.join(old.primary_key)}) "
+                f"to ({', '.join(new.primary_key)})",
+                bump="major",
+            )
+        )
+    changes.extend(diff_foreign_keys(old, new))
+    return changes, renames
+
+
+def diff_field(resource: str, old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
+    name = str(new["name"])
+    where = f"{resource}.{name}"
+    changes = []
+    if field_type(old) != field_type(new):
+        changes.append(
+            Change(
+                resource,
+                "type-changed",
+                field=name,
+                old=field_type(old),
+                new=field_type(new),
+                description=f"{where}: type changed from {field_type(old)} to {field_type(new)}",
+                bump="major",
+            )
+        )
+    old_rules, new_rules = constraints_of(old), constraints_of(new)
+    for rule in sorted(set(old_rules) | set(new_rules)):
+        if old_rules.get(rule) == new_rules.get(rule):
+            continue
+        kind, words = constraint_change(rule, old_rules.get(rule), new_rules.get(rule))
+        changes.append(
+            Change(
+                resource,
+                kind,
+                field=name,
+                old=json.dumps({rule: old_rules[rule]}) if rule in old_rules else "",
+                new=json.dumps({rule: new_rules[rule]}) if rule in new_rules else "",
+                description=f"{where}: {words}",
+                bump="minor" if kind == "constraint-loosened" else "major",
+            )
+        )
+    docs = sorted(k for k in set(old) | set(new) if k not in SHAPE and old.get(k) != new.get(k))
+    if docs:
+        changes.append(
+            Change(
+                resource,
+                "doc-changed",
+                field=name,
+                description=f"{where}: {' and '.join(docs)} changed",
+                bump="patch",
+            )
+        )
+    return changes
+
+
+def constraints_of(spec: dict[str, Any]) -> dict[str, Any]:
+    """A field's constraints; `required: false` says no more than no `required` at all."""
+    rules = dict(spec.get("constraints", {}))
+    return {k: v for k, v in rules.items() if v or k not in FLAGS}
+
+
+def constraint_change(rule: str, old: Any, new: Any) -> tuple[str, str]:
+    """(kind, words) for one constraint whose value differs; None is an absent constraint."""
+    tightened, loosened, changed = (
+        "constraint-tightened",
+        "constraint-loosened",
+        "constraint-changed",
+    )
+    if rule in FLAGS:
+        return (tightened, f"{rule} added") if new else (loosened, f"{rule} removed")
+    if new is None:
+        return loosened, f"{rule} removed (was {json.dumps(old)})"
+    if old is None:
+        return tightened, f"{rule} added ({json.dumps(new)})"
+    if rule == "enum" and isinstance(old, list) and isinstance(new, list):
+        gone = [v for v in old if v not in new]
+        extra = [v for v in new if v not in old]
+        if gone and not extra:
+            return tightened, "enum narrowed: no longer " + ", ".join(map(str, gone))
+        if extra and not gone:
+            return loosened, "enum widened: now also " + ", ".join(map(str, extra))
+        return changed, f"enum changed: no longer {', '.join(map(str, gone))}; now also " + (
+            ", ".join(map(str, extra))
+        )
+    if rule in LOWER_BOUNDS or rule in UPPER_BOUNDS:
+        try:
+            raised = bool(new > old)
+        except TypeError:
+            return changed, f"{rule} changed from {json.dumps(old)} to {json.dumps(new)}"
+        verb = "raised" if raised else "lowered"
+        tighter = raised == (rule in LOWER_BOUNDS)
+        return (
+            tightened if tighter else loosened,
+            f"{rule} {verb} from {json.dumps(old)} to {json.dumps(new)}",
+        )
+    return changed, f"{rule} changed from {json.dumps(old)} to {json.dumps(new)}"
+
+
+def foreign_key_text(fk: dict[str, Any]) -> str:
+    def names(value: Any) -> str:
+        return ", ".join([value] if isinstance(value, str) else list(value))
+
+    ref = fk.get("reference", {})
+    return (
+        f"{names(fk.get('fields', []))} -> {ref.get('resource', '')}.{names(ref.get('fields', []))}"
+    )
+
+
+def diff_foreign_keys(old: TableData, new: TableData) -> list[Change]:
+    before = {foreign_key_text(fk) for fk in old.schema.get("foreignKeys", [])}
+    after = {foreign_key_text(fk) for fk in new.schema.get("foreignKeys", [])}
+    name = new.name
+    return [
+        Change(
+            name,
+            "foreign-key-removed",
+            old=text,
+            description=f"{name}: foreign key {text} removed",
+            bump="minor",
+        )
+        for text in sorted(before - after)
+    ] + [
+        Change(
+            name,
+            "foreign-key-added",
+            new=text,
+            description=f"{name}: foreign key {text} added",
+            bump="major",
+        )
+        for text in sorted(after - before)
+    ]
+
+
+# --- records ------------------------------------------------------------------------------------
+
+
+def end_columns(resource: str) -> tuple[str, ...]:
+    """The columns saying when a record stops holding: setting one closes the record."""
+    if resource not in LIFESPANS:
+        return ()
+    end = LIFESPANS[resource][1]
+    return (end, f"{end}_earliest", f"{end}_latest")
+
+
+def diff_records(old: TableData, new: TableData, renames: dict[str, str]) -> list[Change]:
+    name = new.name
+    key = matching_key(old, new, renames)
+    if not key:
+        return []
+    new_key = tuple(renames.get(k, k) for k in key)
+    before = unique_keys(old.rows, key)
+    after = unique_keys(new.rows, new_key)
+    if before is None or after is None:
+        return []  # the key changed and no longer tells records apart: see key-changed
+    pairs = [
+        (o, renames.get(o, o)) for o in old.field_names if renames.get(o, o) in new.field_names
+    ]
+    ends = end_columns(name)
+    changes = []
+    for text, row in after.items():
+        if text not in before:
+            changes.append(
+                Change(
+                    name,
+                    "added",
+                    key=text,
+                    description=f"{name}: record {record_label(new, row, new_key)} added",
+                    bump="minor",
+                )
+            )
+    for text, row in before.items():
+        if text not in after:
+            changes.append(
+                Change(
+                    name,
+                    "removed",
+                    key=text,
+                    description=f"{name}: record {record_label(old, row, key)} removed",
+                    bump="major",
+                )
+            )
+            continue
+        now = after[text]
+        closing = bool(ends) and not any(row.get(c) for c in ends if c in old.field_names)
+        label = record_label(new, now, new_key)
+        for old_name, new_name in pairs:
+            was, is_ = row.get(old_name, ""), now.get(new_name, "")
+            if was == is_:
+                continue
+            closes = closing and new_name in ends
+            words = value_change(was, is_) + (" (the record closes)" if closes else "")
+            changes.append(
+                Change(
+                    name,
+                    "changed",
+                    key=text,
+                    field=new_name,
+                    old=was,
+                    new=is_,
+                    description=f"{name} {label}: {new_name} {words}",
+                    bump="minor" if closes else "patch",
+                )
+            )
+    return changes
+
+
+def value_change(old: str, new: str) -> str:
+    if not old:
+        return f"set to {quote(new)}"
+    if not new:
+        return f"cleared (was {quote(old)})"
+    return f"changed from {quote(old)} to {quote(new)}"

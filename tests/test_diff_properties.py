@@ -1,0 +1,122 @@
+"""Properties of the diff on generated snapshots: a snapshot compared with itself has no change,
+and the diff is antisymmetric: what one direction adds, tightens or changes from A to B, the other
+removes, loosens or changes from B to A."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipeline.diff import Diff, diff_snapshots
+from pipeline.snapshot import Snapshot, TableData
+
+FIELDS = {"a": "string", "b": "integer", "c": "date", "d": "string"}
+VALUES = {
+    "string": ["", "A", "B", "C d", "é|x"],
+    "integer": ["", "1", "2", "10"],
+    "date": ["", "2020-01-01", "2021-06-30"],
+}
+KEYS = ["1", "2", "3", "10", "x", "y|z"]
+
+
+@st.composite
+def constraints(draw: st.DrawFn, kind: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if draw(st.booleans()):
+        out["required"] = draw(st.booleans())
+    if draw(st.booleans()):
+        values = [v for v in VALUES[kind] if v]
+        out["enum"] = draw(st.lists(st.sampled_from(values), unique=True, min_size=1))
+    if kind == "integer" and draw(st.booleans()):
+        out["maximum"] = draw(st.integers(0, 20))
+    if kind == "string" and draw(st.booleans()):
+        out["pattern"] = draw(st.sampled_from(["^[A-Z]", "^.+$"]))
+    return out
+
+
+@st.composite
+def tables(draw: st.DrawFn, name: str) -> TableData:
+    names = draw(st.lists(st.sampled_from(sorted(FIELDS)), unique=True, max_size=4))
+    fields: list[dict[str, Any]] = [{"name": "id", "type": "string"}]
+    for field in names:
+        kind = draw(st.sampled_from([FIELDS[field], "string"]))
+        spec: dict[str, Any] = {"name": field, "type": kind}
+        rules = draw(constraints(kind))
+        if rules:
+            spec["constraints"] = rules
+        if draw(st.booleans()):
+            spec["description"] = draw(st.sampled_from(["one", "two"]))
+        fields.append(spec)
+    key = ["id"] + ([names[0]] if names and draw(st.booleans()) else [])
+    schema: dict[str, Any] = {"fields": fields, "primaryKey": key}
+    if draw(st.booleans()):
+        schema["foreignKeys"] = [
+            {"fields": ["id"], "reference": {"resource": "t1", "fields": ["id"]}}
+        ]
+    rows = []
+    for ident in draw(st.lists(st.sampled_from(KEYS), unique=True, max_size=5)):
+        row = {"id": ident}
+        for spec in fields[1:]:
+            row[spec["name"]] = draw(st.sampled_from(VALUES[FIELDS[spec["name"]]]))
+        rows.append(row)
+    return TableData(name, schema, tuple(rows))
+
+
+@st.composite
+def snapshots(draw: st.DrawFn) -> Snapshot:
+    names = draw(st.lists(st.sampled_from(["t1", "t2", "t3"]), unique=True, max_size=3))
+    return Snapshot("s", "1.0.0", date(2026, 1, 1), {n: draw(tables(n)) for n in names})
+
+
+def of_kind(diff: Diff, *kinds: str) -> Counter[tuple[str, ...]]:
+    return Counter(
+        (c.kind, c.resource, c.key, c.old, c.new) for c in diff.changes if c.kind in kinds
+    )
+
+
+def swapped(found: Counter[tuple[str, ...]], kinds: dict[str, str]) -> Counter[tuple[str, ...]]:
+    return Counter(
+        {(kinds[kind], res, key, new, old): n for (kind, res, key, old, new), n in found.items()}
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(snapshots())
+def test_a_snapshot_compared_with_itself_has_no_change(snapshot: Snapshot) -> None:
+    diff = diff_snapshots(snapshot, snapshot)
+    assert diff.changes == ()
+    assert diff.bump == "none"
+
+
+OPPOSITES = {
+    "added": "removed",
+    "removed": "added",
+    "changed": "changed",
+    "resource-added": "resource-removed",
+    "resource-removed": "resource-added",
+    "field-renamed": "field-renamed",
+    "type-changed": "type-changed",
+    "constraint-tightened": "constraint-loosened",
+    "constraint-loosened": "constraint-tightened",
+    "constraint-changed": "constraint-changed",
+    "key-changed": "key-changed",
+    "foreign-key-added": "foreign-key-removed",
+    "foreign-key-removed": "foreign-key-added",
+}
+
+
+@settings(max_examples=300, deadline=None)
+@given(snapshots(), snapshots())
+def test_the_diff_is_antisymmetric(old: Snapshot, new: Snapshot) -> None:
+    forward, backward = diff_snapshots(old, new), diff_snapshots(new, old)
+    kinds = list(OPPOSITES)
+    assert swapped(of_kind(forward, *kinds), OPPOSITES) == of_kind(backward, *kinds)
+    # a field added one way is removed the other (old and new hold its type)
+    added = {(c.resource, c.field, c.new) for c in forward.changes if c.kind == "field-added"}
+    removed = {(c.resource, c.field, c.old) for c in backward.changes if c.kind == "field-removed"}
+    assert added == removed
+    assert forward.empty == backward.empty
