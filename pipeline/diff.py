@@ -253,16 +253,44 @@ def matching_key(old: TableData, new: TableData, renames: dict[str, str]) -> tup
     return min(candidates, key=lambda k: (len(k), k)) if candidates else ()
 
 
+Key = tuple[str, ...]
+
+
 def unique_keys(
     rows: Iterable[dict[str, str]], key: Sequence[str]
-) -> dict[str, dict[str, str]] | None:
-    out: dict[str, dict[str, str]] = {}
+) -> dict[Key, dict[str, str]] | None:
+    """Rows by their key values; None when two rows share a key."""
+    out: dict[Key, dict[str, str]] = {}
     for row in rows:
-        text = key_text(row, key)
-        if text in out:
+        values = tuple(row.get(k, "") for k in key)
+        if values in out:
             return None
-        out[text] = row
+        out[values] = row
     return out
+
+
+def refilled(gone: Sequence[Key], came: Sequence[Key]) -> dict[Key, Key]:
+    """Keys of records removed and added that are one record whose key had an empty part the other
+    side fills (a membership whose start date was known only by its bounds, then exactly): they
+    agree wherever both have a value, and pair with nothing else."""
+
+    def fits(a: Key, b: Key) -> bool:
+        return a != b and all(x == y or not x or not y for x, y in zip(a, b, strict=True))
+
+    if not any("" in k for k in (*gone, *came)):
+        return {}
+    pairs = {}
+    for old in gone:
+        found = [new for new in came if ("" in old or "" in new) and fits(old, new)]
+        if len(found) == 1 and sum(1 for o in gone if fits(o, found[0])) == 1:
+            pairs[old] = found[0]
+    return pairs
+
+
+def fuller(a: Key, b: Key) -> str:
+    """The key a record is named by when its key was filled in: the one with more values (the
+    same both ways, so the diff stays antisymmetric)."""
+    return KEY_SEPARATOR.join(max(a, b, key=lambda k: (sum(1 for p in k if p), k)))
 
 
 def find_renames(old: TableData, new: TableData) -> dict[str, str]:
@@ -509,52 +537,55 @@ def diff_records(old: TableData, new: TableData, renames: dict[str, str]) -> lis
     after = unique_keys(new.rows, new_key)
     if before is None or after is None:
         return []  # the key changed and no longer tells records apart: see key-changed
-    pairs = [
+    gone = [k for k in before if k not in after]
+    came = [k for k in after if k not in before]
+    filled = refilled(gone, came)
+    changes = [
+        Change(
+            name,
+            "added",
+            key=KEY_SEPARATOR.join(k),
+            description=f"{name}: record {record_label(new, after[k], new_key)} added",
+            bump="minor",
+        )
+        for k in came
+        if k not in filled.values()
+    ]
+    changes += [
+        Change(
+            name,
+            "removed",
+            key=KEY_SEPARATOR.join(k),
+            description=f"{name}: record {record_label(old, before[k], key)} removed",
+            bump="major",
+        )
+        for k in gone
+        if k not in filled
+    ]
+    pairs = [(k, k) for k in before if k in after] + list(filled.items())
+    fields = [
         (o, renames.get(o, o)) for o in old.field_names if renames.get(o, o) in new.field_names
     ]
     ends = end_columns(name)
-    changes = []
-    for text, row in after.items():
-        if text not in before:
-            changes.append(
-                Change(
-                    name,
-                    "added",
-                    key=text,
-                    description=f"{name}: record {record_label(new, row, new_key)} added",
-                    bump="minor",
-                )
-            )
-    for text, row in before.items():
-        if text not in after:
-            changes.append(
-                Change(
-                    name,
-                    "removed",
-                    key=text,
-                    description=f"{name}: record {record_label(old, row, key)} removed",
-                    bump="major",
-                )
-            )
-            continue
-        now = after[text]
-        closing = bool(ends) and not any(row.get(c) for c in ends if c in old.field_names)
+    for was_key, now_key in pairs:
+        was, now = before[was_key], after[now_key]
+        closing = bool(ends) and not any(was.get(c) for c in ends if c in old.field_names)
         label = record_label(new, now, new_key)
-        for old_name, new_name in pairs:
-            was, is_ = row.get(old_name, ""), now.get(new_name, "")
-            if was == is_:
+        for old_name, new_name in fields:
+            if was.get(old_name, "") == now.get(new_name, ""):
                 continue
             closes = closing and new_name in ends
-            words = value_change(was, is_) + (" (the record closes)" if closes else "")
+            words = value_change(was.get(old_name, ""), now.get(new_name, ""))
             changes.append(
                 Change(
                     name,
                     "changed",
-                    key=text,
+                    key=fuller(was_key, now_key),
                     field=new_name,
-                    old=was,
-                    new=is_,
-                    description=f"{name} {label}: {new_name} {words}",
+                    old=was.get(old_name, ""),
+                    new=now.get(new_name, ""),
+                    description=f"{name} {label}: {new_name} {words}"
+                    + (" (the record closes)" if closes else ""),
                     bump="minor" if closes else "patch",
                 )
             )

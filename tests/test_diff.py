@@ -620,3 +620,28 @@ def test_a_primary_key_changed_still_matches_records_by_the_key_both_hold() -> N
         ("field-added", "", "code", "", "string"),
         ("changed", "1", "name", "x", "y"),
     ]
+
+
+def test_a_key_filled_in_is_the_same_record_changed(tmp_path: Path) -> None:
+    """A membership known to start only between bounds, then exactly: its key gains its start
+    date, yet it is one record corrected (patch), not one removed (major) and one added."""
+    project = copy_base(tmp_path / "project")
+    output = tmp_path / "output"
+    publish(project, output)
+    project.edit(
+        "pcn_memberships.csv",
+        "G82027,U11490,,2025-01-21,2026-08-01,",
+        "G82027,U11490,2025-03-01,,,",
+    )
+    validation = project.validate()
+    assert validation.report.ok, render_issues(validation.report.issues)
+    diff = diff_snapshots(release_snapshot(output / "1.0.0"), sources_snapshot(validation))
+    assert [(c.key, c.kind, c.field, c.old, c.new, c.bump) for c in diff.changes] == [
+        ("G82027|U11490|2025-03-01", "changed", "start_date", "", "2025-03-01", "patch"),
+        ("G82027|U11490|2025-03-01", "changed", "start_date_earliest", "2025-01-21", "", "patch"),
+        ("G82027|U11490|2025-03-01", "changed", "start_date_latest", "2026-08-01", "", "patch"),
+    ]
+    back = diff_snapshots(sources_snapshot(validation), release_snapshot(output / "1.0.0"))
+    assert [(c.key, c.kind, c.field, c.old, c.new) for c in back.changes] == [
+        (c.key, c.kind, c.field, c.new, c.old) for c in diff.changes
+    ]
