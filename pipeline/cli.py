@@ -353,9 +353,10 @@ def refresh(
     Keeps the rows of this ICS (its codes in sources/ics.yaml), adds records, sets close
     and end dates or their bounds, records renames, proposes a partnership for a new PCN
     (partnership_review = true), cites the file in every record it changes and registers
-    it in package.yaml. Prints the change and the version bump it implies. Writes all
-    files or none, and only if the result is valid; a file older than one the sources
-    hold is refused unless --allow-older.
+    it in package.yaml. Prints the semantic diff of the sources before and after (the
+    same diff as `ics-data diff`) and the version bump it implies. Writes all files or
+    none, and only if the result is valid; a file older than one the sources hold is
+    refused unless --allow-older.
 
     \b
     Example:

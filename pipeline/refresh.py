@@ -1,7 +1,7 @@
 """Keep the sources current with the NHS: merge an ePCN workbook and a GP mapping file.
 
     plan = plan_refresh(sources, schemas, epcn=Path("ePCN.xlsx"), gp_map=Path("map.zip"))
-    print(render_report(plan.report, "text"))     # the semantic diff and the bump it implies
+    print(render_refresh(plan.report, "text"))    # refresh_report: the semantic diff, the bump
     apply_refresh(plan)                            # all source files, or none
 
 `plan_refresh` reads the upstream files (`pipeline.upstream`), keeps the rows of this ICS (its
@@ -24,8 +24,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from pipeline.changes import Changes, next_version, summarise_changes
 from pipeline.csvedit import CsvDocument
+from pipeline.diff import Diff, diff_snapshots
 from pipeline.errors import PipelineError
 from pipeline.issues import display_path, render_text
 from pipeline.metadata import load_metadata
@@ -43,6 +43,7 @@ from pipeline.registry import (
     read_entries,
     upstream_vintages,
 )
+from pipeline.snapshot import sources_snapshot
 from pipeline.sources import load_source_file
 from pipeline.upstream import (
     EpcnExtract,
@@ -53,9 +54,12 @@ from pipeline.upstream import (
     read_gp_map,
 )
 from pipeline.validate import Validation, check_folders, validate_project
+from pipeline.versioning import next_version
 
 FILES = {"pcns": "pcns.csv", "practices": "practices.csv", "pcn_memberships": "pcn_memberships.csv"}
 PACKAGE = "package.yaml"
+# What the report's diff calls the two sides (see `Snapshot.describe`).
+BEFORE, AFTER = "sources", "refreshed sources"
 
 
 class RefreshError(PipelineError):
@@ -96,11 +100,25 @@ class RefreshReport:
     codes: tuple[str, ...]  # the ICB, sub-ICB and CCG codes the upstream rows were kept by
     inputs: tuple[UpstreamFile, ...]
     notes: tuple[Note, ...]
-    changes: Changes
+    # The semantic diff of the sources before and after, as `ics-data diff` makes it. None when
+    # the refresh changes no source file, or when the sources before it were not valid (a first
+    # import into empty tables): a diff compares valid packages only.
+    diff: Diff | None
     version: str
-    next_version: str
     files: tuple[str, ...]  # source files the refresh changes
+    before_issues: int = 0  # validation issues of the sources before the refresh
     written: bool = False
+
+    @property
+    def bump(self) -> str | None:
+        """The version bump the change implies (see `versioning`); None when not compared."""
+        if self.diff is not None:
+            return self.diff.bump
+        return None if self.files else "none"
+
+    @property
+    def next_version(self) -> str | None:
+        return None if self.bump is None else next_version(self.version, self.bump)
 
     @property
     def review(self) -> tuple[Note, ...]:
@@ -111,10 +129,11 @@ class RefreshReport:
             "sources": self.sources,
             "codes": list(self.codes),
             "inputs": [i.to_dict() for i in self.inputs],
-            "changes": self.changes.to_dict(),
+            "diff": self.diff.to_dict() if self.diff is not None else None,
             "notes": [n.to_dict() for n in self.notes],
             "version": self.version,
-            "bump": self.changes.bump,
+            "bump": self.bump,
+            "before_issues": self.before_issues,
             "next_version": self.next_version,
             "files": list(self.files),
             "written": self.written,
@@ -200,20 +219,22 @@ def plan_refresh(
         package = originals[PACKAGE].decode("utf-8")
         texts[PACKAGE] = append_entries(package, fresh, display_path(sources / PACKAGE))
 
+    diff, before_issues = None, 0
     if texts:
         before, after = _validate_both(sources, schemas, texts)
-        changes = summarise_changes(before.dataset, after.dataset)
-    else:
-        changes = Changes((), (), "none", ())
+        if before.report.ok:
+            diff = diff_snapshots(sources_snapshot(before, BEFORE), sources_snapshot(after, AFTER))
+        else:
+            before_issues = len(before.report.issues)
     report = RefreshReport(
         sources=display_path(sources),
         codes=tuple(sorted(codes)),
         inputs=tuple(u for u, _ in inputs),
         notes=tuple(records.notes),
-        changes=changes,
+        diff=diff,
         version=metadata.version,
-        next_version=next_version(metadata.version, changes.bump),
         files=tuple(display_path(sources / name) for name in texts),
+        before_issues=before_issues,
     )
     return RefreshPlan(sources, texts, originals, report)
 

@@ -1,18 +1,17 @@
 """The report of a refresh, for a person (text, markdown for a pull request) or a program (json).
 
 Reading order is review order: which files were read and what was kept of them, what changed
-in the facts, what a person must check before publishing, and the version bump it implies.
+in the facts (the semantic diff of the sources before and after, rendered as `ics-data diff`
+renders it), what a person must check before publishing, and the version bump it implies.
 """
 
 from __future__ import annotations
 
 import json
 
+from pipeline import changelog
 from pipeline.refresh import RefreshReport
 from pipeline.registry import KIND_LABELS
-
-# A first import lists hundreds of events; the text shows the first ones, json all of them.
-MAX_EVENTS = 60
 
 
 def render_refresh(report: RefreshReport, fmt: str = "text") -> str:
@@ -43,26 +42,21 @@ def _inputs(report: RefreshReport) -> list[str]:
     return lines
 
 
-def _counts(report: RefreshReport) -> list[str]:
-    lines = []
-    for resource, counts in report.changes.counts().items():
-        parts = [f"{n} {kind}" for kind, n in counts.items() if n]
-        lines.append(f"{resource}: {', '.join(parts)}")
-    return lines
-
-
-def _events(report: RefreshReport) -> tuple[list[str], int]:
-    events = list(report.changes.events)
-    return events[:MAX_EVENTS], max(0, len(events) - MAX_EVENTS)
+def _not_compared(report: RefreshReport) -> str:
+    return (
+        f"The sources before the refresh were not valid ({report.before_issues} issues; ics-data "
+        "validate lists them), so there is no diff to show: after it, ics-data diff latest "
+        "sources compares them with the newest release."
+    )
 
 
 def _version(report: RefreshReport) -> str:
-    changes = report.changes
-    if changes.bump == "none":
+    if report.bump is None:
+        return "Version: not worked out (the sources before were not valid); make diff gives it."
+    if report.bump == "none":
         return f"Version: no bump needed ({report.version})."
-    why = "; ".join(reason.split(": ", 1)[1] for reason in changes.reasons)
     return (
-        f"Version: a {changes.bump} bump ({why}): {report.version} -> {report.next_version}. "
+        f"Version: a {report.bump} bump: {report.version} -> {report.next_version}. "
         "Set version and release_date in sources/package.yaml, then make publish."
     )
 
@@ -71,13 +65,11 @@ def _text(report: RefreshReport) -> str:
     out = [f"ics-data refresh of {report.sources}: {_status(report)}", ""]
     out.append(f"Upstream files (rows kept by the codes {', '.join(report.codes)}):")
     out.extend(f"  {line}" for line in _inputs(report))
-    if report.changes.records:
-        out += ["", "What changed:"]
-        out.extend(f"  {line}" for line in _counts(report))
-        events, more = _events(report)
-        out.extend(f"  - {event}" for event in events)
-        if more:
-            out.append(f"  ... and {more} more (--format json lists every change)")
+    if report.diff is not None:
+        out += ["", "What changed (as ics-data diff shows it):"]
+        out.extend(f"  {line}".rstrip() for line in changelog.render_text(report.diff).splitlines())
+    elif report.files:
+        out += ["", _not_compared(report)]
     review = report.review
     if review:
         out += ["", f"Review before publishing ({len(review)}):"]
@@ -96,18 +88,10 @@ def _markdown(report: RefreshReport) -> str:
             f"| `{upstream.path.name}` | {KIND_LABELS[upstream.kind]} | {upstream.vintage} | "
             f"`{upstream.entry.id}`{known} | {upstream.detail} | `{upstream.sha256[:12]}…` |"
         )
-    if report.changes.records:
-        out += ["", "### What changed", ""]
-        out += ["| resource | added | changed | removed |", "|---|---:|---:|---:|"]
-        for resource, counts in report.changes.counts().items():
-            out.append(
-                f"| {resource} | {counts['added']} | {counts['changed']} | {counts['removed']} |"
-            )
-        events, more = _events(report)
-        out.append("")
-        out.extend(f"- {event}" for event in events)
-        if more:
-            out.append(f"- … and {more} more (`--format json` lists every change)")
+    if report.diff is not None:
+        out += ["", changelog.render_markdown(report.diff).rstrip("\n")]
+    elif report.files:
+        out += ["", _not_compared(report)]
     review = report.review
     if review:
         out += ["", "### Review before publishing", ""]

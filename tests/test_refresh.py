@@ -25,8 +25,10 @@ from hypothesis import strategies as st
 
 from pipeline.cli import cli
 from pipeline.csvedit import CsvDocument
+from pipeline.diff import Counts
 from pipeline.errors import PipelineError
-from pipeline.refresh import RefreshError, RefreshPlan, apply_refresh, plan_refresh
+from pipeline.refresh import RefreshError, RefreshPlan, RefreshReport, apply_refresh, plan_refresh
+from pipeline.refresh_report import render_refresh
 from pipeline.registry import append_entries, new_entry
 from pipeline.rules import pcns_open
 from pipeline.upstream import UpstreamFormatError
@@ -73,6 +75,16 @@ def refresh(project: Project, **options: object) -> RefreshPlan:
     plan = plan_refresh(project.sources, project.schemas, **options)  # type: ignore[arg-type]
     apply_refresh(plan)
     return plan
+
+
+def readings(report: RefreshReport, *kinds: str) -> list[tuple[str, str, str, str]]:
+    """What the report's diff says the changes mean: (kind, key, old, new), of the given kinds."""
+    assert report.diff is not None
+    return [
+        (c.kind, c.key, c.old, c.new)
+        for c in report.diff.readings()
+        if not kinds or c.kind in kinds
+    ]
 
 
 def rows(project: Project, name: str) -> list[dict[str, str]]:
@@ -247,7 +259,7 @@ def replayed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
 
 def test_replaying_the_upstream_history_rebuilds_the_shipped_facts(replayed: Project) -> None:
     shipped = copy_project(replayed.root.parent / "shipped")
-    counts = []
+    counts, reports = [], []
     for options, day in (
         ({"epcn": EPCN22}, date(2022, 4, 27)),
         ({"epcn": EPCN23}, date(2023, 1, 26)),
@@ -258,7 +270,38 @@ def test_replaying_the_upstream_history_rebuilds_the_shipped_facts(replayed: Pro
         assert plan.report.inputs[0].vintage == day
         assert replayed.validate().report.ok
         counts.append(open_pcns(replayed, day))
+        reports.append(plan.report)
     assert counts == ["41", "42", "43", "45"]
+
+    # Each step reports the semantic diff of `ics-data diff`, except the first: the emptied
+    # sources were not valid, so there was nothing to compare with.
+    first, epcn23, epcn25, map26 = reports
+    assert first.diff is None and first.before_issues > 0
+    assert first.bump is None and first.next_version is None
+    assert "the sources before the refresh were not valid" in render_refresh(first).lower()
+    assert readings(epcn23, "pcn-opened", "pcn-closed") == [
+        ("pcn-opened", "U12550", "", "2023-01-01"),
+        ("pcn-opened", "U92100", "", "2022-11-09"),
+        ("pcn-closed", "U92034", "", "2022-12-31"),
+    ]
+    assert readings(epcn25, "pcn-opened", "pcn-closed") == [
+        ("pcn-opened", "U13680", "", "2023-12-01"),
+        ("pcn-opened", "U43072", "", "2024-10-01"),
+        ("pcn-closed", "U82359", "", "2023-11-30"),
+    ]
+    # The mapping has no dates: the new PCNs opened between the ePCN and the mapping.
+    assert readings(map26, "pcn-opened") == [
+        ("pcn-opened", "U11490", "", ""),
+        ("pcn-opened", "U29398", "", ""),
+    ]
+    moves = readings(map26, "practice-moved")
+    assert ("practice-moved", "G82219|U11684|", "U67045", "U11684") in moves
+    assert ("practice-moved", "G82666|U11684|", "U67045", "U11684") in moves
+    assert (
+        "PCN U29398 THE MOTE & WALLIS HEALTH PRIMARY CARE NETWORK opened between 2025-01-21 "
+        "and 2026-08-01" in render_refresh(map26)
+    )
+    assert [(r.bump, r.next_version) for r in (epcn23, epcn25, map26)] == [("minor", "1.1.0")] * 3
 
     pcns, expected = rows(replayed, "pcns.csv"), rows(shipped, "pcns.csv")
     assert facts(pcns, PCN_FACTS) == facts(expected, PCN_FACTS)
@@ -301,7 +344,12 @@ def test_refreshing_the_shipped_sources_with_the_newest_files_is_a_no_op(
     ):
         plan = refresh(project, **options)
         assert plan.texts == {}
-        assert plan.report.changes.empty and plan.report.changes.bump == "none"
+        assert plan.report.diff is None and plan.report.files == ()
+        assert (plan.report.bump, plan.report.next_version) == ("none", "1.0.0")
+        text = render_refresh(plan.report)
+        assert "no change: the sources already hold these facts" in text
+        assert "What changed" not in text and "Version: no bump needed (1.0.0)." in text
+        assert json.loads(render_refresh(plan.report, "json"))["bump"] == "none"
         assert snapshot(project) == before
 
 
@@ -376,10 +424,23 @@ def test_a_new_month_of_the_mapping_file(project: Project, tmp_path: Path) -> No
     assert ("practice-without-ccg", "Y09999") in codes
     assert ("practice-unallocated", "G82006") in codes
     assert ("practice-not-in-file", "G82002") in codes
+    # The change as `ics-data diff` reads it, and the version bump it implies.
+    assert readings(report) == [
+        ("pcn-opened", "U99001", "", ""),
+        ("pcn-renamed", "U17834", "DARTFORD MODEL PCN", "DARTFORD MODEL PRIMARY CARE NETWORK"),
+        ("practice-moved", "G82122|U99001|", "U04973", "U99001"),
+        ("practice-moved", "G82212|U99001|", "U04973", "U99001"),
+        ("practice-joined", "Y09999|U99001|", "", "U99001"),
+        ("practice-left", "G82002|U34235|2019-10-01", "U34235", ""),
+        ("practice-left", "G82006|U17834|2019-10-01", "U17834", ""),
+        ("pcn-count-changed", "dartford-gravesham-swanley", "7", "8"),
+    ]
+    assert report.diff is not None
+    descriptions = [c.description for c in report.diff.readings()]
     assert "PCN U99001 SWANSCOMBE & GREENHITHE PCN opened between 2026-08-02 and 2026-09-01" in (
-        report.changes.events
+        descriptions
     )
-    assert report.changes.bump == "minor" and report.next_version == "1.1.0"
+    assert report.bump == "minor" and report.next_version == "1.1.0"
     # The diff of each file is only the changed lines, in place.
     for name in ("pcns.csv", "pcn_memberships.csv", "practices.csv"):
         old, new_lines = before[name].splitlines(), project.read(name).splitlines()
@@ -457,12 +518,15 @@ def test_a_newer_epcn_gives_exact_dates_for_what_the_mapping_bounded(
     )
     assert ended["source"] == "EPCN25; MAP26; EPCN-2026-10-01"
     # A start date known at last is the same membership changed, not one removed and one added.
-    assert plan.report.changes.counts()["pcn_memberships"] == {
-        "added": 0,
-        "changed": 4,
-        "removed": 0,
-    }
-    assert plan.report.changes.bump == "patch"
+    assert plan.report.diff is not None
+    assert plan.report.diff.counts()["pcn_memberships"] == Counts(added=0, removed=0, changed=4)
+    assert not readings(plan.report, "practice-moved", "practice-joined", "practice-left")
+    # The records only gain precision (patch), but an exact opening date adds its milestone to
+    # the derived milestones table, and a record added is a minor change.
+    assert [(c.resource, c.kind, c.key) for c in plan.report.diff.needing("minor")] == [
+        ("milestones", "added", "2025-04-01|pcn-opened-u11490")
+    ]
+    assert plan.report.bump == "minor"
     assert project.validate().report.ok
 
 
@@ -599,7 +663,8 @@ def test_quirk_mapping_schemas_line_ends_and_extract_dates(from_epcn22: Project)
     practice = by_key(rows(from_epcn22, "practices.csv"), "practice_code")[("G82017",)]
     assert practice["postcode"] == "ME14 5DY"
     assert practice["source"] == "EPCN22; MAP22; EPCMEM"
-    assert "pcn_memberships" not in plan.report.changes.counts()
+    assert plan.report.diff is not None
+    assert "pcn_memberships" not in plan.report.diff.counts()
 
 
 def test_quirk_quoted_fields_and_apostrophes(project: Project, tmp_path: Path) -> None:
