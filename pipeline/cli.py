@@ -14,7 +14,7 @@ import click
 from pipeline import changelog, release, structure
 from pipeline.diff import diff_snapshots
 from pipeline.errors import PipelineError, ProjectError
-from pipeline.issues import Report, display_path, render_github, render_text
+from pipeline.issues import RELEASE_ADVICE, Report, display_path, render_github, render_text
 from pipeline.snapshot import resolve
 from pipeline.validate import validate_project
 
@@ -205,7 +205,7 @@ def verify(output: Path, version: str | None) -> None:
         if issues:
             failed = True
             click.echo(f"{name}: {len(issues)} problem(s)")
-            click.echo(render_text(issues))
+            click.echo(render_text(issues, RELEASE_ADVICE))
         else:
             click.echo(f"{name}: ok")
     sys.exit(1 if failed else 0)

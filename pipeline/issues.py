@@ -67,7 +67,14 @@ def quote(value: object) -> str:
     return json.dumps(value, ensure_ascii=False) if isinstance(value, str) else str(value)
 
 
-def render_text(issues: Sequence[Issue]) -> str:
+SOURCE_ADVICE = "Fix the source records, or the schema if it is wrong."
+RELEASE_ADVICE = (
+    "A published release never changes: restore it from the archive (git checkout output/) "
+    "or from its zip."
+)
+
+
+def render_text(issues: Sequence[Issue], advice: str = SOURCE_ADVICE) -> str:
     lines = []
     for issue in issues:
         where = issue.where()
@@ -79,10 +86,7 @@ def render_text(issues: Sequence[Issue]) -> str:
     files = len({issue.file for issue in issues})
     noun = "problem" if len(issues) == 1 else "problems"
     fnoun = "file" if files == 1 else "files"
-    lines.append(
-        f"{len(issues)} {noun} in {files} {fnoun}. "
-        "Fix the source records, or the schema if it is wrong."
-    )
+    lines.append(f"{len(issues)} {noun} in {files} {fnoun}. {advice}")
     return "\n".join(lines)
 
 
