@@ -181,8 +181,7 @@ def check_memberships(dataset: Dataset) -> Iterable[Issue]:
     }
     by_practice: dict[str, list[tuple[Row, Life]]] = defaultdict(list)
     for row in table.rows:
-        span = row_life("pcn_memberships", row.values)
-        assert span is not None  # pcn_memberships is in LIFESPANS
+        span = life(row.values, *LIFESPANS["pcn_memberships"])
         code = row.values.get("pcn_code")
         pcn = pcn_life.get(code)
         # A PCN whose dates are the wrong way round is reported once, at the PCN, not again
