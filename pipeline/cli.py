@@ -11,12 +11,23 @@ from typing import Any, TypeVar
 
 import click
 
-from pipeline import changelog, release, structure
-from pipeline.diff import diff_snapshots
-from pipeline.errors import PipelineError, ProjectError
-from pipeline.issues import RELEASE_ADVICE, Report, display_path, render_github, render_text
-from pipeline.snapshot import resolve
-from pipeline.validate import validate_project
+from pipeline.archive import find_releases
+from pipeline.changes.changelog import render_markdown as render_diff_markdown
+from pipeline.changes.changelog import render_text as render_diff_text
+from pipeline.changes.diff import diff_snapshots
+from pipeline.changes.snapshot import resolve
+from pipeline.check.structure import render_csv as render_structure_csv
+from pipeline.check.structure import render_text as render_structure_text
+from pipeline.check.structure import structure_as_at
+from pipeline.check.validate import validate_project
+from pipeline.core.errors import InvalidSources, PipelineError, ProjectError
+from pipeline.core.files import display_path
+from pipeline.core.issues import RELEASE_ADVICE, ValidationReport, render_github, render_text
+from pipeline.release.catalog import release_rows
+from pipeline.release.publish import publish_lock
+from pipeline.release.verify import verify as verify_releases
+from pipeline.site.pages import write_site
+from pipeline.stages import publish_release
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -82,7 +93,7 @@ def cli(debug: bool) -> None:
     """
 
 
-def render_summary(report: Report) -> str:
+def render_summary(report: ValidationReport) -> str:
     summary = report.summary
     lines = ["Records per resource:"]
     for name, count in summary.get("records", {}).items():
@@ -105,7 +116,7 @@ def render_summary(report: Report) -> str:
     return "\n".join(lines)
 
 
-def echo_report(report: Report, fmt: str) -> None:
+def echo_report(report: ValidationReport, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     elif fmt == "github":
@@ -168,12 +179,12 @@ def publish(sources: Path, schemas: Path, output: Path, check: bool) -> None:
     Example:
         ics-data publish --output output
     """
-    validation = validate_project(sources, schemas)
-    if not validation.report.ok:
-        click.echo(render_text(validation.report.issues), err=True)
+    try:
+        result = publish_release(sources, schemas, output, check=check)
+    except InvalidSources as exc:
+        click.echo(render_text(exc.issues), err=True)
         click.echo("Nothing was published.", err=True)
         sys.exit(1)
-    result = release.publish(validation, output, check=check)
     if result.status == "unchanged":
         click.echo(f"already published as {result.version} ({display_path(result.path)})")
     elif result.status == "checked":
@@ -197,7 +208,7 @@ def verify(output: Path, version: str | None) -> None:
     Example:
         ics-data verify 1.0.0
     """
-    results = release.verify(output, version)
+    results = verify_releases(output, version)
     if not results:
         raise ProjectError(f"no releases in {display_path(output)}", hint="run ics-data publish")
     failed = False
@@ -221,7 +232,7 @@ def releases(output: Path, fmt: str) -> None:
     Example:
         ics-data releases --format json
     """
-    rows = release.release_rows(output)
+    rows = release_rows(output)
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2))
         return
@@ -263,9 +274,9 @@ def diff(
     if fmt == "json":
         click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     elif fmt == "markdown":
-        click.echo(changelog.render_markdown(result), nl=False)
+        click.echo(render_diff_markdown(result), nl=False)
     else:
-        click.echo(changelog.render_text(result))
+        click.echo(render_diff_text(result))
     sys.exit(1 if exit_code and not result.empty else 0)
 
 
@@ -281,11 +292,9 @@ def site(output: Path) -> None:
     Example:
         ics-data site --output output
     """
-    from pipeline.site import write_site
-
-    if not release.find_releases(output):
+    if not find_releases(output):
         raise ProjectError(f"no releases in {display_path(output)}", hint="run ics-data publish")
-    with release.publish_lock(output):
+    with publish_lock(output):
         written = write_site(output)
     click.echo(f"wrote {len(written)} files of the site in {display_path(output)}")
 
@@ -309,13 +318,13 @@ def as_at(day: datetime, sources: Path, schemas: Path, fmt: str) -> None:
     if not validation.report.ok:
         click.echo(render_text(validation.report.issues), err=True)
         sys.exit(1)
-    result = structure.structure_as_at(validation.dataset, day.date())
+    result = structure_as_at(validation.dataset, day.date())
     if fmt == "json":
         click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     elif fmt == "csv":
-        click.echo(structure.render_csv(result), nl=False)
+        click.echo(render_structure_csv(result), nl=False)
     else:
-        click.echo(structure.render_text(result))
+        click.echo(render_structure_text(result))
 
 
 def upstream_file(option: str, what: str) -> Callable[[F], F]:
@@ -363,8 +372,8 @@ def refresh(
         ics-data refresh --gp-map gp-reg-pat-prac-map.zip --dry-run
     """
     # Imported here: openpyxl would add a quarter of a second to every other command.
-    from pipeline.refresh import apply_refresh, plan_refresh
-    from pipeline.refresh_report import render_refresh
+    from pipeline.upstream.refresh import apply_refresh, plan_refresh
+    from pipeline.upstream.report import render_refresh
 
     plan = plan_refresh(sources, schemas, epcn=epcn, gp_map=gp_map, allow_older=allow_older)
     report = plan.report if dry_run else apply_refresh(plan)

@@ -15,8 +15,9 @@ import pytest
 from hypothesis import settings
 from hypothesis.configuration import set_hypothesis_home_dir
 
-from pipeline.issues import Issue
-from pipeline.validate import Validation, validate_project
+from pipeline.check.validate import validate_project
+from pipeline.core.issues import Issue
+from pipeline.core.model import Validation
 
 REPO = Path(__file__).resolve().parent.parent
 SOURCES = REPO / "sources"

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import release
-from pipeline.validate import Validation, validate_project
+from pipeline import stages
+from pipeline.archive import find_releases
+from pipeline.check.validate import validate_project
+from pipeline.core.model import Validation
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ROOT / "sources"
@@ -28,10 +30,10 @@ def shipped_output(factory: pytest.TempPathFactory) -> Path:
     tmp_path_factory's base folder is the same for the whole session)."""
     output = factory.getbasetemp() / "shipped-output"
     if not (output / "catalog.json").exists():
-        release.publish(shipped_validation(), output)
+        stages.publish_validated(shipped_validation(), output)
     return output
 
 
 def release_folder(output: Path) -> Path:
-    (folder,) = [r.path for r in release.find_releases(output)]
+    (folder,) = [r.path for r in find_releases(output)]
     return folder

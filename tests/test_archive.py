@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.metadata import parse_version
-from pipeline.release import find_releases, same_content, verify
-from pipeline.validate import validate_project
-from pipeline.versioning import plan_release
+from pipeline.archive import find_releases
+from pipeline.check.validate import validate_project
+from pipeline.core.versions import parse_version
+from pipeline.release.plan import build_package
+from pipeline.release.publish import same_content
+from pipeline.release.verify import verify
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "output"
@@ -37,7 +39,7 @@ def test_sources_equal_newest_release_or_declare_new_version() -> None:
     newest = RELEASES[-1]
     declared = parse_version(metadata.version)
     if declared == parse_version(newest.version):
-        files = plan_release(validation, OUTPUT).files  # with its change list and changelog
+        files = build_package(validation, OUTPUT).files  # with its change list and changelog
         assert same_content(files, newest.path), (
             f"the sources differ from release {newest.version} but declare the same version: "
             "bump `version` in sources/package.yaml"

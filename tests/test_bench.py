@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pipeline.issues import render_text
-from pipeline.validate import validate_project
+from pipeline.check.validate import validate_project
+from pipeline.core.issues import render_text
 
 REPO = Path(__file__).resolve().parent.parent
 

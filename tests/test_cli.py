@@ -13,8 +13,8 @@ import pytest
 from click.testing import CliRunner, Result
 from conftest import Project
 
+from pipeline.check.validate import validate_project
 from pipeline.cli import cli
-from pipeline.validate import validate_project
 
 OBJECTIVE_4 = (
     "- number: 4\n  objective: Support broader social economic development\n  source: KM-ICS\n"

@@ -22,14 +22,17 @@ from click.testing import CliRunner
 from conftest import Project
 from frictionless import Package
 
-from pipeline import release
-from pipeline.changelog import notable, render_markdown, render_text
+from pipeline import stages
+from pipeline.changes.changelog import notable, render_markdown, render_text
+from pipeline.changes.diff import diff_snapshots
+from pipeline.changes.model import READING, Change, Diff
+from pipeline.changes.snapshot import release_snapshot, resolve, sources_snapshot
 from pipeline.cli import cli
-from pipeline.diff import READING, Change, Diff, diff_snapshots
-from pipeline.errors import ReleaseError
-from pipeline.issues import render_text as render_issues
-from pipeline.snapshot import release_snapshot, resolve, sources_snapshot
-from pipeline.versioning import next_version, version_bump
+from pipeline.core.errors import ReleaseError
+from pipeline.core.issues import render_text as render_issues
+from pipeline.core.versions import next_version, version_bump
+from pipeline.release.publish import PublishResult
+from pipeline.release.verify import verify
 
 REPO = Path(__file__).resolve().parent.parent
 BASE = REPO / "tests" / "golden" / "project"
@@ -94,10 +97,10 @@ def a_week_of_changes(project: Project) -> None:
     )
 
 
-def publish(project: Project, output: Path) -> release.PublishResult:
+def publish(project: Project, output: Path) -> PublishResult:
     validation = project.validate()
     assert validation.report.ok, render_issues(validation.report.issues)
-    return release.publish(validation, output)
+    return stages.publish_validated(validation, output)
 
 
 @pytest.fixture(scope="module")
@@ -239,7 +242,7 @@ def test_both_releases_validate_with_their_change_lists(releases: Path) -> None:
         assert tasks["changes"].stats.get("rows", 0) == count
         assert tasks["changes-json"].stats.get("rows", 0) == count
         assert tasks["changes-json"].stats["fields"] == 10  # the header-only form is read
-    assert release.verify(releases) == {"1.0.0": [], "2.0.0": []}
+    assert verify(releases) == {"1.0.0": [], "2.0.0": []}
 
 
 def test_the_first_release_has_an_empty_change_list_in_both_forms(releases: Path) -> None:
@@ -380,7 +383,7 @@ def test_the_library_refusal_names_the_change(after_a_week: tuple[Project, Path]
     project, output = after_a_week
     set_release(project, "1.1.0", "2026-12-01")
     with pytest.raises(ReleaseError, match="practices: field postcode removed"):
-        release.publish(project.validate(), output)
+        stages.publish_validated(project.validate(), output)
 
 
 def test_the_right_bump_lands_with_its_changelog_and_change_list(
@@ -548,7 +551,7 @@ def test_a_claims_computed_figure_that_changes_is_read_out(
 def one_table(fields: list[dict[str, Any]], rows: list[dict[str, str]], key: str = "id") -> Any:
     from datetime import date
 
-    from pipeline.snapshot import Snapshot, TableData
+    from pipeline.changes.snapshot import Snapshot, TableData
 
     schema = {"fields": [{"name": "id", "type": "string"}, *fields], "primaryKey": [key]}
     return Snapshot("s", "1.0.0", date(2026, 1, 1), {"t": TableData("t", schema, tuple(rows))})

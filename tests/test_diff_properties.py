@@ -11,8 +11,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.diff import Diff, diff_snapshots
-from pipeline.snapshot import Snapshot, TableData
+from pipeline.changes.diff import diff_snapshots
+from pipeline.changes.model import Diff
+from pipeline.changes.snapshot import Snapshot, TableData
 
 FIELDS = {"a": "string", "b": "integer", "c": "date", "d": "string"}
 VALUES = {

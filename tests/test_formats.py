@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from shipped import ROOT, release_folder, shipped_output, shipped_validation
 
-from pipeline.versioning import plan_release
+from pipeline.release.plan import build_package
 
 NAME = "kent-medway-ics"
 
@@ -234,10 +234,10 @@ def test_formats_are_byte_reproducible(folder: Path, tmp_path: Path) -> None:
     script = (
         "import sys, hashlib, json\n"
         "from pathlib import Path\n"
-        "from pipeline.validate import validate_project\n"
-        "from pipeline.versioning import plan_release\n"
+        "from pipeline.check.validate import validate_project\n"
+        "from pipeline.release.plan import build_package\n"
         "v = validate_project(Path(sys.argv[1]), Path(sys.argv[2]))\n"
-        "files = plan_release(v, Path(sys.argv[3])).files\n"
+        "files = build_package(v, Path(sys.argv[3])).files\n"
         "print(json.dumps({p: hashlib.sha256(b).hexdigest() for p, b in files.items()}))\n"
     )
     env = {
@@ -257,7 +257,7 @@ def test_formats_are_byte_reproducible(folder: Path, tmp_path: Path) -> None:
     other = json.loads(result.stdout)
     validation = shipped_validation()
     assert validation.dataset.metadata is not None
-    here = plan_release(validation, none).files  # a first release, as `folder` is
+    here = build_package(validation, none).files  # a first release, as `folder` is
     for path in sorted(p for p in here if p.startswith("formats/") or p == "CITATION.cff"):
         assert hashlib.sha256(here[path]).hexdigest() == other[path], path
         assert (folder / path).read_bytes() == here[path], path
@@ -265,8 +265,8 @@ def test_formats_are_byte_reproducible(folder: Path, tmp_path: Path) -> None:
 
 def test_an_empty_table_is_written_in_every_format(tmp_path: Path) -> None:
     """A table may be empty (a first release's list of changes): every format still has it."""
-    from pipeline.build import TableOut
-    from pipeline.formats import render_formats
+    from pipeline.build.formats import render_formats
+    from pipeline.core.model import TableOut
 
     metadata = shipped_validation().dataset.metadata
     assert metadata is not None
@@ -317,8 +317,8 @@ def test_formats_read_back_what_was_written(rows: list[dict[str, Any]]) -> None:
     empty cells), each format reads back exactly what was written."""
     import tempfile
 
-    from pipeline.build import TableOut
-    from pipeline.formats import render_formats
+    from pipeline.build.formats import render_formats
+    from pipeline.core.model import TableOut
 
     metadata = shipped_validation().dataset.metadata
     assert metadata is not None
@@ -349,9 +349,9 @@ def test_formats_read_back_what_was_written(rows: list[dict[str, Any]]) -> None:
 
 
 def test_a_control_character_stops_the_xlsx_with_the_cell_named() -> None:
-    from pipeline.build import TableOut
-    from pipeline.errors import ProjectError
-    from pipeline.formats import render_xlsx
+    from pipeline.build.formats import render_xlsx
+    from pipeline.core.errors import ProjectError
+    from pipeline.core.model import TableOut
 
     metadata = shipped_validation().dataset.metadata
     assert metadata is not None

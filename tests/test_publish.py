@@ -33,12 +33,18 @@ import pytest
 from click.testing import CliRunner
 from frictionless import Package
 
-from pipeline import release, versioning
-from pipeline.build import TableOut, render_csv, render_json
+from pipeline import stages
+from pipeline.archive import STAGING_PREFIX
+from pipeline.build.package import render_csv, render_json
+from pipeline.check.validate import validate_project
 from pipeline.cli import cli
-from pipeline.errors import ReleaseError
-from pipeline.issues import render_text
-from pipeline.validate import Validation, validate_project
+from pipeline.core.errors import InvalidSources, ReleaseError
+from pipeline.core.files import file_sha256
+from pipeline.core.issues import render_text
+from pipeline.core.model import TableOut, Validation
+from pipeline.release.plan import build_package
+from pipeline.release.publish import publish
+from pipeline.release.verify import verify, verify_release
 
 REPO = Path(__file__).resolve().parent.parent
 SOURCES = REPO / "sources"
@@ -239,7 +245,7 @@ def validation() -> Validation:
 def reference(tmp_path_factory: pytest.TempPathFactory, validation: Validation) -> Path:
     """OUTPUT after one publish of the shipped sources through the library. Read only."""
     output = tmp_path_factory.mktemp("reference") / "output"
-    result = release.publish(validation, output)
+    result = stages.publish_validated(validation, output)
     assert (result.version, result.status) == (VERSION, "published")
     return output
 
@@ -310,7 +316,7 @@ def check_layout(output: Path) -> None:
     assert (output / ZIP).is_file()
     root = {p.name for p in output.iterdir()}
     assert {VERSION, ZIP, "catalog.json", "CHANGELOG.md"} <= root
-    assert not [n for n in root if n.startswith(release.STAGING_PREFIX)]
+    assert not [n for n in root if n.startswith(STAGING_PREFIX)]
     for resource in descriptor["resources"]:
         content = (folder / resource["path"]).read_bytes()
         assert resource["hash"] == f"sha256:{hashlib.sha256(content).hexdigest()}"
@@ -321,8 +327,8 @@ def check_layout(output: Path) -> None:
     assert catalog["latest"] == VERSION
     (entry,) = catalog["releases"]
     assert entry["version"] == VERSION
-    assert entry["datapackage_sha256"] == release.file_sha256(folder / "datapackage.json")
-    assert entry["zip"]["hash"] == f"sha256:{release.file_sha256(output / ZIP)}"
+    assert entry["datapackage_sha256"] == file_sha256(folder / "datapackage.json")
+    assert entry["zip"]["hash"] == f"sha256:{file_sha256(output / ZIP)}"
 
     with zipfile.ZipFile(output / ZIP) as archive:
         inside = {
@@ -418,7 +424,7 @@ def test_republishing_into_a_committed_output_creates_no_file(
 
 
 def test_library_republish_reports_unchanged(validation: Validation, output: Path) -> None:
-    result = release.publish(validation, output)
+    result = stages.publish_validated(validation, output)
     assert (result.version, result.status) == (VERSION, "unchanged")
 
 
@@ -434,7 +440,7 @@ def test_changed_content_under_the_same_version_is_refused(tmp_path: Path, outpu
     assert stamps_of(output) == stamps
 
     with pytest.raises(ReleaseError, match="already published"):
-        release.publish(validate_project(sources, schemas), output)
+        stages.publish_validated(validate_project(sources, schemas), output)
     assert stamps_of(output) == stamps
 
 
@@ -467,7 +473,7 @@ def test_a_higher_version_is_a_second_release(tmp_path: Path, output: Path) -> N
     assert catalog["latest"] == "1.1.0"
     for entry in catalog["releases"]:
         package = output / entry["version"] / "datapackage.json"
-        assert entry["datapackage_sha256"] == release.file_sha256(package)
+        assert entry["datapackage_sha256"] == file_sha256(package)
     pcns = (output / "1.1.0" / "data" / "pcns.csv").read_text("utf-8")
     assert "GARDEN CITY PRIMARY CARE NETWORK" in pcns
 
@@ -541,8 +547,8 @@ def test_invalid_sources_print_the_report_and_create_no_output(
     assert "Nothing was published." in result.stderr
     assert not output.exists()
 
-    with pytest.raises(ReleaseError, match="not valid"):
-        release.publish(validate_project(sources, schemas), output)
+    with pytest.raises(InvalidSources, match="not valid"):
+        stages.publish_validated(validate_project(sources, schemas), output)
     assert not output.exists()
 
 
@@ -626,8 +632,7 @@ def test_a_killed_publish_leaves_no_release_or_a_complete_one(
     # The publishes after the kills build the same files (the build is a pure function of the
     # sources, see the reproducibility test): build them once, to keep this test fast.
     # Every output here is empty before its publish, so each builds a first release.
-    built = versioning.plan_release(validation, tmp_path / "no-releases")
-    monkeypatch.setattr(versioning, "plan_release", lambda validation, output: built)
+    built = build_package(validation, tmp_path / "no-releases")
 
     points = [point for point, _ in KILL_POINTS]
     outputs = [tmp_path / f"out{n}" for n in range(len(points))]
@@ -647,16 +652,16 @@ def test_a_killed_publish_leaves_no_release_or_a_complete_one(
 
     for out, (point, status) in zip(outputs, KILL_POINTS, strict=True):
         left = files_of(out)
-        assert any(p.name.startswith(release.STAGING_PREFIX) for p in out.iterdir()), point
+        assert any(p.name.startswith(STAGING_PREFIX) for p in out.iterdir()), point
         if (out / VERSION).exists():
             assert files_of(out / VERSION) == files_of(reference / VERSION), point
         if (out / ZIP).exists():  # renamed into place whole, or not at all
             assert left[ZIP] == reference_files[ZIP], point
 
-        result = release.publish(validation, out)
+        result = publish(built, out)
         assert result.status == status, point
         assert files_of(out) == reference_files, f"after a publish killed at {point}"
-        assert not any(p.name.startswith(release.STAGING_PREFIX) for p in out.iterdir())
+        assert not any(p.name.startswith(STAGING_PREFIX) for p in out.iterdir())
         # byte-identical to the reference release, which verifies (test_verify_passes_...)
 
 
@@ -789,7 +794,7 @@ def test_verify_reports_every_release_when_one_has_lost_its_descriptor(
     set_version(sources, "1.1.0")
     assert invoke(*publish_args(output, sources, schemas)).exit_code == 0
     (output / VERSION / "datapackage.json").unlink()
-    results = release.verify(output)
+    results = verify(output)
     assert set(results) == {VERSION, "1.1.0"}
     assert results["1.1.0"] == []
     assert [i.code for i in results[VERSION]] == ["missing-file"]
@@ -807,7 +812,7 @@ def test_verify_revalidates_a_file_changed_together_with_its_hash(output: Path) 
     old_hash = next(f["hash"] for f in descriptor["files"] if f["path"] == "data/pcns.csv")
     text = text.replace(old_hash, f"sha256:{hashlib.sha256(content).hexdigest()}")
     (folder / "datapackage.json").write_text(text, encoding="utf-8")
-    assert release.verify_release(folder) != []
+    assert verify_release(folder) != []
     result = invoke("verify", "--output", output)
     assert result.exit_code == 1
     assert "X04973" in result.output

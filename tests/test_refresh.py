@@ -23,15 +23,21 @@ from conftest import SOURCES, Project, copy_project
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pipeline.changes.model import Counts
+from pipeline.check.claims import pcns_open
 from pipeline.cli import cli
-from pipeline.csvedit import CsvDocument
-from pipeline.diff import Counts
-from pipeline.errors import PipelineError
-from pipeline.refresh import RefreshError, RefreshPlan, RefreshReport, apply_refresh, plan_refresh
-from pipeline.refresh_report import render_refresh
-from pipeline.registry import append_entries, new_entry
-from pipeline.rules import pcns_open
-from pipeline.upstream import UpstreamFormatError
+from pipeline.core.errors import PipelineError
+from pipeline.upstream.csvedit import CsvDocument
+from pipeline.upstream.readers import UpstreamFormatError
+from pipeline.upstream.refresh import (
+    RefreshError,
+    RefreshPlan,
+    RefreshReport,
+    apply_refresh,
+    plan_refresh,
+)
+from pipeline.upstream.registry import append_entries, new_entry
+from pipeline.upstream.report import render_refresh
 
 FIXTURES = Path(__file__).parent / "fixtures" / "upstream"
 EPCN22 = FIXTURES / "epcn_2022-04-27_kent_medway.xlsx"
@@ -830,7 +836,7 @@ def test_a_file_edited_after_the_plan_is_not_overwritten(project: Project, tmp_p
 def test_writing_is_all_files_or_none(
     project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import pipeline.refresh as module
+    import pipeline.upstream.refresh as module
 
     plan = plan_refresh(project.sources, project.schemas, gp_map=mapping(tmp_path, september))
     before = snapshot(project)
@@ -942,7 +948,7 @@ def test_the_benchmark_national_files_hold_this_ics_once(tmp_path: Path) -> None
     import importlib.util
     import sys
 
-    from pipeline.upstream import filter_epcn, filter_gp_map, read_epcn, read_gp_map
+    from pipeline.upstream.readers import filter_epcn, filter_gp_map, read_epcn, read_gp_map
 
     spec = importlib.util.spec_from_file_location(
         "bench_refresh_under_test", SOURCES.parent / "bench" / "refresh.py"

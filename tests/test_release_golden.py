@@ -22,9 +22,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import release
-from pipeline.issues import render_text
-from pipeline.validate import validate_project
+from pipeline import stages
+from pipeline.check.validate import validate_project
+from pipeline.core.issues import render_text
+from pipeline.release.verify import verify
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 PROJECT = GOLDEN / "project"
@@ -45,7 +46,7 @@ def output(tmp_path_factory: pytest.TempPathFactory) -> Path:
     validation = validate_project(PROJECT / "sources", PROJECT / "schemas")
     assert validation.report.ok, render_text(validation.report.issues)
     output = tmp_path_factory.mktemp("golden") / "output"
-    release.publish(validation, output)
+    stages.publish_validated(validation, output)
     return output
 
 
@@ -81,7 +82,7 @@ def test_release_matches_golden(output: Path, path: str, golden: str) -> None:
 
 
 def test_the_golden_release_verifies(output: Path) -> None:
-    assert release.verify(output) == {VERSION: []}
+    assert verify(output) == {VERSION: []}
 
 
 def test_a_mismatch_reads_as_a_unified_diff() -> None:

@@ -17,12 +17,26 @@ from click.testing import CliRunner
 from shipped import release_folder, shipped_output
 
 from pipeline.cli import cli
-from pipeline.site import changelog_summary, page_links, render_site, write_site
+from pipeline.site.pages import changelog_summary, render_site, write_site
 
 OGL = "https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/"
 SCHEMA = rdflib.Namespace("https://schema.org/")
 DCAT = rdflib.Namespace("http://www.w3.org/ns/dcat#")
 DCT = rdflib.Namespace("http://purl.org/dc/terms/")
+
+
+def page_links(html: str) -> list[str]:
+    """Every href and src in a page."""
+    found: list[str] = []
+
+    class Parser(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            for name, value in attrs:
+                if name in ("href", "src") and value is not None:
+                    found.append(value)
+
+    Parser().feed(html)
+    return found
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.sources import Record, load_source_file, parse_csv, parse_yaml_records
+from pipeline.core.model import Record
+from pipeline.sources.load import load_source_file, parse_csv, parse_yaml_records
 
 # Text YAML would read as something else when written plain: numbers, booleans, dates, sexagesimal.
 TRICKY = [

@@ -14,8 +14,8 @@ from click.testing import CliRunner
 from frictionless import Package
 from shipped import ROOT, release_folder, shipped_output, shipped_validation
 
+from pipeline.check.structure import structure_as_at, structure_schema
 from pipeline.cli import cli
-from pipeline.structure import structure_as_at, structure_schema
 
 ARGS = ["--sources", str(ROOT / "sources"), "--schemas", str(ROOT / "schemas")]
 

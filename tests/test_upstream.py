@@ -23,10 +23,10 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from openpyxl.workbook import Workbook
 
-from pipeline.upstream import (
+from pipeline.core.errors import PipelineError
+from pipeline.upstream.readers import (
     EpcnExtract,
     GpMapExtract,
-    PipelineError,
     UpstreamFormatError,
     filter_epcn,
     filter_gp_map,

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from conftest import Flat, Project, flatten
 
-from pipeline.issues import Issue
+from pipeline.core.issues import Issue
 
 PCN_ROW = (
     "U04973,GARDEN CITY PCN,91Q,2019-10-01,,,,,,dartford-gravesham-swanley,"

@@ -1,0 +1,120 @@
+"""How to cite a release, from its package metadata: CITATION.cff, a text citation and BibTeX.
+
+`Citation` is read from `sources/package.yaml` when a release is built (CITATION.cff, which is
+part of the release) and from a published `datapackage.json` when the site describes a release,
+so each release is cited by its own metadata.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import jinja2
+
+from pipeline.core.model import Metadata
+
+BIBTEX_SPECIAL = re.compile(r"([&%$#_{}])")
+
+
+@dataclass(frozen=True)
+class Citation:
+    name: str
+    title: str
+    version: str
+    released: str  # YYYY-MM-DD
+    description: str
+    authors: tuple[str, ...]
+    licence_id: str
+    licence_title: str
+    licence_url: str
+    homepage: str
+    keywords: tuple[str, ...]
+
+    @property
+    def year(self) -> str:
+        return self.released[:4]
+
+    @property
+    def key(self) -> str:
+        """A BibTeX key: the package name and version, e.g. kent-medway-ics-1.0.0."""
+        return f"{self.name}-{self.version}"
+
+
+def citation_from(data: Mapping[str, Any], version: str, released: date | str) -> Citation:
+    """From package metadata as package.yaml and datapackage.json both hold it."""
+    contributors = [c for c in data.get("contributors", []) if isinstance(c, Mapping)]
+    authors = [str(c["title"]) for c in contributors if c.get("role") == "author"]
+    if not authors:
+        authors = [str(c["title"]) for c in contributors if c.get("title")]
+    licence = (data.get("licenses") or [{}])[0]
+    return Citation(
+        name=str(data["name"]),
+        title=str(data["title"]),
+        version=version,
+        released=released.isoformat() if isinstance(released, date) else str(released)[:10],
+        description=" ".join(str(data.get("description", "")).split()),
+        authors=tuple(authors) or (str(data["name"]),),
+        licence_id=str(licence.get("name", "")),
+        licence_title=str(licence.get("title", licence.get("name", ""))),
+        licence_url=str(licence.get("path", "")),
+        homepage=str(data.get("homepage", "") or ""),
+        keywords=tuple(str(k) for k in data.get("keywords", [])),
+    )
+
+
+def from_metadata(metadata: Metadata) -> Citation:
+    return citation_from(metadata.data, metadata.version, metadata.release_date)
+
+
+def from_descriptor(descriptor: Mapping[str, Any]) -> Citation:
+    return citation_from(descriptor, str(descriptor["version"]), str(descriptor.get("created")))
+
+
+def yaml_scalar(value: object) -> str:
+    """A YAML double-quoted scalar: JSON string syntax is valid YAML."""
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def bibtex_escape(value: object) -> str:
+    return BIBTEX_SPECIAL.sub(r"\\\1", " ".join(str(value).split()))
+
+
+def braced(value: object) -> str:
+    """An author that is an organisation: braced, so BibTeX keeps the name whole."""
+    return "{" + str(value) + "}"
+
+
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("pipeline", "templates"),
+        autoescape=False,  # YAML and BibTeX, escaped by their own filters
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["yaml"] = yaml_scalar
+    env.filters["bibtex"] = bibtex_escape
+    env.filters["braced"] = braced
+    return env
+
+
+def render(template: str, cite: Citation) -> str:
+    return environment().get_template(template).render(cite=cite)
+
+
+def render_cff(cite: Citation) -> str:
+    return render("CITATION.cff.j2", cite)
+
+
+def render_text(cite: Citation) -> str:
+    return render("cite.txt.j2", cite).strip()
+
+
+def render_bibtex(cite: Citation) -> str:
+    return render("cite.bib.j2", cite).strip() + "\n"

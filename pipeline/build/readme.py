@@ -1,0 +1,121 @@
+"""The release's README.md: a human data dictionary generated from the schemas."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import jinja2
+from frictionless import Field
+
+from pipeline.build.cells import cell_text, field_types
+from pipeline.core.model import TableOut
+from pipeline.core.model import Metadata
+
+
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("pipeline", "templates"),
+        autoescape=False,  # Markdown, not HTML
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["cell"] = md_cell
+    return env
+
+
+def md_cell(value: object) -> str:
+    """Text safe inside a Markdown table cell."""
+    return " ".join(str(value).split()).replace("|", "\\|")
+
+
+def constraints_text(field: dict[str, Any], key: Sequence[str]) -> str:
+    parts = []
+    if field["name"] in key:
+        parts.append("key")
+    for name, value in field.get("constraints", {}).items():
+        if name == "required" and value:
+            parts.append("required")
+        elif name == "unique" and value:
+            parts.append("unique")
+        elif name == "enum":
+            parts.append("one of " + ", ".join(f"`{v}`" for v in value))
+        elif name == "pattern":
+            parts.append(f"pattern `{value}`")
+        else:
+            parts.append(f"{name} {value}")
+    return "; ".join(parts)
+
+
+def example_value(table: TableOut, name: str, fields: dict[str, Field]) -> str:
+    for row in table.rows:
+        if row.get(name) is not None:
+            return cell_text(fields[name], row[name])
+    return ""
+
+
+def dictionary(table: TableOut) -> list[dict[str, str]]:
+    key = table.schema.get("primaryKey", [])
+    key = [key] if isinstance(key, str) else key
+    fields = dict(field_types(table.schema))  # once per table: building a Field is slow
+    return [
+        {
+            "name": f["name"],
+            "type": f["type"],
+            "title": f.get("title", ""),
+            "description": f.get("description", ""),
+            "constraints": constraints_text(f, key),
+            "example": example_value(table, f["name"], fields),
+        }
+        for f in table.schema["fields"]
+    ]
+
+
+def foreign_keys(table: TableOut) -> list[str]:
+    out = []
+    for fk in table.schema.get("foreignKeys", []):
+        fields = fk["fields"] if isinstance(fk["fields"], list) else [fk["fields"]]
+        ref = fk["reference"]
+        ref_fields = ref["fields"] if isinstance(ref["fields"], list) else [ref["fields"]]
+        out.append(f"{', '.join(fields)} -> {ref['resource']}.{', '.join(ref_fields)}")
+    return out
+
+
+def citation(metadata: Metadata) -> str:
+    data = metadata.data
+    return (
+        f"{data['title']}, version {metadata.version} ({metadata.release_date.isoformat()}). "
+        f"{metadata.name}. {data.get('homepage', '')}"
+    ).strip()
+
+
+def render_readme(metadata: Metadata, tables: Sequence[TableOut]) -> str:
+    template = environment().get_template("release_readme.md.j2")
+    return template.render(
+        meta=metadata.data,
+        name=metadata.name,
+        version=metadata.version,
+        release_date=metadata.release_date.isoformat(),
+        description=" ".join(str(metadata.data["description"]).split()),
+        attribution=" ".join(str(metadata.data.get("attribution", "")).split()),
+        citation=citation(metadata),
+        tables=[
+            {
+                "name": t.name,
+                "title": t.title,
+                "description": " ".join(t.description.split()),
+                "rows": len(t.rows),
+                "key": ", ".join(
+                    [t.schema["primaryKey"]]
+                    if isinstance(t.schema.get("primaryKey"), str)
+                    else t.schema.get("primaryKey", [])
+                ),
+                "foreign_keys": foreign_keys(t),
+                "fields": dictionary(t),
+            }
+            for t in tables
+        ],
+        sources=metadata.data.get("sources", []),
+    )

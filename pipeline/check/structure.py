@@ -1,0 +1,368 @@
+"""The structure of the ICS on a day: which PCNs were open, in which partnership, with which
+member practices; and the flat lookup a researcher joins on (the `structure` resource).
+
+A record whose dates are only known between bounds may or may not hold on a day. A PCN is listed
+when it was *definitely* open; a practice is a member when its membership *definitely* held.
+Memberships that only possibly held are kept apart (`possible`), never mixed in, and PCNs that
+were only possibly open are named in `uncertain_pcns`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from pipeline.check.tables import row_issue
+from pipeline.core.errors import ProjectError
+from pipeline.core.issues import Issue
+from pipeline.core.model import Dataset, TableOut, sort_key
+from pipeline.core.timeline import row_life
+from pipeline.sources.schemas import derived_schema
+
+# The tables the structure is built from; without any of them there is no structure.
+NEEDS = ("pcns", "pcn_memberships", "practices", "partnerships", "organisations", "icbs")
+SCHEMA_FILE = "structure.schema.yaml"
+
+
+@dataclass(frozen=True)
+class Member:
+    practice_code: str
+    practice_name: str
+
+
+@dataclass(frozen=True)
+class PcnAt:
+    pcn_code: str
+    pcn_name: str
+    partnership: str
+    sub_icb_code: str
+    members: tuple[Member, ...]
+    possible: tuple[Member, ...] = ()  # memberships that may or may not have held that day
+
+
+@dataclass(frozen=True)
+class PartnershipAt:
+    id: str
+    name: str
+    pcns: tuple[PcnAt, ...]
+
+    @property
+    def practices(self) -> int:
+        return sum(len(p.members) for p in self.pcns)
+
+
+@dataclass(frozen=True)
+class Structure:
+    day: date
+    ics_code: str
+    ics_name: str
+    partnerships: tuple[PartnershipAt, ...]
+    uncertain_pcns: tuple[str, ...] = ()  # PCN codes possibly, not definitely, open that day
+
+    @property
+    def pcns(self) -> tuple[PcnAt, ...]:
+        return tuple(p for part in self.partnerships for p in part.pcns)
+
+    @property
+    def practices(self) -> int:
+        return sum(part.practices for part in self.partnerships)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "as_at": self.day.isoformat(),
+            "ics": {"code": self.ics_code, "name": self.ics_name},
+            "pcn_count": len(self.pcns),
+            "practice_count": self.practices,
+            "uncertain_pcns": list(self.uncertain_pcns),
+            "partnerships": [
+                {
+                    "id": part.id,
+                    "name": part.name,
+                    "pcns": [
+                        {
+                            "pcn_code": pcn.pcn_code,
+                            "pcn_name": pcn.pcn_name,
+                            "sub_icb_code": pcn.sub_icb_code,
+                            "practices": [_member(m) for m in pcn.members],
+                            "possible_practices": [_member(m) for m in pcn.possible],
+                        }
+                        for pcn in part.pcns
+                    ],
+                }
+                for part in self.partnerships
+            ],
+        }
+
+    def flat_rows(self) -> list[dict[str, Any]]:
+        """One row per PCN and member practice (certain or not): what `as-at --format csv`
+        prints. A PCN without members still has a row, with the practice left empty."""
+        rows = []
+        for part in self.partnerships:
+            for pcn in part.pcns:
+                base = {
+                    "as_at": self.day.isoformat(),
+                    "partnership": part.id,
+                    "partnership_name": part.name,
+                    "pcn_code": pcn.pcn_code,
+                    "pcn_name": pcn.pcn_name,
+                }
+                members = [(m, True) for m in pcn.members] + [(m, False) for m in pcn.possible]
+                if not members:
+                    rows.append({**base, "practice_code": "", "practice_name": "", "certain": ""})
+                for member, certain in members:
+                    rows.append(
+                        {
+                            **base,
+                            "practice_code": member.practice_code,
+                            "practice_name": member.practice_name,
+                            "certain": "true" if certain else "false",
+                        }
+                    )
+        return rows
+
+
+def _member(member: Member) -> dict[str, str]:
+    return {"practice_code": member.practice_code, "practice_name": member.practice_name}
+
+
+def structure_as_at(dataset: Dataset, day: date) -> Structure:
+    """The PCNs definitely open on `day`, by partnership, each with its member practices."""
+    names = {
+        str(r["practice_code"]): str(r.get("practice_name") or "") for r in _v(dataset, "practices")
+    }
+    members: dict[str, list[Member]] = defaultdict(list)
+    possible: dict[str, list[Member]] = defaultdict(list)
+    for values in _v(dataset, "pcn_memberships"):
+        span = row_life("pcn_memberships", values)
+        if span is None:
+            continue
+        code = str(values.get("practice_code"))
+        member = Member(code, names.get(code, ""))
+        if span.definitely_on(day):
+            members[str(values.get("pcn_code"))].append(member)
+        elif span.possibly_on(day):
+            possible[str(values.get("pcn_code"))].append(member)
+    by_partnership: dict[str, list[PcnAt]] = defaultdict(list)
+    uncertain = []
+    for values in _v(dataset, "pcns"):
+        span = row_life("pcns", values)
+        code = str(values.get("pcn_code"))
+        if span is None or not span.definitely_on(day):
+            if span is not None and span.possibly_on(day):
+                uncertain.append(code)
+            continue
+        partnership = str(values.get("partnership") or "")
+        by_partnership[partnership].append(
+            PcnAt(
+                code,
+                str(values.get("pcn_name") or ""),
+                partnership,
+                str(values.get("sub_icb_code") or ""),
+                tuple(sorted(set(members[code]), key=lambda m: m.practice_code)),
+                tuple(sorted(set(possible[code]), key=lambda m: m.practice_code)),
+            )
+        )
+    partnerships = tuple(
+        PartnershipAt(
+            str(p["id"]),
+            str(p.get("name") or p["id"]),
+            tuple(
+                sorted(by_partnership.get(str(p["id"]), []), key=lambda x: (x.pcn_name, x.pcn_code))
+            ),
+        )
+        for p in sorted(_v(dataset, "partnerships"), key=lambda p: str(p["id"]))
+    )
+    ics = next(iter(_v(dataset, "ics")), {})
+    return Structure(
+        day,
+        str(ics.get("code") or ""),
+        str(ics.get("name") or ""),
+        partnerships,
+        tuple(sorted(uncertain)),
+    )
+
+
+def _v(dataset: Dataset, resource: str) -> list[dict[str, Any]]:
+    return dataset.values(resource)
+
+
+# --- the `structure` resource ------------------------------------------------------------------
+
+
+def structure_schema() -> dict[str, Any]:
+    """The Table Schema of the generated `structure` resource, shipped inside the package."""
+    return derived_schema("structure")
+
+
+def structure_rows(dataset: Dataset, day: date) -> list[dict[str, Any]]:
+    """The flat lookup on `day`: one row per practice in an open PCN, with its PCN,
+    partnership, sub-ICB location and ICB (typed values, as the other tables hold)."""
+    structure = structure_as_at(dataset, day)
+    organisations = {str(o["code"]): o for o in _v(dataset, "organisations")}
+    icbs: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for values in _v(dataset, "icbs"):
+        span = row_life("icbs", values)
+        if span is None or span.definitely_on(day):
+            icbs[str(values.get("icb_ods_code"))].append(values)
+    rows = []
+    for part in structure.partnerships:
+        for pcn in part.pcns:
+            sub_icb = organisations.get(pcn.sub_icb_code, {})
+            icb_code = str(sub_icb.get("icb_ods_code") or "")
+            icb = icbs[icb_code][0] if len(icbs.get(icb_code, [])) == 1 else {}
+            for member in pcn.members:
+                rows.append(
+                    {
+                        "practice_code": member.practice_code,
+                        "practice_name": member.practice_name,
+                        "pcn_code": pcn.pcn_code,
+                        "pcn_name": pcn.pcn_name,
+                        "partnership": part.id,
+                        "partnership_name": part.name,
+                        "sub_icb_code": pcn.sub_icb_code,
+                        "sub_icb_name": sub_icb.get("name"),
+                        "sub_icb_ons_code": sub_icb.get("ons_code"),
+                        "icb_ods_code": icb.get("icb_ods_code"),
+                        "icb_ons_code": icb.get("icb_ons_code"),
+                        "icb_name": icb.get("icb_name"),
+                        "as_at": day,
+                    }
+                )
+    return rows
+
+
+def structure_table(dataset: Dataset) -> list[TableOut]:
+    """The generated `structure` table as at the release date; none when the sources lack a
+    table it is built from (a throwaway project with a few resources, say)."""
+    if dataset.metadata is None or any(name not in dataset.tables for name in NEEDS):
+        return []
+    if "structure" in dataset.tables:
+        raise ProjectError(
+            "sources/structure.* clashes with the generated `structure` resource",
+            hint="rename that resource: `structure` is built by the pipeline",
+        )
+    schema = structure_schema()
+    key = schema["primaryKey"]
+    rows = structure_rows(dataset, dataset.metadata.release_date)
+    rows.sort(key=lambda r: sort_key(r, key))
+    return [
+        TableOut(
+            "structure",
+            schema,
+            tuple(rows),
+            str(schema.get("title", "structure")),
+            str(schema.get("description", "")),
+        )
+    ]
+
+
+# --- rendering for `ics-data as-at` ------------------------------------------------------------
+
+FLAT_COLUMNS = (
+    "as_at",
+    "partnership",
+    "partnership_name",
+    "pcn_code",
+    "pcn_name",
+    "practice_code",
+    "practice_name",
+    "certain",
+)
+
+
+def render_csv(structure: Structure) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, FLAT_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(structure.flat_rows())
+    return buffer.getvalue()
+
+
+def render_text(structure: Structure) -> str:
+    pcns = structure.pcns
+    lines = [
+        f"{structure.ics_name} ({structure.ics_code}) on {structure.day.isoformat()}: "
+        f"{len(pcns)} PCNs, {structure.practices} member practices, "
+        f"{len(structure.partnerships)} partnerships"
+    ]
+    for part in structure.partnerships:
+        lines.append("")
+        lines.append(f"{part.name} ({part.id}): {len(part.pcns)} PCNs, {part.practices} practices")
+        for pcn in part.pcns:
+            lines.append(f"  {pcn.pcn_code}  {pcn.pcn_name}  ({len(pcn.members)} practices)")
+            for member in pcn.members:
+                lines.append(f"      {member.practice_code}  {member.practice_name}")
+            for member in pcn.possible:
+                lines.append(
+                    f"    ? {member.practice_code}  {member.practice_name}  "
+                    "(membership dates known only between bounds)"
+                )
+    if structure.uncertain_pcns:
+        lines.append("")
+        lines.append(
+            "Possibly open that day (dates known only between bounds), not listed: "
+            + ", ".join(structure.uncertain_pcns)
+        )
+    return "\n".join(lines)
+
+
+def check_structure(dataset: Dataset) -> list[Issue]:
+    """The generated `structure` table (a row per practice of each PCN open on the release date)
+    must meet its own schema, or publish would crash writing it. Its ICB columns are required:
+    each such PCN's sub-ICB location needs an `icb_ods_code` with exactly one `icbs` row valid
+    on that day. Called only when the records are otherwise valid: it is built from them."""
+
+    pcns = dataset.tables.get("pcns")
+    issues: list[Issue] = []
+    for table in structure_table(dataset):
+        required = [
+            f["name"] for f in table.schema["fields"] if f.get("constraints", {}).get("required")
+        ]
+        reported: set[str] = set()
+        for out in table.rows:
+            missing = [name for name in required if out.get(name) is None]
+            code = str(out.get("pcn_code"))
+            if not missing or code in reported or pcns is None:
+                continue
+            reported.add(code)
+            row = next(r for r in pcns.rows if r.values.get("pcn_code") == code)
+            sub_icb, day = out.get("sub_icb_code"), out.get("as_at")
+            icb = next(
+                (
+                    o.get("icb_ods_code")
+                    for o in dataset.values("organisations")
+                    if o.get("code") == sub_icb
+                ),
+                None,
+            )
+            if icb is None:
+                why = f"organisations gives sub-ICB location {sub_icb} no icb_ods_code"
+            else:
+                valid = sum(
+                    1
+                    for values in dataset.values("icbs")
+                    if values.get("icb_ods_code") == icb
+                    and (span := row_life("icbs", values)) is not None
+                    and isinstance(day, date)
+                    and span.definitely_on(day)
+                )
+                why = (
+                    f"icbs has {valid} rows of ICB {icb} (of sub-ICB location {sub_icb}) "
+                    "valid that day, not one"
+                )
+            issues.append(
+                row_issue(
+                    pcns,
+                    row,
+                    "sub_icb_code",
+                    "missing-icb",
+                    f"PCN {code} is open on the release date {day}, so the generated structure "
+                    f"table needs its {', '.join(missing)}, but {why}",
+                    sub_icb,
+                )
+            )
+    return issues

@@ -1,0 +1,41 @@
+"""The second stage: validate loaded sources. Each record against its schema (through
+frictionless), references across resources, the rules a table schema cannot say, the claims,
+and that the generated tables can be built. Never raises for bad data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipeline.check.claims import check_claims, summarise
+from pipeline.check.references import check_foreign_keys, check_provenance
+from pipeline.check.rules import check_rules
+from pipeline.check.structure import check_structure
+from pipeline.check.tables import check_table
+from pipeline.core.issues import Issue, ValidationReport, sort_issues
+from pipeline.core.model import Dataset, Table, Validation
+from pipeline.sources.project import LoadedSources, load_sources
+
+
+def validate(loaded: LoadedSources) -> Validation:
+    """Every problem in the loaded sources at once, and the typed dataset they make."""
+    issues: list[Issue] = list(loaded.issues)
+    tables: dict[str, Table] = {}
+    for resource, source in loaded.tables.items():
+        table, problems = check_table(source, loaded.schemas[resource])
+        tables[resource] = table
+        issues.extend(problems)
+    dataset = Dataset(loaded.metadata, tables)
+    issues.extend(check_foreign_keys(dataset))
+    if loaded.metadata is not None:
+        issues.extend(check_provenance(dataset, loaded.metadata))
+    issues.extend(check_rules(dataset))
+    claim_issues, claims = check_claims(dataset)
+    issues.extend(claim_issues)
+    if not issues:  # the generated tables are built from valid records only
+        issues.extend(check_structure(dataset))
+    return Validation(dataset, ValidationReport(sort_issues(issues), summarise(dataset, claims)))
+
+
+def validate_project(sources: Path, schemas: Path) -> Validation:
+    """Load and validate a project's folders: what `validate`, `diff` and `refresh` need."""
+    return validate(load_sources(sources, schemas))

@@ -1,0 +1,49 @@
+"""Small file helpers every layer shares: how a path is shown, a file's SHA-256, and writing a
+file atomically only when its bytes change."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+# Zip entries carry this timestamp (the earliest a zip can hold), so their bytes never depend on
+# the clock.
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+def display_path(path: Path) -> str:
+    """A path as the user typed it: relative to the working folder when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def dump_json(data: Any) -> bytes:
+    return (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def write_if_changed(target: Path, data: bytes, temporary: Path) -> bool:
+    """Replace TARGET with DATA atomically (through TEMPORARY, in the same folder), unless it
+    already holds exactly those bytes: a no-op run touches nothing. True when it wrote."""
+    if target.is_file() and target.read_bytes() == data:
+        return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary.write_bytes(data)
+    os.replace(temporary, target)
+    return True

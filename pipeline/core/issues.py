@@ -1,0 +1,110 @@
+"""Problems in the data, as values: collected, sorted, rendered; never raised."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, order=True)
+class Issue:
+    """One problem, pointing at the line a person edits.
+
+    `line` is 1-based and is the line of the field inside its record where it is known, else
+    the line of the record, else 0 for the file as a whole.
+    """
+
+    file: str
+    line: int
+    code: str
+    message: str
+    resource: str = ""
+    field: str = ""
+    value: str = ""
+    record: int = -1  # 0-based position of the record in its file, -1 for none
+
+    def location(self) -> str:
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+    def where(self) -> str:
+        if not self.resource:
+            return ""
+        item = f"{self.resource}[{self.record}]" if self.record >= 0 else self.resource
+        return f"{item}.{self.field}" if self.field else item
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """The outcome of validation: every issue at once, and the figures worth showing."""
+
+    issues: tuple[Issue, ...]
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.issues
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "issues": [issue.to_dict() for issue in self.issues],
+            "summary": self.summary,
+        }
+
+
+def sort_issues(issues: Iterable[Issue]) -> tuple[Issue, ...]:
+    return tuple(sorted(set(issues), key=lambda i: (i.file, i.line, i.code, i.field, i.message)))
+
+
+def quote(value: object) -> str:
+    """A value as it appears in a message: strings quoted, so blanks and spaces are visible."""
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, str) else str(value)
+
+
+SOURCE_ADVICE = "Fix the source records, or the schema if it is wrong."
+RELEASE_ADVICE = (
+    "A published release never changes: restore it from the archive (git checkout output/) "
+    "or from its zip."
+)
+
+
+def render_text(issues: Sequence[Issue], advice: str = SOURCE_ADVICE) -> str:
+    lines = []
+    for issue in issues:
+        where = issue.where()
+        parts = [issue.location()]
+        if where:
+            parts.append(where)
+        parts.append(issue.message)
+        lines.append("  ".join(parts) + f"   [{issue.code}]")
+    files = len({issue.file for issue in issues})
+    noun = "problem" if len(issues) == 1 else "problems"
+    fnoun = "file" if files == 1 else "files"
+    lines.append(f"{len(issues)} {noun} in {files} {fnoun}. {advice}")
+    return "\n".join(lines)
+
+
+def _github_escape(text: str, *, property_value: bool = False) -> str:
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if property_value:
+        text = text.replace(":", "%3A").replace(",", "%2C")
+    return text
+
+
+def render_github(issues: Sequence[Issue]) -> str:
+    """GitHub Actions workflow commands: each problem lands as an annotation on its line."""
+    out = []
+    for issue in issues:
+        props = [f"file={_github_escape(issue.file, property_value=True)}"]
+        if issue.line:
+            props.append(f"line={issue.line}")
+        props.append(f"title={_github_escape(issue.code, property_value=True)}")
+        where = issue.where()
+        message = f"{where}: {issue.message}" if where else issue.message
+        out.append(f"::error {','.join(props)}::{_github_escape(message)}")
+    return "\n".join(out)

@@ -1,0 +1,174 @@
+"""The dataset model: source records as loaded, their schemas and package metadata, the typed
+rows validation makes of them, and the tables a release publishes. Plain frozen values."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pipeline.core.files import display_path
+from pipeline.core.issues import ValidationReport
+
+if TYPE_CHECKING:
+    from frictionless import Schema
+
+
+@dataclass(frozen=True)
+class Record:
+    """One record: its values as typed, its position, and the line of each of its fields."""
+
+    index: int
+    line: int
+    values: dict[str, str | None]
+    field_lines: dict[str, int] = field(default_factory=dict)
+
+    def line_of(self, name: str) -> int:
+        return self.field_lines.get(name, self.line)
+
+
+@dataclass(frozen=True)
+class SourceTable:
+    """The records of one source file, as the person typed them."""
+
+    resource: str
+    path: Path
+    format: str  # "yaml" or "csv"
+    fields: tuple[str, ...]
+    records: tuple[Record, ...]
+
+    @property
+    def file(self) -> str:
+        return display_path(self.path)
+
+
+@dataclass(frozen=True)
+class ResourceSchema:
+    """One resource's Table Schema descriptor, and the file it was read from."""
+
+    resource: str
+    path: Path
+    descriptor: dict[str, Any]
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        return tuple(f["name"] for f in self.descriptor.get("fields", []))
+
+    @property
+    def primary_key(self) -> tuple[str, ...]:
+        key = self.descriptor.get("primaryKey", [])
+        return (key,) if isinstance(key, str) else tuple(key)
+
+    @property
+    def foreign_keys(self) -> list[dict[str, Any]]:
+        return list(self.descriptor.get("foreignKeys", []))
+
+    def field(self, name: str) -> dict[str, Any]:
+        for f in self.descriptor.get("fields", []):
+            if f["name"] == name:
+                return dict(f)
+        raise KeyError(name)
+
+    def frictionless(self) -> Schema:
+        """The frictionless Schema without foreign keys (those are checked across resources)."""
+        from frictionless import Schema  # a heavy library, loaded by the commands that check
+
+        descriptor = {k: v for k, v in self.descriptor.items() if k != "foreignKeys"}
+        return Schema.from_descriptor(descriptor)
+
+
+@dataclass(frozen=True)
+class Metadata:
+    """`sources/package.yaml`: the release version, the package metadata, the source registry."""
+
+    path: Path
+    data: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return str(self.data["name"])
+
+    @property
+    def version(self) -> str:
+        return str(self.data["version"])
+
+    @property
+    def release_date(self) -> date:
+        value = self.data["release_date"]
+        return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+    @property
+    def source_ids(self) -> frozenset[str]:
+        return frozenset(str(s["id"]) for s in self.data.get("sources", []))
+
+
+@dataclass(frozen=True)
+class Row:
+    """A record with typed values (None where empty or invalid), and where it came from."""
+
+    record: Record
+    values: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Table:
+    source: SourceTable
+    schema: ResourceSchema
+    rows: tuple[Row, ...]
+
+    @property
+    def resource(self) -> str:
+        return self.source.resource
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Every resource's typed rows, with the package metadata: what `build` turns into files."""
+
+    metadata: Metadata | None
+    tables: dict[str, Table] = field(default_factory=dict)
+
+    def rows(self, resource: str) -> tuple[Row, ...]:
+        table = self.tables.get(resource)
+        return table.rows if table else ()
+
+    def values(self, resource: str) -> list[dict[str, Any]]:
+        return [row.values for row in self.rows(resource)]
+
+
+@dataclass(frozen=True)
+class Validation:
+    """The typed dataset and the report of every problem found in it."""
+
+    dataset: Dataset
+    report: ValidationReport
+
+    @property
+    def ok(self) -> bool:
+        return self.dataset.metadata is not None and self.report.ok
+
+
+@dataclass(frozen=True)
+class TableOut:
+    """One published table: its schema descriptor and rows of typed values, sorted by key."""
+
+    name: str
+    schema: dict[str, Any]
+    rows: tuple[dict[str, Any], ...]
+    title: str
+    description: str
+
+
+def sort_key(row: dict[str, Any], key: Sequence[str]) -> tuple[Any, ...]:
+    # None sorts first; values of one field share a type, so the comparison is total
+    return tuple((row.get(k) is not None, _sortable(row.get(k))) for k in key)
+
+
+def _sortable(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, tuple):  # yearmonth
+        return tuple(value)
+    return value

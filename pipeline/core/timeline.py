@@ -1,0 +1,106 @@
+"""Dates that may be known exactly, or only between bounds, and the life of a record.
+
+A date column `X` may be empty with `X_earliest` and `X_latest` holding what is known, e.g. a PCN
+absent from the ePCN of 2025-01-20 and present in the mapping of 2026-08-01 opened on a day in
+2025-01-21..2026-08-01. Questions about a day are then answered as "definitely", "possibly" or not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Moment:
+    """A day known exactly, between bounds, or not at all (all None)."""
+
+    exact: date | None = None
+    earliest: date | None = None
+    latest: date | None = None
+
+    @property
+    def known(self) -> bool:
+        return self.exact is not None or self.earliest is not None or self.latest is not None
+
+    @property
+    def lo(self) -> date | None:
+        return self.exact if self.exact is not None else self.earliest
+
+    @property
+    def hi(self) -> date | None:
+        return self.exact if self.exact is not None else self.latest
+
+    def describe(self) -> str:
+        if self.exact is not None:
+            return self.exact.isoformat()
+        if not self.known:
+            return "unknown"
+        lo = self.earliest.isoformat() if self.earliest else "?"
+        hi = self.latest.isoformat() if self.latest else "?"
+        return f"between {lo} and {hi}"
+
+
+@dataclass(frozen=True)
+class Life:
+    """When a record holds: from `start` to `end` (both inclusive). No end known: still holds."""
+
+    start: Moment
+    end: Moment
+
+    def definitely_on(self, day: date) -> bool:
+        start_hi = self.start.hi
+        if start_hi is None or start_hi > day:
+            return False
+        if not self.end.known:
+            return True
+        end_lo = self.end.lo
+        return end_lo is not None and end_lo >= day
+
+    def possibly_on(self, day: date) -> bool:
+        start_lo = self.start.lo
+        if start_lo is not None and start_lo > day:
+            return False
+        if not self.end.known:
+            return True
+        end_hi = self.end.hi
+        return end_hi is None or end_hi >= day
+
+    def definite_span(self) -> tuple[date, date | None] | None:
+        """The days on which it certainly held: (first, last or None for open-ended)."""
+        first = self.start.hi
+        if first is None:
+            return None
+        if not self.end.known:
+            return first, None
+        last = self.end.lo
+        if last is None or last < first:
+            return None
+        return first, last
+
+
+def moment(values: Mapping[str, Any], column: str) -> Moment:
+    def day(name: str) -> date | None:
+        value = values.get(name)
+        return value if isinstance(value, date) else None
+
+    return Moment(day(column), day(f"{column}_earliest"), day(f"{column}_latest"))
+
+
+def life(values: Mapping[str, Any], start: str, end: str) -> Life:
+    return Life(moment(values, start), moment(values, end))
+
+
+# The columns holding each resource's life: (start, end). Each may have _earliest/_latest bounds.
+LIFESPANS = {
+    "pcns": ("open_date", "close_date"),
+    "pcn_memberships": ("start_date", "end_date"),
+    "icbs": ("valid_from", "valid_to"),
+}
+
+
+def row_life(resource: str, values: dict[str, Any]) -> Life | None:
+    columns = LIFESPANS.get(resource)
+    return life(values, *columns) if columns else None

@@ -1,0 +1,46 @@
+"""The third stage: build the release package the sources declare (the files of `pipeline.build`)
+with its change list and changelog (`pipeline.changes`) against the newest older release."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.archive import previous_release
+from pipeline.build.package import build_files
+from pipeline.changes.changelog import changes_table, render_changelog
+from pipeline.changes.diff import diff_snapshots
+from pipeline.changes.model import Diff
+from pipeline.changes.snapshot import release_snapshot, sources_snapshot
+from pipeline.core.errors import InvalidSources
+from pipeline.core.model import Metadata, Validation
+
+
+@dataclass(frozen=True)
+class BuiltPackage:
+    """Every file of a release, by its path inside the release folder, and its diff against the
+    release before it (`previous`; both None for a first release). Nothing is published yet."""
+
+    metadata: Metadata
+    files: dict[str, bytes]
+    previous: Path | None
+    diff: Diff | None
+
+
+def build_package(validation: Validation, output: Path) -> BuiltPackage:
+    """Build the release the sources declare, with its change list and changelog: both compare it
+    with the newest release in OUTPUT older than its version, so rebuilding a published version
+    gives the same bytes. Invalid sources raise `InvalidSources`, naming every problem."""
+    metadata = validation.dataset.metadata
+    if metadata is None or not validation.report.ok:
+        raise InvalidSources(validation.report.issues)
+    previous = previous_release(output, metadata.version)
+    new = sources_snapshot(validation, metadata.version)
+    diff = diff_snapshots(release_snapshot(previous), new) if previous else None
+    files = build_files(
+        validation.dataset,
+        metadata,
+        extra_tables=[changes_table(diff, metadata.version)],
+        extra_files={"CHANGELOG.md": render_changelog(diff, new).encode("utf-8")},
+    )
+    return BuiltPackage(metadata, files, previous, diff)

@@ -1,0 +1,144 @@
+"""The fourth stage: publish a built package into OUTPUT atomically, never rewriting a published
+version, then rebuild the catalogue beside the releases.
+
+A release is staged in `OUTPUT/.staging-*`, its zip is moved into place, then the folder is
+renamed to `OUTPUT/<version>`: that rename is the moment of publication. A publish killed before
+it leaves no release folder (a stray zip without its folder is replaced by the next run); an
+exclusive lock on the OUTPUT folder keeps two publishes from interleaving.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.archive import STAGING_PREFIX, find_releases, previous_release, zip_name
+from pipeline.build.package import write_files
+from pipeline.changes.changelog import write_changelog
+from pipeline.changes.policy import check_version
+from pipeline.core.errors import ReleaseError
+from pipeline.core.files import display_path
+from pipeline.core.versions import parse_version
+from pipeline.release.bundle import build_zip
+from pipeline.release.catalog import write_catalog
+from pipeline.release.plan import BuiltPackage
+from pipeline.site.pages import write_site
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    version: str
+    path: Path
+    status: str  # "published", "unchanged" or "checked"
+    files: int = 0
+
+
+@contextmanager
+def publish_lock(output: Path) -> Iterator[None]:
+    """An exclusive lock on the OUTPUT folder itself: a lock file would be left behind in the
+    committed archive by every no-op publish."""
+    output.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(output, os.O_RDONLY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # closing releases the lock
+
+
+def clean_staging(output: Path) -> None:
+    """Remove what a killed publish left behind (only ever called under the lock)."""
+    for path in output.glob(f"{STAGING_PREFIX}*"):
+        shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink()
+    for zip_path in output.glob("*.zip"):
+        version = zip_path.stem.rsplit("-", 1)[-1]
+        try:
+            parse_version(version)
+        except ValueError:
+            continue
+        if not (output / version).is_dir():
+            zip_path.unlink()  # moved into place by a publish killed before its rename
+
+
+def same_content(files: dict[str, bytes], release: Path) -> bool:
+    on_disk = {p.relative_to(release).as_posix() for p in release.rglob("*") if p.is_file()}
+    if on_disk != set(files):
+        return False
+    return all((release / path).read_bytes() == content for path, content in files.items())
+
+
+def publish(package: BuiltPackage, output: Path, *, check: bool = False) -> PublishResult:
+    """Publish a built package into OUTPUT as the version its metadata declares, then rebuild
+    the catalogue (catalog.json, CHANGELOG.md, the site). With `check`, only say whether it
+    could be published: the refusals and the version policy, nothing written."""
+    metadata, files = package.metadata, package.files
+    version = metadata.version
+    if check and not output.is_dir():  # nothing there can refuse it; --check writes nothing
+        return PublishResult(version, output / version, "checked", len(files))
+    with publish_lock(output):
+        if not check:
+            clean_staging(output)
+        if previous_release(output, version) != package.previous:
+            raise ReleaseError(
+                f"a release was published in {display_path(output)} while {version} was built",
+                hint="run the command again: the change list must compare with the newest release",
+            )
+        target = output / version
+        releases = find_releases(output)
+        if target.exists():
+            if same_content(files, target):
+                if not check:  # a publish killed after its rename never wrote these
+                    write_catalogue(output, metadata.name)
+                return PublishResult(version, target, "unchanged", len(files))
+            raise ReleaseError(
+                f"version {version} is already published in {display_path(target)} with "
+                "different content; a published version never changes",
+                hint=f"bump `version` in {display_path(metadata.path)} (newest release: "
+                f"{releases[-1].version}); `ics-data diff latest sources` says by how much",
+            )
+        if releases and parse_version(version) < parse_version(releases[-1].version):
+            raise ReleaseError(
+                f"version {version} is lower than the newest release {releases[-1].version}",
+                hint=f"bump `version` in {display_path(metadata.path)} above "
+                f"{releases[-1].version}",
+            )
+        if package.diff is not None:
+            check_version(package.diff, version, metadata.path)
+        if check:
+            return PublishResult(version, target, "checked", len(files))
+        staging = output / f"{STAGING_PREFIX}{version}-{os.getpid()}"
+        staging.mkdir()
+        try:
+            write_files(files, staging / version)
+            zipped = build_zip(files, f"{metadata.name}-{version}")
+            (staging / "release.zip").write_bytes(zipped)
+            _fsync_tree(staging)
+            os.replace(staging / "release.zip", output / zip_name(metadata.name, version))
+            os.replace(staging / version, target)  # the moment of publication
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        write_catalogue(output, metadata.name)
+    return PublishResult(version, target, "published", len(files))
+
+
+def write_catalogue(output: Path, name: str) -> None:
+    """Everything beside the releases, rebuilt from them: catalog.json, the cumulative
+    CHANGELOG.md and the site (index.html, releases/<version>.html, dcat.jsonld)."""
+    write_catalog(output, name)
+    write_changelog(output)
+    write_site(output)
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in folder.rglob("*"):
+        if path.is_file():
+            with path.open("rb") as handle:
+                os.fsync(handle.fileno())
+
+
+# --- verify -----------------------------------------------------------------------------------

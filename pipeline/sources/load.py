@@ -1,0 +1,476 @@
+"""Load source records from `sources/`, keeping for each record its file and line.
+
+Two formats, one per resource: `sources/<resource>.yaml` (a list of mappings, hand-written
+records) and `sources/<resource>.csv` (a header row, long lists). Every value is kept as the text
+the person typed (or None when empty): types are applied by the schema during validation, never
+guessed by a parser, so `09J`, `2016`, `yes` and `0123` stay what they look like.
+
+Loading never raises for a bad file: problems come back as `Issue` values.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from pipeline.core.files import display_path
+from pipeline.core.issues import Issue
+from pipeline.core.model import Record, SourceTable
+
+SOURCE_SUFFIXES = (".yaml", ".yml", ".csv")
+NULL_TAG = "tag:yaml.org,2002:null"
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # all but tab and line ends
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    tables: dict[str, SourceTable]
+    issues: tuple[Issue, ...]
+
+
+def find_source(sources: Path, resource: str) -> list[Path]:
+    return [
+        sources / f"{resource}{suffix}"
+        for suffix in SOURCE_SUFFIXES
+        if (sources / f"{resource}{suffix}").exists()
+    ]
+
+
+def load_source_files(sources: Path, resources: Iterable[str]) -> LoadResult:
+    """Load the source file of every named resource; report files that are missing or extra."""
+    tables: dict[str, SourceTable] = {}
+    issues: list[Issue] = []
+    wanted = list(resources)
+    for resource in wanted:
+        paths = find_source(sources, resource)
+        if not paths:
+            issues.append(
+                Issue(
+                    display_path(sources / f"{resource}.yaml"),
+                    0,
+                    "missing-file",
+                    f"no source file for resource {resource!r}: expected "
+                    f"{resource}.yaml or {resource}.csv in {display_path(sources)}",
+                    resource,
+                )
+            )
+            continue
+        if len(paths) > 1:
+            issues.append(
+                Issue(
+                    display_path(paths[1]),
+                    0,
+                    "duplicate-source",
+                    f"resource {resource!r} has more than one source file: "
+                    + ", ".join(p.name for p in paths)
+                    + "; keep one",
+                    resource,
+                )
+            )
+        table, found = load_source_file(paths[0], resource)
+        issues.extend(found)
+        if table is not None:
+            tables[resource] = table
+    for path in sorted(sources.iterdir()) if sources.is_dir() else []:
+        if path.suffix in SOURCE_SUFFIXES and path.stem not in wanted and path.stem != "package":
+            issues.append(
+                Issue(
+                    display_path(path),
+                    0,
+                    "unknown-resource",
+                    f"no schema describes resource {path.stem!r}: add schemas/{path.stem}"
+                    ".schema.yaml or remove the file",
+                    path.stem,
+                )
+            )
+    return LoadResult(tables, tuple(issues))
+
+
+def read_text(path: Path) -> tuple[str | None, list[Issue]]:
+    """The file's text as UTF-8 (a BOM is accepted), or an issue naming the first bad line."""
+    file = display_path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return None, [Issue(file, 0, "unreadable-file", f"cannot read the file: {exc.strerror}")]
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        bad = data[exc.start : exc.start + 1].hex()
+        return None, [
+            Issue(
+                file,
+                line,
+                "encoding",
+                f"byte 0x{bad} is not UTF-8; save the file as UTF-8",
+            )
+        ]
+    control = CONTROL.search(text)
+    if control:
+        # PyYAML refuses these without a line; CSV would publish them. Name the line.
+        line = text.count("\n", 0, control.start()) + 1
+        return None, [
+            Issue(
+                file,
+                line,
+                "encoding",
+                f"control character U+{ord(control[0]):04X} is not text; remove it",
+            )
+        ]
+    if not text.strip():
+        return None, [Issue(file, 0, "empty-file", "the file is empty")]
+    return text, []
+
+
+def load_source_file(path: Path, resource: str) -> tuple[SourceTable | None, list[Issue]]:
+    text, issues = read_text(path)
+    if text is None:
+        return None, [
+            Issue(
+                i.file,
+                i.line,
+                i.code,
+                i.message + ("; it must hold records" if i.code == "empty-file" else ""),
+                resource,
+            )
+            for i in issues
+        ]
+    if path.suffix == ".csv":
+        return parse_csv(text, path, resource)
+    return parse_yaml_records(text, path, resource)
+
+
+# --- YAML -------------------------------------------------------------------------------------
+
+
+# PyYAML's parser messages name its grammar; say what a person usually got wrong instead.
+YAML_HINTS = (
+    ("found another document", "the file must hold one list of records; remove the '---' line"),
+    (
+        "mapping values are not allowed",
+        "a value that contains ': ' must be in quotes, or this line is indented wrongly",
+    ),
+    (
+        "but found '<scalar>'",
+        "is there text after a closing quote, or is this line indented wrongly?",
+    ),
+    (
+        "expected <block end>",
+        "check the indentation of this line and the ones above: each record starts with '- ' "
+        "and its fields line up under its first field",
+    ),
+)
+
+
+def yaml_problem(exc: yaml.YAMLError, file: str, resource: str = "", text: str = "") -> Issue:
+    problem_mark = getattr(exc, "problem_mark", None)
+    context_mark = getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    if context == "while scanning a quoted scalar" and context_mark is not None:
+        # The file ended inside quotes: the mistake is where the quote opened, not at the end.
+        return Issue(
+            file,
+            context_mark.line + 1,
+            "yaml-syntax",
+            "a quoted value starting on this line is never closed; add the closing quote",
+            resource,
+        )
+    opened = _unclosed_quote(text, problem_mark.line) if text and problem_mark else None
+    if opened is not None:
+        return Issue(
+            file,
+            opened + 1,
+            "yaml-syntax",
+            f"a quoted value starting on this line is not closed on it (a quote on line "
+            f"{problem_mark.line + 1 if problem_mark else '?'} closes it); add the closing quote",
+            resource,
+        )
+    mark = problem_mark or context_mark
+    line = mark.line + 1 if mark is not None else 0
+    message = f"YAML cannot be read: {problem}"
+    if context:
+        message += f" ({context})"
+    # PyYAML writes a tab as '\t'; do not look for the word "tab": "unacceptable" has it.
+    if "\t" in problem or "'\\t'" in problem:
+        message += "; indent with spaces, not tabs"
+    else:
+        message += next((f"; {hint}" for key, hint in YAML_HINTS if key in problem), "")
+    return Issue(file, line, "yaml-syntax", message, resource)
+
+
+def _unclosed_quote(text: str, error_line: int) -> int | None:
+    """The 0-based line where a quoted value opened, if it spans lines and ends where YAML failed.
+
+    An unclosed quote swallows text up to the next quote, so PyYAML fails later, on that line.
+    """
+    last: yaml.Token | None = None
+    try:
+        for token in yaml.scan(text, Loader=yaml.SafeLoader):
+            if (
+                isinstance(token, yaml.ScalarToken)
+                and token.style in ('"', "'")
+                and token.start_mark.line != token.end_mark.line
+            ):
+                last = token
+    except yaml.YAMLError:
+        pass  # scanning stops at the same fault; the tokens before it are what we need
+    if last is not None and last.end_mark.line == error_line:
+        return int(last.start_mark.line)
+    return None
+
+
+def compose_yaml(text: str, file: str, resource: str = "") -> tuple[yaml.Node | None, list[Issue]]:
+    """Compose (parse without constructing): nodes keep their line numbers and raw text."""
+    try:
+        return yaml.compose(text, Loader=yaml.SafeLoader), []
+    except yaml.YAMLError as exc:
+        return None, [yaml_problem(exc, file, resource, text)]
+
+
+def scalar_text(node: yaml.Node) -> str | None:
+    """The text of a scalar as typed; YAML's null and the empty string are no value."""
+    if node.tag == NULL_TAG:
+        return None
+    value = str(node.value)
+    return value if value.strip() != "" else None
+
+
+def parse_yaml_records(
+    text: str, path: Path, resource: str
+) -> tuple[SourceTable | None, list[Issue]]:
+    file = display_path(path)
+    root, issues = compose_yaml(text, file, resource)
+    if root is None:
+        if not issues:
+            issues = [Issue(file, 0, "empty-file", "the file holds no records", resource)]
+        return None, issues
+    if not isinstance(root, yaml.SequenceNode):
+        return None, [
+            Issue(
+                file,
+                root.start_mark.line + 1,
+                "yaml-structure",
+                "the file must be a list of records (each starting with '- ')",
+                resource,
+            )
+        ]
+    records: list[Record] = []
+    names: list[str] = []
+    for index, node in enumerate(root.value):
+        line = node.start_mark.line + 1
+        if not isinstance(node, yaml.MappingNode):
+            issues.append(
+                Issue(
+                    file,
+                    line,
+                    "yaml-structure",
+                    f"each record must be a mapping of field: value, found {_describe(node)}",
+                    resource,
+                    record=index,
+                )
+            )
+            continue
+        values: dict[str, str | None] = {}
+        lines: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            key_line = key_node.start_mark.line + 1
+            if not isinstance(key_node, yaml.ScalarNode):
+                issues.append(
+                    Issue(
+                        file,
+                        key_line,
+                        "yaml-structure",
+                        "a field name must be text",
+                        resource,
+                        record=index,
+                    )
+                )
+                continue
+            key = str(key_node.value)
+            if key in values or key in lines:
+                issues.append(
+                    Issue(
+                        file,
+                        key_line,
+                        "duplicate-key",
+                        f"field {key!r} appears twice in this record (first on line "
+                        f"{lines[key]}); YAML would silently keep the last",
+                        resource,
+                        key,
+                        record=index,
+                    )
+                )
+                continue
+            lines[key] = key_line
+            if isinstance(value_node, yaml.ScalarNode):
+                values[key] = scalar_text(value_node)
+            else:
+                issues.append(
+                    Issue(
+                        file,
+                        key_line,
+                        "type-error",
+                        "expected a single value, found a "
+                        + ("list" if isinstance(value_node, yaml.SequenceNode) else "mapping"),
+                        resource,
+                        key,
+                        record=index,
+                    )
+                )
+                values[key] = None
+            if key not in names:
+                names.append(key)
+        records.append(Record(index, line, values, lines))
+    if not records and not issues:
+        issues.append(Issue(file, 0, "empty-file", "the file holds no records", resource))
+    if not records or any(issue.code == "yaml-structure" for issue in issues):
+        # No table, as for an unreadable file: counts, claims and foreign keys measured against
+        # the records that could be read would only echo this problem, in other files.
+        return None, issues
+    return SourceTable(resource, path, "yaml", tuple(names), tuple(records)), issues
+
+
+def _describe(node: yaml.Node) -> str:
+    if isinstance(node, yaml.SequenceNode):
+        return "a list"
+    if node.tag == NULL_TAG:
+        return "nothing after '- '"
+    return f"the text {str(node.value)!r}; is the ': ' after the field name missing?"
+
+
+def load_yaml_mapping(path: Path) -> tuple[dict[str, object] | None, list[Issue]]:
+    """A whole YAML document as plain values (for metadata), with duplicate keys reported."""
+    file = display_path(path)
+    text, issues = read_text(path)
+    if text is None:
+        return None, issues
+    root, issues = compose_yaml(text, file)
+    if root is None:
+        return None, issues or [Issue(file, 0, "empty-file", "the file is empty")]
+    issues.extend(_duplicate_keys(root, file))
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:  # composed fine, so this is a constructor problem
+        return None, [yaml_problem(exc, file)]
+    if not isinstance(data, dict):
+        return None, [Issue(file, 1, "yaml-structure", "the file must be a mapping of key: value")]
+    return data, issues
+
+
+def _duplicate_keys(node: yaml.Node, file: str) -> list[Issue]:
+    found: list[Issue] = []
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                found.append(
+                    Issue(
+                        file,
+                        line,
+                        "duplicate-key",
+                        f"key {key!r} appears twice in one mapping (first on line {seen[key]}); "
+                        "YAML would silently keep the last",
+                        field=key,
+                    )
+                )
+            else:
+                seen[key] = line
+            found.extend(_duplicate_keys(value_node, file))
+    elif isinstance(node, yaml.SequenceNode):
+        for child in node.value:
+            found.extend(_duplicate_keys(child, file))
+    return found
+
+
+# --- CSV --------------------------------------------------------------------------------------
+
+
+def parse_csv(text: str, path: Path, resource: str) -> tuple[SourceTable | None, list[Issue]]:
+    file = display_path(path)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    issues: list[Issue] = []
+    try:
+        header = next(reader)
+    except (StopIteration, csv.Error) as exc:
+        return None, [Issue(file, 1, "csv-syntax", f"no header row: {exc}", resource)]
+    names = [name.strip() for name in header]
+    for column, name in enumerate(names, start=1):
+        if not name:
+            issues.append(Issue(file, 1, "blank-header", f"column {column} has no name", resource))
+        elif names.index(name) != column - 1:
+            issues.append(
+                Issue(file, 1, "duplicate-header", f"column {name!r} appears twice", resource, name)
+            )
+    records: list[Record] = []
+    start = reader.line_num + 1
+    index = 0
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            # An unclosed quote swallows the lines after it: the mistake is where the row began,
+            # and the rows read so far are not the file's records, so none are checked.
+            issues.append(
+                Issue(
+                    file,
+                    start,
+                    "csv-syntax",
+                    f"CSV cannot be read from the row on this line: {exc}; a value that starts "
+                    'with " must end with ", and a " inside it is written ""',
+                    resource,
+                )
+            )
+            return None, issues
+        line = start
+        start = reader.line_num + 1
+        if not row or all(cell.strip() == "" for cell in row):
+            continue  # blank lines are layout, not records
+        if len(row) > len(names):
+            issues.append(
+                Issue(
+                    file,
+                    line,
+                    "extra-cell",
+                    f"this row has {len(row)} cells but the header has {len(names)}; "
+                    "a value with a comma must be in double quotes",
+                    resource,
+                    record=index,
+                )
+            )
+        elif len(row) < len(names):
+            issues.append(
+                Issue(
+                    file,
+                    line,
+                    "missing-cell",
+                    f"this row has {len(row)} cells but the header has {len(names)}",
+                    resource,
+                    names[len(row)],
+                    record=index,
+                )
+            )
+        values: dict[str, str | None] = {}
+        for i, name in enumerate(names):
+            if name and name not in values:  # a repeated column is reported; the first counts
+                values[name] = row[i] if i < len(row) and row[i].strip() != "" else None
+        records.append(Record(index, line, values))
+        index += 1
+    if not records:
+        if not issues:
+            issues.append(
+                Issue(file, 0, "empty-file", "the file has a header but no records", resource)
+            )
+        return None, issues
+    return SourceTable(resource, path, "csv", tuple(n for n in names if n), tuple(records)), issues

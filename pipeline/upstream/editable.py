@@ -1,0 +1,467 @@
+"""The PCN, practice and membership records as a refresh edits them, cell by cell.
+
+`Records` holds the three source CSVs (`CsvDocument`, edited in place, so a fact that does not
+change leaves its line as it was), indexes them, and decides which fact wins when two files
+disagree:
+
+- a value from a file at least as new as everything the record already cites replaces the
+  record's value (ODS corrects history in later ePCN files: G82671 left U37339 on 2022-03-31,
+  a date first published in 2023);
+- an older file only fills what is empty, narrows bounds to an exact date inside them, or adds
+  a former name;
+- a date known exactly is never replaced by bounds.
+
+Every record a file changes cites that file in its `source` field; hand-curated fields (a PCN's
+partnership and its basis, a practice's 2019 CCG) are never overwritten. A new PCN gets a
+proposed partnership with `partnership_review` = true and a `Note` saying so.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from pipeline.core.timeline import Life, Moment
+from pipeline.upstream.csvedit import CsvDocument, CsvRow
+
+PCN_COLUMNS = (
+    "pcn_code",
+    "pcn_name",
+    "sub_icb_code",
+    "open_date",
+    "open_date_earliest",
+    "open_date_latest",
+    "close_date",
+    "close_date_earliest",
+    "close_date_latest",
+    "partnership",
+    "partnership_basis",
+    "partnership_review",
+    "former_names",
+    "source",
+)
+PRACTICE_COLUMNS = ("practice_code", "practice_name", "postcode", "ccg_2019_code", "source")
+MEMBERSHIP_COLUMNS = (
+    "practice_code",
+    "pcn_code",
+    "start_date",
+    "start_date_earliest",
+    "start_date_latest",
+    "end_date",
+    "end_date_earliest",
+    "end_date_latest",
+    "source",
+)
+DAY = timedelta(days=1)
+# How a proposed partnership is derived, in the words of partnership_basis.
+CCG_BASIS = "derived: member practices' 2019 CCG (EPCMEM)"
+HISTORY_BASIS = "derived: member practices' earlier PCNs"
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """The upstream file a change comes from: its registry id, vintage and file name."""
+
+    id: str
+    vintage: date
+    file: str
+
+
+@dataclass(frozen=True)
+class Note:
+    """Something the reviewer of a refresh must read: a proposal, a conflict, a gap.
+
+    Codes: `partnership-proposed`, `partnership-split`, `no-partnership`, `practice-without-ccg`,
+    `kept-newer`, `corrected`, `reopened`, `closed-pcn-mapped`, `stale-snapshot`,
+    `missing-start-date`, `unnamed-former-name`.
+    """
+
+    code: str
+    resource: str
+    key: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "code": self.code,
+            "resource": self.resource,
+            "key": self.key,
+            "message": self.message,
+        }
+
+
+def _day(text: str) -> date | None:
+    return date.fromisoformat(text) if text else None
+
+
+def iso(day: date | None) -> str:
+    return day.isoformat() if day else ""
+
+
+def moment(row: CsvRow, column: str) -> Moment:
+    return Moment(
+        _day(row.get(column)),
+        _day(row.get(f"{column}_earliest")),
+        _day(row.get(f"{column}_latest")),
+    )
+
+
+def lifespan(row: CsvRow, start: str, end: str) -> Life:
+    return Life(moment(row, start), moment(row, end))
+
+
+def split_ids(text: str) -> list[str]:
+    return [part.strip() for part in text.split(";") if part.strip()]
+
+
+def pcn_key(row: CsvRow) -> tuple[str, ...]:
+    return (row.get("pcn_code"),)
+
+
+def practice_key(row: CsvRow) -> tuple[str, ...]:
+    return (row.get("practice_code"),)
+
+
+def membership_key(row: CsvRow) -> tuple[str, ...]:
+    return (row.get("practice_code"), row.get("pcn_code"), row.get("start_date"))
+
+
+@dataclass
+class Records:
+    """The three editable resources, indexed, with what is needed to judge and stamp changes.
+
+    `vintages`: registry id -> vintage of every upstream publication in the registry;
+    `partnership_of_ccg`: 2019 CCG code -> partnership id (from partnerships.ccgs_2019);
+    `derivation_ids`: the ids a proposed partnership cites besides the upstream file.
+    """
+
+    pcns: CsvDocument
+    practices: CsvDocument
+    memberships: CsvDocument
+    vintages: dict[str, date]
+    partnership_of_ccg: dict[str, str]
+    derivation_ids: tuple[str, ...] = ("DERIVED",)
+    notes: list[Note] = field(default_factory=list)
+    proposed: list[str] = field(default_factory=list)  # PCN codes given a proposed partnership
+
+    def __post_init__(self) -> None:
+        self.pcns.require(PCN_COLUMNS)
+        self.practices.require(PRACTICE_COLUMNS)
+        self.memberships.require(MEMBERSHIP_COLUMNS)
+        self._pcn = {row.get("pcn_code"): row for row in self.pcns.rows}
+        self._practice = {row.get("practice_code"): row for row in self.practices.rows}
+        self._members: dict[tuple[str, str], list[CsvRow]] = defaultdict(list)
+        self._by_practice: dict[str, list[CsvRow]] = defaultdict(list)
+        self._by_pcn: dict[str, list[CsvRow]] = defaultdict(list)
+        for row in self.memberships.rows:
+            self._index_membership(row)
+
+    def pcn(self, code: str) -> CsvRow | None:
+        return self._pcn.get(code)
+
+    def memberships_of(self, practice: str, pcn: str) -> list[CsvRow]:
+        return self._members.get((practice, pcn), [])
+
+    def members_of_pcn(self, pcn: str) -> list[CsvRow]:
+        return self._by_pcn.get(pcn, [])
+
+    def practices_with_memberships(self) -> set[str]:
+        return set(self._by_practice)
+
+    def _index_membership(self, row: CsvRow) -> None:
+        self._members[(row.get("practice_code"), row.get("pcn_code"))].append(row)
+        self._by_practice[row.get("practice_code")].append(row)
+        self._by_pcn[row.get("pcn_code")].append(row)
+
+    # --- provenance ------------------------------------------------------------------------
+
+    def cited(self) -> set[str]:
+        ids: set[str] = set()
+        for document in (self.pcns, self.practices, self.memberships):
+            for row in document.rows:
+                ids.update(split_ids(row.get("source")))
+        return ids
+
+    def newest_known(self) -> date | None:
+        """The newest vintage any record cites: the day the sources were last known current."""
+        days = [self.vintages[i] for i in self.cited() if i in self.vintages]
+        return max(days) if days else None
+
+    def record_vintage(self, row: CsvRow) -> date | None:
+        days = [self.vintages[i] for i in split_ids(row.get("source")) if i in self.vintages]
+        return max(days) if days else None
+
+    def may_override(self, row: CsvRow, stamp: Stamp) -> bool:
+        known = self.record_vintage(row)
+        return known is None or stamp.vintage >= known
+
+    def stamp(self, row: CsvRow, stamp: Stamp, extra: Iterable[str] = ()) -> None:
+        """Cite the file (after the upstream ids already cited, before the others)."""
+        ids = split_ids(row.get("source"))
+        for ident in [stamp.id, *extra]:
+            if ident in ids:
+                continue
+            if ident in self.vintages:
+                upstream = [n for n, i in enumerate(ids) if i in self.vintages]
+                ids.insert(upstream[-1] + 1 if upstream else 0, ident)
+            else:
+                ids.append(ident)
+        row.set("source", "; ".join(ids))
+
+    def put(self, row: CsvRow, column: str, value: str, stamp: Stamp) -> bool:
+        if row.set(column, value):
+            self.stamp(row, stamp)
+            return True
+        return False
+
+    def note(self, code: str, resource: str, key: str, message: str) -> None:
+        self.notes.append(Note(code, resource, key, message))
+
+    # --- practices -------------------------------------------------------------------------
+
+    def practice(
+        self, code: str, name: str, postcode: str | None, stamp: Stamp, *, add: bool = True
+    ) -> None:
+        row = self._practice.get(code)
+        if row is None and not add:
+            return
+        if row is None:
+            values = {"practice_code": code, "practice_name": name, "postcode": postcode or ""}
+            values["source"] = stamp.id
+            self._practice[code] = self.practices.insert(values, practice_key)
+            self.note(
+                "practice-without-ccg",
+                "practices",
+                code,
+                f"practice {code} {name} is new; its 2019 CCG (ccg_2019_code) is not in the "
+                "upstream files: fill it from ODS epcmem if the practice existed in 2019",
+            )
+            return
+        override = self.may_override(row, stamp)
+        if name and (not row.get("practice_name") or override):
+            self.put(row, "practice_name", name, stamp)
+        if postcode and (not row.get("postcode") or override):
+            self.put(row, "postcode", postcode, stamp)
+
+    # --- PCNs ------------------------------------------------------------------------------
+
+    def add_pcn(self, values: dict[str, str], stamp: Stamp) -> CsvRow:
+        values = {**values, "partnership_review": "true", "source": stamp.id}
+        row = self.pcns.insert(values, pcn_key)
+        self._pcn[values["pcn_code"]] = row
+        return row
+
+    def rename(self, row: CsvRow, name: str, stamp: Stamp) -> None:
+        """Take a newer file's name, keeping the old one in former_names.
+
+        An older file's different name is a former name too (MAP22's ASHFORD STOUR PCN for
+        U87442, MID KENT PCN since 2022-04): it is added to former_names, the name stays.
+        """
+        current = row.get("pcn_name")
+        if not name or name == current:
+            return
+        if not current:
+            self.put(row, "pcn_name", name, stamp)
+            return
+        # Case alone is not a new name (QOF title-cases what ODS capitalises).
+        if name.casefold() == current.casefold():
+            return
+        former = split_ids(row.get("former_names"))
+        if not self.may_override(row, stamp):
+            if name not in (_former_name(entry) for entry in former):
+                self.put(row, "former_names", "; ".join([*former, f"{name} ({stamp.id})"]), stamp)
+            return
+        code = row.get("pcn_code")
+        cited = [i for i in split_ids(row.get("source")) if i in self.vintages]
+        kept = [entry for entry in former if _former_name(entry) != name]
+        if cited:
+            newest = max(cited, key=lambda i: self.vintages[i])
+            if current not in (_former_name(entry) for entry in kept):
+                kept.append(f"{current} ({newest})")
+        else:
+            self.note(
+                "unnamed-former-name",
+                "pcns",
+                code,
+                f"PCN {code} renamed from {current} to {name}; no upstream file is cited for "
+                "the old name, so it is not kept in former_names",
+            )
+        self.put(row, "former_names", "; ".join(kept), stamp)
+        self.put(row, "pcn_name", name, stamp)
+
+    def merge_date(
+        self, row: CsvRow, resource: str, column: str, value: date | None, stamp: Stamp
+    ) -> None:
+        """Merge one dated fact (exact or absent) from an ePCN into a date column and its bounds.
+
+        `value` None for an end or close date means "still holds on the file's date".
+        """
+        current = moment(row, column)
+        key = _describe_key(resource, row)
+        if value is not None:
+            if current.exact == value and current.earliest is None and current.latest is None:
+                return
+            inside = (current.earliest is None or current.earliest <= value) and (
+                current.latest is None or value <= current.latest
+            )
+            if current.exact is None and inside:
+                self.set_exact(row, column, value, stamp)  # fills a gap or narrows bounds
+                return
+            if not self.may_override(row, stamp):
+                self.note(
+                    "kept-newer",
+                    resource,
+                    key,
+                    f"{key}: {stamp.file} gives {column} {value}; the record has "
+                    f"{current.describe()} from a newer file, kept",
+                )
+                return
+            self.note(
+                "corrected",
+                resource,
+                key,
+                f"{key}: {column} {current.describe()} corrected to {value} by {stamp.file}",
+            )
+            self.set_exact(row, column, value, stamp)
+            return
+        if not current.known or not column.startswith(("end", "close")):
+            return
+        if not self.may_override(row, stamp):
+            return  # an older file saw it still open; the newer record knows better
+        self.note(
+            "reopened",
+            resource,
+            key,
+            f"{key}: {stamp.file} ({stamp.vintage}) shows no {column}; the record had "
+            f"{current.describe()}, cleared",
+        )
+        self.set_exact(row, column, None, stamp)
+
+    def set_exact(self, row: CsvRow, column: str, value: date | None, stamp: Stamp) -> None:
+        self.put(row, column, iso(value), stamp)
+        self.put(row, f"{column}_earliest", "", stamp)
+        self.put(row, f"{column}_latest", "", stamp)
+
+    def set_bounds(
+        self, row: CsvRow, column: str, earliest: date | None, latest: date | None, stamp: Stamp
+    ) -> None:
+        self.put(row, f"{column}_earliest", iso(earliest), stamp)
+        self.put(row, f"{column}_latest", iso(latest), stamp)
+
+    # --- memberships -----------------------------------------------------------------------
+
+    def add_membership(self, values: dict[str, str], stamp: Stamp) -> CsvRow:
+        row = self.memberships.insert({**values, "source": stamp.id}, membership_key)
+        self._index_membership(row)
+        return row
+
+    def open_memberships(self, practice: str, day: date) -> list[CsvRow]:
+        """Memberships with no end known that may have started by `day`."""
+        found = []
+        for row in self._by_practice.get(practice, []):
+            span = lifespan(row, "start_date", "end_date")
+            if span.end.known:
+                continue
+            if span.start.lo is not None and span.start.lo > day:
+                continue
+            found.append(row)
+        return found
+
+    # --- partnerships ----------------------------------------------------------------------
+
+    def propose_partnership(self, row: CsvRow, stamp: Stamp, as_at: date) -> None:
+        """Propose a new PCN's partnership from its members' 2019 CCG, else their earlier PCNs."""
+        code = row.get("pcn_code")
+        name = row.get("pcn_name")
+        closed = moment(row, "close_date")
+        members = self._members_of(code, as_at, closed.known)
+        label = f"as at {closed.hi}: " if closed.known and closed.hi else ""
+        ccgs = Counter(
+            ccg
+            for practice in members
+            if (ccg := self._practice_ccg(practice)) and ccg in self.partnership_of_ccg
+        )
+        history = Counter(pcn for practice in members if (pcn := self._earlier_pcn(practice, code)))
+        votes: Counter[str] = Counter()
+        if ccgs:
+            for ccg, count in ccgs.items():
+                votes[self.partnership_of_ccg[ccg]] += count
+            evidence = "; ".join(f"{ccg}:{count}" for ccg, count in sorted(ccgs.items()))
+            basis = f"{CCG_BASIS} {label}{evidence}"
+        elif history:
+            for pcn, count in history.items():
+                votes[self._pcn[pcn].get("partnership")] += count
+            evidence = "; ".join(f"{pcn}:{count}" for pcn, count in sorted(history.items()))
+            basis = f"{HISTORY_BASIS} {label}{evidence}"
+        self.put(row, "partnership_review", "true", stamp)
+        if not votes:
+            self.note(
+                "no-partnership",
+                "pcns",
+                code,
+                f"PCN {code} {name}: no member practice has a 2019 CCG or an earlier PCN, so no "
+                "partnership can be proposed; set partnership and partnership_basis in "
+                "sources/pcns.csv by hand",
+            )
+            return
+        ranked = sorted(votes.items(), key=lambda item: (-item[1], item[0]))
+        chosen = ranked[0][0]
+        self.put(row, "partnership", chosen, stamp)
+        self.put(row, "partnership_basis", basis, stamp)
+        self.stamp(row, stamp, self.derivation_ids)
+        self.proposed.append(code)
+        message = (
+            f"PCN {code} {name} is new: partnership {chosen} proposed from {basis[9:]}; "
+            "partnership_review = true until someone confirms it"
+        )
+        self.note("partnership-proposed", "pcns", code, message)
+        if len(ranked) > 1:
+            split = ", ".join(f"{part} {count}" for part, count in ranked)
+            self.note(
+                "partnership-split",
+                "pcns",
+                code,
+                f"PCN {code} {name}: its members point to more than one partnership ({split})",
+            )
+
+    def _members_of(self, pcn: str, day: date, closed: bool) -> list[str]:
+        rows = self._by_pcn.get(pcn, [])
+        current = [
+            row.get("practice_code")
+            for row in rows
+            if lifespan(row, "start_date", "end_date").possibly_on(day)
+        ]
+        chosen = current if current and not closed else [row.get("practice_code") for row in rows]
+        return sorted(set(chosen))
+
+    def _practice_ccg(self, practice: str) -> str:
+        row = self._practice.get(practice)
+        return row.get("ccg_2019_code") if row else ""
+
+    def _earlier_pcn(self, practice: str, pcn: str) -> str | None:
+        """The practice's most recent other PCN that has a partnership."""
+        earlier = [
+            row
+            for row in self._by_practice.get(practice, [])
+            if row.get("pcn_code") != pcn
+            and (other := self._pcn.get(row.get("pcn_code"))) is not None
+            and other.get("partnership")
+        ]
+        if not earlier:
+            return None
+        latest = max(earlier, key=lambda row: moment(row, "start_date").lo or date.min)
+        return latest.get("pcn_code")
+
+
+def _former_name(entry: str) -> str:
+    """The name in a former_names entry "NAME (SOURCEID)"."""
+    return entry.rsplit(" (", 1)[0]
+
+
+def _describe_key(resource: str, row: CsvRow) -> str:
+    if resource == "pcn_memberships":
+        start = moment(row, "start_date").describe()
+        return f"{row.get('practice_code')} in {row.get('pcn_code')} from {start}"
+    return f"PCN {row.get('pcn_code')}"

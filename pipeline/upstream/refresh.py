@@ -1,0 +1,464 @@
+"""Keep the sources current with the NHS: merge an ePCN workbook and a GP mapping file.
+
+    plan = plan_refresh(sources, schemas, epcn=Path("ePCN.xlsx"), gp_map=Path("map.zip"))
+    print(render_refresh(plan.report, "text"))    # refresh_report: the semantic diff, the bump
+    apply_refresh(plan)                            # all source files, or none
+
+`plan_refresh` reads the upstream files (`pipeline.upstream`), keeps the rows of this ICS (its
+ICB and sub-ICB codes from the `ics` record, the former CCGs in `organisations`, the commissioner
+codes already in `pcns`), merges them into the records (`pipeline.reconcile`), registers the
+files in package.yaml, validates the result on a copy and returns the new file texts with a
+report. Nothing is written until `apply_refresh`. Refusals (an unreadable upstream file, an
+older vintage, sources that would not be valid) are `PipelineError`s and change nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from pipeline.changes.diff import diff_snapshots
+from pipeline.changes.model import Diff
+from pipeline.changes.snapshot import sources_snapshot
+from pipeline.check.validate import validate_project
+from pipeline.core.errors import PipelineError
+from pipeline.core.files import display_path
+from pipeline.core.issues import render_text
+from pipeline.core.model import Validation
+from pipeline.core.versions import next_version
+from pipeline.sources.load import load_source_file
+from pipeline.sources.metadata import load_metadata
+from pipeline.sources.project import check_folders
+from pipeline.upstream.csvedit import CsvDocument
+from pipeline.upstream.editable import Note, Records, Stamp, split_ids
+from pipeline.upstream.readers import (
+    EpcnExtract,
+    GpMapExtract,
+    filter_epcn,
+    filter_gp_map,
+    read_epcn,
+    read_gp_map,
+)
+from pipeline.upstream.reconcile import apply_epcn, apply_gp_map
+from pipeline.upstream.registry import (
+    EPCN,
+    GP_MAP,
+    KIND_LABELS,
+    SourceEntry,
+    append_entries,
+    find_entry,
+    held_vintages,
+    new_entry,
+    read_entries,
+    upstream_vintages,
+)
+
+FILES = {"pcns": "pcns.csv", "practices": "practices.csv", "pcn_memberships": "pcn_memberships.csv"}
+PACKAGE = "package.yaml"
+# What the report's diff calls the two sides (see `Snapshot.describe`).
+BEFORE, AFTER = "sources", "refreshed sources"
+
+
+class RefreshError(PipelineError):
+    """A refresh is refused; nothing was written."""
+
+
+@dataclass(frozen=True)
+class UpstreamFile:
+    """An upstream file given to refresh, what was kept of it, and the source id it is cited by."""
+
+    kind: str
+    path: Path
+    vintage: date
+    sha256: str
+    entry: SourceEntry
+    registered: bool  # the entry was already in package.yaml
+    rows: int  # rows read (PCNs + partner rows, or practices)
+    kept: int  # rows of this ICS
+    detail: str  # what was kept, in words
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "file": self.path.name,
+            "vintage": self.vintage.isoformat(),
+            "sha256": self.sha256,
+            "source_id": self.entry.id,
+            "registered": self.registered,
+            "rows": self.rows,
+            "kept": self.kept,
+            "detail": self.detail,
+        }
+
+
+@dataclass(frozen=True)
+class RefreshReport:
+    sources: str
+    codes: tuple[str, ...]  # the ICB, sub-ICB and CCG codes the upstream rows were kept by
+    inputs: tuple[UpstreamFile, ...]
+    notes: tuple[Note, ...]
+    # The semantic diff of the sources before and after, as `ics-data diff` makes it. None when
+    # the refresh changes no source file, or when the sources before it were not valid (a first
+    # import into empty tables): a diff compares valid packages only.
+    diff: Diff | None
+    version: str
+    files: tuple[str, ...]  # source files the refresh changes
+    before_issues: int = 0  # validation issues of the sources before the refresh
+    written: bool = False
+
+    @property
+    def bump(self) -> str | None:
+        """The version bump the change implies (see `versioning`); None when not compared."""
+        if self.diff is not None:
+            return self.diff.bump
+        return None if self.files else "none"
+
+    @property
+    def next_version(self) -> str | None:
+        return None if self.bump is None else next_version(self.version, self.bump)
+
+    @property
+    def review(self) -> tuple[Note, ...]:
+        return tuple(n for n in self.notes if n.code != "stale-snapshot")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "sources": self.sources,
+            "codes": list(self.codes),
+            "inputs": [i.to_dict() for i in self.inputs],
+            "diff": self.diff.to_dict() if self.diff is not None else None,
+            "notes": [n.to_dict() for n in self.notes],
+            "version": self.version,
+            "bump": self.bump,
+            "before_issues": self.before_issues,
+            "next_version": self.next_version,
+            "files": list(self.files),
+            "written": self.written,
+        }
+
+
+@dataclass(frozen=True)
+class RefreshPlan:
+    """The new text of every source file the refresh changes, and the report. Not yet written."""
+
+    sources: Path
+    texts: dict[str, str]  # file name in sources/ -> new text
+    originals: dict[str, bytes]  # file name -> bytes read, to refuse writing over later edits
+    report: RefreshReport
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.texts)
+
+
+# ---------------------------------------------------------------------------------------------
+# Plan
+
+
+def plan_refresh(
+    sources: Path,
+    schemas: Path,
+    *,
+    epcn: Path | None = None,
+    gp_map: Path | None = None,
+    allow_older: bool = False,
+) -> RefreshPlan:
+    """Read the upstream files and work out the new sources; write nothing."""
+    if epcn is None and gp_map is None:
+        raise RefreshError(
+            "nothing to refresh from",
+            hint="Give --epcn ePCN.xlsx, --gp-map gp-reg-pat-prac-map.zip, or both.",
+        )
+    check_folders(sources, schemas)
+    metadata, problems = load_metadata(sources)
+    if metadata is None:
+        raise RefreshError(
+            f"{display_path(sources / PACKAGE)} cannot be read:\n" + render_text(problems),
+            hint="Fix package.yaml (ics-data validate shows where), then run again.",
+        )
+    originals = {name: _read_bytes(sources / name) for name in [*FILES.values(), PACKAGE]}
+    documents = {
+        resource: CsvDocument.parse(originals[name].decode("utf-8"), sources / name)
+        for resource, name in FILES.items()
+    }
+    entries = read_entries(metadata.data)
+    records = Records(
+        documents["pcns"],
+        documents["practices"],
+        documents["pcn_memberships"],
+        upstream_vintages(entries),
+        _partnership_of_ccg(sources),
+        _derivation_ids(documents["pcns"], upstream_vintages(entries)),
+    )
+    codes = _ics_codes(sources, documents["pcns"])
+    held = held_vintages(entries, records.cited())
+    inputs = _read_inputs(epcn, gp_map, codes, entries, held, allow_older)
+
+    # Oldest first, so that a newer file has the last word when both are given.
+    known = records.newest_known()
+    for upstream, extract in sorted(inputs, key=lambda item: item[0].vintage):
+        stamp = Stamp(upstream.entry.id, upstream.vintage, upstream.path.name)
+        records.vintages[stamp.id] = upstream.vintage
+        if isinstance(extract, EpcnExtract):
+            apply_epcn(records, extract, stamp)
+        else:
+            apply_gp_map(records, extract, stamp, known)
+        known = max(d for d in (known, upstream.vintage) if d is not None)
+
+    texts: dict[str, str] = {}
+    for resource, name in FILES.items():
+        text = documents[resource].render()
+        if text.encode("utf-8") != originals[name]:
+            texts[name] = text
+    cited = records.cited()
+    fresh = [u.entry for u, _ in inputs if not u.registered and u.entry.id in cited]
+    if fresh:
+        package = originals[PACKAGE].decode("utf-8")
+        texts[PACKAGE] = append_entries(package, fresh, display_path(sources / PACKAGE))
+
+    diff, before_issues = None, 0
+    if texts:
+        before, after = _validate_both(sources, schemas, texts)
+        if before.report.ok:
+            diff = diff_snapshots(sources_snapshot(before, BEFORE), sources_snapshot(after, AFTER))
+        else:
+            before_issues = len(before.report.issues)
+    report = RefreshReport(
+        sources=display_path(sources),
+        codes=tuple(sorted(codes)),
+        inputs=tuple(u for u, _ in inputs),
+        notes=tuple(records.notes),
+        diff=diff,
+        version=metadata.version,
+        files=tuple(display_path(sources / name) for name in texts),
+        before_issues=before_issues,
+    )
+    return RefreshPlan(sources, texts, originals, report)
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise RefreshError(
+            f"{display_path(path)} does not exist",
+            hint="refresh edits pcns.csv, practices.csv, pcn_memberships.csv and package.yaml "
+            "in the sources folder; restore the file (a header line is enough).",
+        ) from None
+    except OSError as exc:
+        raise RefreshError(f"cannot read {display_path(path)}: {exc.strerror}") from None
+
+
+def _values(sources: Path, resource: str) -> list[dict[str, str | None]]:
+    for suffix in (".yaml", ".yml", ".csv"):
+        path = sources / f"{resource}{suffix}"
+        if path.exists():
+            table, _ = load_source_file(path, resource)
+            return [dict(record.values) for record in table.records] if table else []
+    return []
+
+
+def _ics_codes(sources: Path, pcns: CsvDocument) -> frozenset[str]:
+    """The ICB and sub-ICB codes of the ICS, its former CCGs, and the PCNs' commissioners."""
+    codes: set[str] = set()
+    for record in _values(sources, "ics"):
+        for name in ("code", "sub_icb_location_code"):
+            if record.get(name):
+                codes.add(str(record[name]))
+    if not codes:
+        raise RefreshError(
+            f"no ICS code in {display_path(sources)}/ics.yaml",
+            hint="The ics record's code (the ICB) and sub_icb_location_code say which upstream "
+            "rows belong to this ICS.",
+        )
+    for record in _values(sources, "organisations"):
+        if record.get("org_type") in ("former-ccg", "sub-icb-location") and record.get("code"):
+            codes.add(str(record["code"]))
+    codes.update(row.get("sub_icb_code") for row in pcns.rows if row.get("sub_icb_code"))
+    return frozenset(codes)
+
+
+def _partnership_of_ccg(sources: Path) -> dict[str, str]:
+    mapping: dict[str, str] = {}
+    for record in _values(sources, "partnerships"):
+        for ccg in split_ids(str(record.get("ccgs_2019") or "")):
+            if record.get("id"):
+                mapping[ccg] = str(record["id"])
+    return mapping
+
+
+def _derivation_ids(pcns: CsvDocument, upstream: dict[str, date]) -> tuple[str, ...]:
+    """The ids every PCN with a partnership cites besides upstream files (EPCMEM; KM-HCP; ...)."""
+    common: list[str] | None = None
+    for row in pcns.rows:
+        if not row.get("partnership"):
+            continue
+        ids = [i for i in split_ids(row.get("source")) if i not in upstream]
+        common = ids if common is None else [i for i in common if i in ids]
+    return tuple(common) if common else ("DERIVED",)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _read_inputs(
+    epcn: Path | None,
+    gp_map: Path | None,
+    codes: frozenset[str],
+    entries: Sequence[SourceEntry],
+    held: dict[str, date],
+    allow_older: bool,
+) -> list[tuple[UpstreamFile, EpcnExtract | GpMapExtract]]:
+    found: list[tuple[UpstreamFile, EpcnExtract | GpMapExtract]] = []
+    taken = list(entries)
+    if epcn is not None:
+        extract = read_epcn(epcn)
+        if extract.vintage is None:
+            raise RefreshError(
+                f"{epcn.name}: the workbook has no last-saved date (docProps/core.xml), so its "
+                "vintage is unknown",
+                hint="Give the ePCN.xlsx as downloaded from ODS.",
+            )
+        kept = _keep_epcn(extract, codes)
+        detail = (
+            f"{len(kept.pcns)} of {len(extract.pcns)} PCNs, {len(kept.relationships)} of "
+            f"{len(extract.relationships)} practice-PCN rows"
+        )
+        rows = len(extract.pcns) + len(extract.relationships)
+        size = len(kept.pcns) + len(kept.relationships)
+        found.append((_upstream(EPCN, epcn, extract.vintage, taken, rows, size, detail), kept))
+        taken.append(found[-1][0].entry)
+    if gp_map is not None:
+        mapping = read_gp_map(gp_map)
+        kept_map = filter_gp_map(mapping, codes)
+        detail = f"{len(kept_map.rows)} of {len(mapping.rows)} practices"
+        upstream = _upstream(
+            GP_MAP, gp_map, mapping.vintage, taken, len(mapping.rows), len(kept_map.rows), detail
+        )
+        found.append((upstream, kept_map))
+    for upstream, _ in found:
+        newest = held.get(upstream.kind)
+        if newest is not None and upstream.vintage < newest and not allow_older:
+            label = KIND_LABELS[upstream.kind]
+            raise RefreshError(
+                f"{upstream.path.name} is the {label} of {upstream.vintage}; the sources already "
+                f"hold the one of {newest}",
+                hint="A refresh with an older file could undo newer facts. Pass --allow-older if "
+                "you mean it: an older file then only fills values the records lack.",
+            )
+        if upstream.kept == 0:
+            raise RefreshError(
+                f"{upstream.path.name}: no row belongs to this ICS (codes "
+                f"{', '.join(sorted(codes))})",
+                hint="Check that the file is the national file or this ICS's part of it, and "
+                "that the ics record in sources/ics.yaml has the right codes.",
+            )
+    return found
+
+
+def _keep_epcn(extract: EpcnExtract, codes: frozenset[str]) -> EpcnExtract:
+    """This ICS's rows, plus any PCN elsewhere that one of its practices belonged to."""
+    kept = filter_epcn(extract, codes)
+    have = {pcn.code for pcn in kept.pcns}
+    wanted = {rel.pcn_code for rel in kept.relationships} - have
+    extra = tuple(pcn for pcn in extract.pcns if pcn.code in wanted)
+    return replace(kept, pcns=kept.pcns + extra) if extra else kept
+
+
+def _upstream(
+    kind: str,
+    path: Path,
+    vintage: date,
+    entries: Sequence[SourceEntry],
+    rows: int,
+    kept: int,
+    detail: str,
+) -> UpstreamFile:
+    sha = _sha256(path)
+    entry = find_entry(entries, kind, vintage, sha)
+    registered = entry is not None
+    if entry is None:
+        entry = new_entry(entries, kind, vintage, sha, path.name)
+    return UpstreamFile(kind, path, vintage, sha, entry, registered, rows, kept, detail)
+
+
+def _validate_both(
+    sources: Path, schemas: Path, texts: dict[str, str]
+) -> tuple[Validation, Validation]:
+    """The sources validated before and after; refuses when the sources after are not valid."""
+    before = validate_project(sources, schemas)
+    with tempfile.TemporaryDirectory(prefix="ics-data-refresh-") as folder:
+        copy = Path(folder) / sources.name
+        shutil.copytree(sources, copy)
+        for name, text in texts.items():
+            (copy / name).write_bytes(text.encode("utf-8"))
+        validation = validate_project(copy, schemas)
+        if not validation.report.ok:
+            shown = render_text(validation.report.issues)
+            shown = shown.replace(display_path(copy), display_path(sources))
+            raise RefreshError(
+                "the refreshed sources would not be valid, so nothing was written:\n" + shown,
+                hint="Fix what the messages name in the sources (for a new practice, its "
+                "ccg_2019_code; for a new PCN, its partnership), then run refresh again.",
+            )
+        return before, validation
+
+
+# ---------------------------------------------------------------------------------------------
+# Apply
+
+
+def apply_refresh(plan: RefreshPlan) -> RefreshReport:
+    """Write every changed source file, or none: all temporary files first, then the renames.
+
+    Refuses if a file changed on disk since the plan was made.
+    """
+    if not plan.texts:
+        return replace(plan.report, written=False)
+    for name in plan.texts:
+        path = plan.sources / name
+        if path.read_bytes() != plan.originals[name]:
+            raise RefreshError(
+                f"{display_path(path)} changed since the refresh was planned; nothing was written",
+                hint="Run ics-data refresh again.",
+            )
+    temporary: list[tuple[Path, Path]] = []
+    try:
+        for name, text in plan.texts.items():
+            target = plan.sources / name
+            handle, temp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=plan.sources)
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(text.encode("utf-8"))
+                stream.flush()
+                os.fsync(stream.fileno())
+            shutil.copymode(target, temp)
+            temporary.append((Path(temp), target))
+        _replace_all(temporary, plan)
+    finally:
+        for leftover, _ in temporary:
+            leftover.unlink(missing_ok=True)
+    return replace(plan.report, written=True)
+
+
+def _replace_all(temporary: Iterable[tuple[Path, Path]], plan: RefreshPlan) -> None:
+    done: list[Path] = []
+    try:
+        for temp, target in temporary:
+            os.replace(temp, target)
+            done.append(target)
+    except OSError as exc:
+        for target in done:  # put back what was already replaced: all files or none
+            target.write_bytes(plan.originals[target.name])
+        raise RefreshError(f"cannot write {display_path(target)}: {exc.strerror}") from None

@@ -1,0 +1,146 @@
+"""The architecture, kept by a machine: every import under `pipeline/` (those inside functions
+too) goes to the same layer or a lower one, and no module imports itself back."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pipeline
+
+PACKAGE = Path(pipeline.__file__).parent
+
+
+def module_name(path: Path, root: Path = PACKAGE) -> str:
+    parts = path.relative_to(root.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports_of(path: Path) -> Iterator[str]:
+    """Every pipeline module PATH imports, at any depth of the code."""
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            yield from (a.name for a in node.names if a.name.startswith("pipeline"))
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if node.module == "pipeline" or node.module.startswith("pipeline."):
+                # `from pipeline.x import y` imports module pipeline.x.y, or a name of pipeline.x
+                yield from (f"{node.module}.{a.name}" for a in node.names)
+
+
+def import_graph(root: Path = PACKAGE) -> dict[str, set[str]]:
+    modules = {module_name(p, root): p for p in root.rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        targets = set()
+        for target in imports_of(path):
+            targets.add(target if target in modules else target.rsplit(".", 1)[0])
+        graph[name] = {t for t in targets if t in modules and t != name}
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in sorted(graph.get(node, ())):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def layer_of(module: str) -> int:
+    """The position of MODULE's layer in `pipeline.LAYERS` (0 is the top)."""
+    for position, layer in enumerate(pipeline.LAYERS):
+        for member in layer.split("|"):
+            member = member.strip()
+            if module == member or module.startswith(member + "."):
+                return position
+    raise AssertionError(f"{module} is in no layer of pipeline.LAYERS")
+
+
+def layer_violations(graph: dict[str, set[str]]) -> list[str]:
+    found = []
+    for module, targets in sorted(graph.items()):
+        if module == "pipeline":
+            continue
+        for target in sorted(targets):
+            if target == "pipeline":
+                continue
+            if layer_of(target) < layer_of(module):
+                found.append(f"{module} imports {target}, a higher layer")
+            elif layer_of(target) == layer_of(module) and _top(module) != _top(target):
+                found.append(f"{module} imports {target}, a sibling layer")
+    return found
+
+
+def _top(module: str) -> str:
+    return ".".join(module.split(".")[:2])
+
+
+def test_no_import_cycle_counting_imports_inside_functions() -> None:
+    assert cycles(import_graph()) == []
+
+
+def test_every_import_goes_down_the_layers() -> None:
+    assert layer_violations(import_graph()) == []
+
+
+def test_every_module_is_in_a_layer() -> None:
+    for module in import_graph():
+        if module != "pipeline":
+            layer_of(module)
+
+
+def test_the_package_docstring_lists_the_layers_in_order() -> None:
+    doc = pipeline.__doc__ or ""
+    positions = [doc.find(f"`{layer}`") for layer in pipeline.LAYERS]
+    assert -1 not in positions, "each layer of pipeline.LAYERS is named in the docstring"
+    assert positions == sorted(positions)
+
+
+def test_every_subpackage_says_what_it_owns() -> None:
+    for init in PACKAGE.glob("*/__init__.py"):
+        assert (ast.get_docstring(ast.parse(init.read_text())) or "").strip(), init
+
+
+def test_the_checker_finds_a_cycle_hidden_in_a_function(tmp_path: Path) -> None:
+    package = tmp_path / "pipeline"
+    (package / "core").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "core" / "__init__.py").write_text("")
+    (package / "core" / "a.py").write_text("from pipeline.core.b import f\n")
+    (package / "core" / "b.py").write_text("def f():\n    from pipeline.core import a\n")
+    assert cycles(import_graph(package)) == [["pipeline.core.a", "pipeline.core.b"]]
+
+
+def test_the_checker_finds_an_import_upward() -> None:
+    graph = {"pipeline.core.files": {"pipeline.release.publish"}, "pipeline.release.publish": set()}
+    assert layer_violations(graph) == [
+        "pipeline.core.files imports pipeline.release.publish, a higher layer"
+    ]
