@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 ICS := $(BIN)/ics-data
 
 .DEFAULT_GOAL := help
-.PHONY: help install validate publish test check lint typecheck bench clean
+.PHONY: help install validate publish test test-fast check lint typecheck bench clean
 .PHONY: validate-github publish-check diff diff-summary
 
 help: ## List the targets
@@ -46,6 +46,9 @@ diff-summary: $(STAMP) ## The same as markdown, appended to the GitHub job summa
 
 test: $(STAMP) ## Run the test suite (and verify every committed release)
 	$(BIN)/python -m pytest
+
+test-fast: $(STAMP) ## The inner loop: the tests not marked slow (no subprocesses, no browser)
+	$(BIN)/python -m pytest -m "not slow" -q
 
 lint: $(STAMP) ## ruff format --check and ruff check
 	$(BIN)/ruff format --check pipeline tests

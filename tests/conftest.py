@@ -5,6 +5,7 @@ Tests never write into the repository: every edit happens in the copy.
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -97,3 +98,25 @@ def copy_project(root: Path) -> Project:
 def project(tmp_path: Path) -> Iterator[Project]:
     """A fresh copy of the real sources and schemas, for one test to break."""
     yield copy_project(tmp_path / "project")
+
+
+def tree_digest(*folders: Path) -> dict[str, str]:
+    """Every file under FOLDERS with the SHA-256 of its bytes."""
+    return {
+        str(path.relative_to(REPO)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for folder in folders
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def repository_untouched() -> Iterator[None]:
+    """Tests work on copies: the sources, schemas and published releases of the repository are
+    byte for byte the same after the session as before it (checked at the session's end)."""
+    folders = (SOURCES, SCHEMAS, REPO / "output")
+    before = tree_digest(*folders)
+    yield
+    after = tree_digest(*folders)
+    changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+    assert not changed, f"the test session changed files of the repository: {changed[:10]}"

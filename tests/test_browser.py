@@ -29,6 +29,8 @@ playwright_api = pytest.importorskip("playwright.sync_api", reason=f"no playwrig
 if not CHROMIUM.exists() and shutil.which("chromium") is None:
     pytest.skip(f"no Chromium at {CHROMIUM}: {INSTALL}", allow_module_level=True)
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def output(tmp_path_factory: pytest.TempPathFactory) -> Path:

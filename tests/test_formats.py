@@ -228,6 +228,7 @@ def test_parquet_columns_carry_their_descriptions(descriptor: dict[str, Any], fo
     assert not field.nullable
 
 
+@pytest.mark.slow
 def test_formats_are_byte_reproducible(folder: Path, tmp_path: Path) -> None:
     """Built again in another process, time zone, locale and hash seed: the same bytes."""
     none = tmp_path / "no-releases"  # so the change list is a first release's, as in `folder`

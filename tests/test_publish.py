@@ -356,6 +356,7 @@ def test_cli_publish_writes_the_same_bytes_as_the_library(
 # --- reproducible -----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_release_is_byte_identical_under_other_tz_locale_hash_seed_and_folder(
     tmp_path: Path, hooks: Path, reference_files: dict[str, bytes], other_locale: dict[str, str]
 ) -> None:
@@ -621,6 +622,7 @@ KILL_POINTS = [
 ]
 
 
+@pytest.mark.slow
 def test_a_killed_publish_leaves_no_release_or_a_complete_one(
     tmp_path: Path,
     hooks: Path,
@@ -665,6 +667,7 @@ def test_a_killed_publish_leaves_no_release_or_a_complete_one(
         # byte-identical to the reference release, which verifies (test_verify_passes_...)
 
 
+@pytest.mark.slow
 def test_two_publishes_at_once_both_end_well(
     tmp_path: Path, hooks: Path, reference_files: dict[str, bytes]
 ) -> None:

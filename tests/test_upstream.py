@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import time
 import zipfile
 from collections import Counter
 from collections.abc import Callable
@@ -934,7 +933,7 @@ def scaled_sheet(xml: str, copies: int) -> str:
     return xml[: rows[1].start()] + "".join(repeated) + xml[rows[-1].end() :]
 
 
-def test_national_epcn_is_read_quickly(tmp_path: Path) -> None:
+def test_a_national_size_epcn_is_read_whole_past_its_stale_dimension(tmp_path: Path) -> None:
     """1,392 PCNs and 7,648 partner rows, as Excel writes them (shared strings)."""
     path = tmp_path / "ePCN.xlsx"
     copies = {"xl/worksheets/sheet1.xml": 29, "xl/worksheets/sheet2.xml": 32}
@@ -949,16 +948,14 @@ def test_national_epcn_is_read_quickly(tmp_path: Path) -> None:
         assert workbook[PARTNERS].max_row == 240  # the saved dimension, now stale
     finally:
         workbook.close()
-    started = time.perf_counter()
+    # every row is read, though the saved dimension says fewer (the time is make bench's)
     extract = read_epcn(path)
-    elapsed = time.perf_counter() - started
     assert (len(extract.pcns), len(extract.relationships)) == (48 * 29, 239 * 32)
     assert extract.relationships[-1].row == 239 * 32 + 1
     assert extract.relationships[-1] == replace(epcn("EPCN25").relationships[-1], row=7649)
-    assert elapsed < 3, f"read_epcn took {elapsed:.1f} s"
 
 
-def test_national_gp_map_is_read_quickly(tmp_path: Path) -> None:
+def test_a_national_size_gp_map_is_read_whole(tmp_path: Path) -> None:
     lines = MAP26.read_bytes().splitlines(keepends=True)
     body = [
         line if copy == 0 else line.replace(b",91Q,", b",%02dX," % copy).replace(b",QKS,", b",QXX,")
@@ -967,11 +964,8 @@ def test_national_gp_map_is_read_quickly(tmp_path: Path) -> None:
     ]
     path = tmp_path / "gp-reg-pat-prac-map.csv"
     path.write_bytes(b"".join([lines[0], *body]))
-    started = time.perf_counter()
     extract = read_gp_map(path)
-    elapsed = time.perf_counter() - started
     assert len(extract.rows) == 175 * 38
-    assert elapsed < 2, f"read_gp_map took {elapsed:.1f} s"
     assert filter_gp_map(extract, {"QKS"}).rows == gp_map(MAP26).rows
 
 
@@ -991,12 +985,21 @@ def test_digits_of_the_wrong_length_are_refused(text: str) -> None:
 
 
 @given(st.text(alphabet="0123456789", min_size=8, max_size=8))
-def test_eight_digits_parse_to_the_same_date_or_are_refused(text: str) -> None:
+def test_eight_digits_parse_exactly_when_they_are_a_calendar_date(text: str) -> None:
     try:
-        day = parse_yyyymmdd(text)
+        real: date | None = date(int(text[:4]), int(text[4:6]), int(text[6:]))
     except ValueError:
-        return
-    assert f"{day.year:04d}{day.month:02d}{day.day:02d}" == text
+        real = None
+    if real is None:
+        with pytest.raises(ValueError):
+            parse_yyyymmdd(text)
+    else:
+        assert parse_yyyymmdd(text) == real
+
+
+@pytest.mark.parametrize("text", ["20260801", "19991231", "20240229"])
+def test_real_dates_in_eight_digits_are_accepted(text: str) -> None:
+    assert parse_yyyymmdd(text).strftime("%Y%m%d") == text
 
 
 @given(st.text(max_size=12))
