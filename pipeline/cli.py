@@ -104,6 +104,10 @@ def render_summary(report: ValidationReport) -> str:
         for day, count in pcns.items():
             label = f"{day} (today)" if day == summary.get("today") else day
             lines.append(f"  {label:<20} {count}")
+    warnings = summary.get("warnings", {})
+    if warnings:
+        lines.append("Warnings:")
+        lines.extend(f"  {code:<22} {count:>5}" for code, count in warnings.items())
     claims = summary.get("claims", [])
     if claims:
         lines.append("Claims:")
@@ -122,12 +126,12 @@ def echo_report(report: ValidationReport, fmt: str) -> None:
     elif fmt == "github":
         if report.issues:
             click.echo(render_github(report.issues))
-        else:
+        if report.ok:
             click.echo("Sources are valid.")
     else:
         if report.issues:
             click.echo(render_text(report.issues))
-        else:
+        if report.ok:
             click.echo(render_summary(report))
             click.echo("Sources are valid.")
 

@@ -526,3 +526,29 @@ def test_bom_and_windows_line_ends_are_fine(
     change(project)
     result = validate(project)
     assert result.exit_code == 0, result.output
+
+
+def test_warnings_are_printed_counted_and_annotated_but_do_not_fail() -> None:
+    from pipeline.core.issues import (
+        SOURCE_ADVICE,
+        Issue,
+        ValidationReport,
+        render_github,
+        render_text,
+    )
+
+    warning = Issue(
+        "sources/pcns.csv", 3, "memberless-pcn", "no members", "pcns", severity="warning"
+    )
+    error = Issue("sources/pcns.csv", 4, "pattern", "bad code", "pcns", "pcn_code")
+    assert ValidationReport((warning,)).ok
+    assert not ValidationReport((warning, error)).ok
+    assert ValidationReport((warning, error)).warnings == (warning,)
+    text = render_text([warning])
+    assert "[memberless-pcn, warning]" in text
+    assert text.endswith("1 warning, no problems: nothing here stops a publish.")
+    assert render_text([warning, error]).endswith(
+        "1 problem and 1 warning in 1 file. " + SOURCE_ADVICE
+    )
+    assert render_github([warning]).startswith("::warning file=sources/pcns.csv,line=3,")
+    assert render_github([error]).startswith("::error ")

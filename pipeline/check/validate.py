@@ -4,6 +4,7 @@ and that the generated tables can be built. Never raises for bad data."""
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 from pipeline.check.claims import check_claims, summarise
@@ -31,9 +32,13 @@ def validate(loaded: LoadedSources) -> Validation:
     issues.extend(check_rules(dataset))
     claim_issues, claims = check_claims(dataset)
     issues.extend(claim_issues)
-    if not issues:  # the generated tables are built from valid records only
+    if not any(issue.is_error for issue in issues):  # generated tables need valid records
         issues.extend(check_structure(dataset))
-    return Validation(dataset, ValidationReport(sort_issues(issues), summarise(dataset, claims)))
+    summary = summarise(dataset, claims)
+    warnings = Counter(issue.code for issue in issues if not issue.is_error)
+    if warnings:
+        summary["warnings"] = dict(sorted(warnings.items()))
+    return Validation(dataset, ValidationReport(sort_issues(issues), summary))
 
 
 def validate_project(sources: Path, schemas: Path) -> Validation:

@@ -7,6 +7,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+ERROR, WARNING = "error", "warning"
+
 
 @dataclass(frozen=True, order=True)
 class Issue:
@@ -24,6 +26,13 @@ class Issue:
     field: str = ""
     value: str = ""
     record: int = -1  # 0-based position of the record in its file, -1 for none
+    # "error" stops a publish; "warning" is a finding worth a look that does not (an anomaly in
+    # the publisher's own data, say): printed, counted, annotated, exit 0
+    severity: str = "error"
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity != WARNING
 
     def location(self) -> str:
         return f"{self.file}:{self.line}" if self.line else self.file
@@ -47,7 +56,16 @@ class ValidationReport:
 
     @property
     def ok(self) -> bool:
-        return not self.issues
+        """No errors (warnings do not stop anything)."""
+        return not self.errors
+
+    @property
+    def errors(self) -> tuple[Issue, ...]:
+        return tuple(i for i in self.issues if i.is_error)
+
+    @property
+    def warnings(self) -> tuple[Issue, ...]:
+        return tuple(i for i in self.issues if not i.is_error)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -81,11 +99,21 @@ def render_text(issues: Sequence[Issue], advice: str = SOURCE_ADVICE) -> str:
         if where:
             parts.append(where)
         parts.append(issue.message)
-        lines.append("  ".join(parts) + f"   [{issue.code}]")
-    files = len({issue.file for issue in issues})
-    noun = "problem" if len(issues) == 1 else "problems"
+        tag = issue.code if issue.is_error else f"{issue.code}, warning"
+        lines.append("  ".join(parts) + f"   [{tag}]")
+    errors = [i for i in issues if i.is_error]
+    warnings = len(issues) - len(errors)
+    files = len({issue.file for issue in errors})
     fnoun = "file" if files == 1 else "files"
-    lines.append(f"{len(issues)} {noun} in {files} {fnoun}. {advice}")
+    wnoun = "warning" if warnings == 1 else "warnings"
+    if errors:
+        noun = "problem" if len(errors) == 1 else "problems"
+        also = f" and {warnings} {wnoun}" if warnings else ""
+        lines.append(f"{len(errors)} {noun}{also} in {files} {fnoun}. {advice}")
+    elif warnings:
+        lines.append(f"{warnings} {wnoun}, no problems: nothing here stops a publish.")
+    else:
+        lines.append(f"0 problems in 0 files. {advice}")
     return "\n".join(lines)
 
 
@@ -106,5 +134,6 @@ def render_github(issues: Sequence[Issue]) -> str:
         props.append(f"title={_github_escape(issue.code, property_value=True)}")
         where = issue.where()
         message = f"{where}: {issue.message}" if where else issue.message
-        out.append(f"::error {','.join(props)}::{_github_escape(message)}")
+        command = "error" if issue.is_error else "warning"
+        out.append(f"::{command} {','.join(props)}::{_github_escape(message)}")
     return "\n".join(out)
