@@ -30,10 +30,10 @@ def load_metadata(sources: Path) -> tuple[Metadata | None, list[Issue]]:
                 "no package.yaml: it declares the release version and the package metadata",
             )
         ]
-    data, issues = load_yaml_mapping(path)
-    if data is None:
+    document, issues = load_yaml_mapping(path)
+    if document is None:
         return None, issues
-    lines = top_level_lines(path)
+    data, lines = document.data, top_level_lines(document.root)
 
     def problem(code: str, key: str, message: str, value: object = "") -> None:
         issues.append(
@@ -75,12 +75,8 @@ def load_metadata(sources: Path) -> tuple[Metadata | None, list[Issue]]:
     return (None if issues else Metadata(path, data)), issues
 
 
-def top_level_lines(path: Path) -> dict[str, int]:
+def top_level_lines(root: yaml.Node) -> dict[str, int]:
     """The 1-based line of each top-level key, so problems point where a person edits."""
-    try:
-        root = yaml.compose(path.read_text(encoding="utf-8-sig"), Loader=yaml.SafeLoader)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return {}
     if not isinstance(root, yaml.MappingNode):
         return {}
     return {str(k.value): k.start_mark.line + 1 for k, _ in root.value}

@@ -27,6 +27,9 @@ def resource_name(path: Path) -> str | None:
     return None
 
 
+FieldLines = list[dict[str, int]]  # per field: "" -> its first line, key -> the key's line
+
+
 def load_schemas(schemas: Path) -> tuple[dict[str, ResourceSchema], list[Issue]]:
     found: dict[str, ResourceSchema] = {}
     issues: list[Issue] = []
@@ -38,6 +41,7 @@ def load_schemas(schemas: Path) -> tuple[dict[str, ResourceSchema], list[Issue]]
         if path.name.endswith(".json"):
             try:
                 descriptor: Any = json.loads(path.read_text(encoding="utf-8"))
+                lines: FieldLines = []
             except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
                 issues.append(
                     Issue(
@@ -50,13 +54,14 @@ def load_schemas(schemas: Path) -> tuple[dict[str, ResourceSchema], list[Issue]]
                 )
                 continue
         else:
-            descriptor, problems = load_yaml_mapping(path)
+            document, problems = load_yaml_mapping(path)
             issues.extend(
                 Issue(p.file, p.line, p.code, p.message, resource, p.field) for p in problems
             )
-            if descriptor is None:
+            if document is None:
                 continue
-        problems_found = check_schema(descriptor, file, resource, field_lines(path))
+            descriptor, lines = document.data, field_lines(document.root)
+        problems_found = check_schema(descriptor, file, resource, lines)
         issues.extend(problems_found)
         if not problems_found:
             found[resource] = ResourceSchema(resource, path, descriptor)
@@ -96,17 +101,8 @@ def check_references(found: dict[str, ResourceSchema], named: set[str]) -> list[
     return issues
 
 
-FieldLines = list[dict[str, int]]  # per field: "" -> its first line, key -> the key's line
-
-
-def field_lines(path: Path) -> FieldLines:
+def field_lines(root: yaml.Node) -> FieldLines:
     """The 1-based lines of each entry under `fields` in a YAML schema, so errors point at it."""
-    if path.name.endswith(".json"):
-        return []
-    try:
-        root = yaml.compose(path.read_text(encoding="utf-8-sig"), Loader=yaml.SafeLoader)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return []
     if isinstance(root, yaml.MappingNode):
         for key, value in root.value:
             if key.value == "fields" and isinstance(value, yaml.SequenceNode):
