@@ -15,26 +15,21 @@ depend only on them and on the versions of the writing libraries:
 
 from __future__ import annotations
 
-from pipeline.sources.schemas import derived_schema
-
 import io
 import sqlite3
 import zipfile
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from importlib import resources
 from typing import Any
 
-import yaml
-
 from pipeline.build.cells import json_value
-from pipeline.core.model import TableOut
 from pipeline.core.errors import ProjectError
-from pipeline.core.model import Metadata
+from pipeline.core.files import ZIP_EPOCH
+from pipeline.core.model import Metadata, TableOut
+from pipeline.sources.schemas import derived_schema
 
 FORMATS_DIR = "formats"
-ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 FIELDS_TABLE = "fields"  # the sheet (XLSX) and table (SQLite) describing every field
 SQLITE_TYPES = {
     "integer": "INTEGER",

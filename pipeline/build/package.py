@@ -6,30 +6,21 @@ seed, no machine. The same sources give the same bytes.
 
 from __future__ import annotations
 
-from pipeline.check.structure import structure_table
-from pipeline.core.files import dump_json
-from pipeline.core.model import TableOut, sort_key
-
 import csv
-import hashlib
 import io
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
-
-from frictionless import Field
 
 from pipeline.build.cells import cell_text, field_types, json_value
 from pipeline.build.citation import from_metadata, render_cff
 from pipeline.build.formats import render_formats
 from pipeline.build.milestones import derived_rows
 from pipeline.build.readme import render_readme
-from pipeline.core.model import Metadata
-from pipeline.core.model import Dataset
+from pipeline.check.structure import structure_table
+from pipeline.core.files import dump_json, sha256_bytes
+from pipeline.core.model import Dataset, Metadata, TableOut, sort_key
 
 PROFILE = "https://datapackage.org/profiles/2.0/datapackage.json"
 CSV_DIALECT = {"delimiter": ",", "quoteChar": '"', "doubleQuote": True, "header": True}
@@ -82,10 +73,6 @@ def render_json(table: TableOut) -> bytes:
     return (json.dumps(data, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
 
 
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def json_schema(schema: dict[str, Any]) -> dict[str, Any]:
     """The schema of a JSON resource: foreign keys point at the JSON forms of their tables."""
     out = dict(schema)
@@ -124,7 +111,7 @@ def package_descriptor(
                 # validation (STACK_NOTES.md); every file's size is in `files` below instead
                 resource["bytes"] = len(content)
                 resource["dialect"] = CSV_DIALECT
-            resource["hash"] = f"sha256:{sha256(content)}"
+            resource["hash"] = f"sha256:{sha256_bytes(content)}"
             resource["schema"] = schema if fmt == "csv" else json_schema(schema)
             resources.append(resource)
     sources = [
@@ -156,7 +143,7 @@ def package_descriptor(
         "sources": sources,
         "resources": resources,
         "files": [
-            {"path": path, "bytes": len(content), "hash": f"sha256:{sha256(content)}"}
+            {"path": path, "bytes": len(content), "hash": f"sha256:{sha256_bytes(content)}"}
             for path, content in sorted(files.items())
         ],
     }

@@ -9,8 +9,7 @@ import jinja2
 from frictionless import Field
 
 from pipeline.build.cells import cell_text, field_types
-from pipeline.core.model import TableOut
-from pipeline.core.model import Metadata
+from pipeline.core.model import Metadata, TableOut
 
 
 def environment() -> jinja2.Environment:

@@ -1,8 +1,8 @@
 """What changed between two snapshots (releases, or the working sources): per resource, keyed by
 primary key, the records added, removed and changed field by field; the schema changes; and what
-the changes mean where the data allows it (see `events`).
+the changes mean where the data allows it (see `pipeline.changes.readings`).
 
-Each change carries the smallest version bump it needs (see `versioning` for the policy).
+Each change carries the smallest version bump it needs (see `pipeline.changes.policy`).
 """
 
 from __future__ import annotations

@@ -129,7 +129,8 @@ def pcn_readings(old: Snapshot, new: Snapshot, changes: Sequence[Change]) -> lis
 
 
 def derived_milestones(changes: Sequence[Change], code: str) -> list[tuple[str, str, str]]:
-    """The changes to the milestones derived from a PCN's dates and name (see `derive`)."""
+    """The changes to the milestones derived from a PCN's dates and name (see
+    `pipeline.build.milestones`)."""
     events = (f"|pcn-opened-{code.lower()}", f"|pcn-closed-{code.lower()}")
     return [
         (c.resource, c.key, c.field)

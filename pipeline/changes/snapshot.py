@@ -119,7 +119,7 @@ def table_data(table: TableOut) -> TableData:
 def sources_snapshot(validation: Validation, label: str = SOURCES_WORD) -> Snapshot:
     """The release the sources would make, without its change list."""
     metadata = validation.dataset.metadata
-    if metadata is None or not validation.report.ok:
+    if metadata is None or not validation.ok:
         raise ProjectError(
             "the sources are not valid, so there is nothing to compare:\n"
             + render_text(validation.report.issues),

@@ -1,5 +1,5 @@
-"""Validate source records: each record against its schema (through frictionless), foreign keys
-across resources, provenance ids, and the rules a table schema cannot say (see `rules`).
+"""Check each source table against its Table Schema: fields known and present, every cell typed
+and constrained as frictionless reads it, blank rows, unique values and the primary key.
 
 Never raises for bad data: every problem is an `Issue`, all of them at once.
 """

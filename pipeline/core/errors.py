@@ -1,6 +1,6 @@
 """Reasons the pipeline cannot go on.
 
-Problems *in the data* are `Issue` values (see `pipeline.issues`) and are never raised. The
+Problems *in the data* are `Issue` values (see `pipeline.core.issues`) and are never raised. The
 exceptions here stop a command; each carries a `hint` telling the user what to do, and the CLI
 turns them into a message in exactly one place.
 """

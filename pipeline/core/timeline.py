@@ -7,10 +7,9 @@ absent from the ePCN of 2025-01-20 and present in the mapping of 2026-08-01 open
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -81,16 +80,32 @@ class Life:
         return first, last
 
 
-def moment(values: Mapping[str, Any], column: str) -> Moment:
+class Values(Protocol):
+    """Typed values (a row's mapping) or the text of an editable CSV row: anything with get."""
+
+    def get(self, name: str, /) -> Any: ...
+
+
+def moment(values: Values, column: str) -> Moment:
+    """The moment of COLUMN with its `_earliest` and `_latest` bounds, from typed values (dates)
+    or from text (ISO dates; empty is unknown)."""
+
     def day(name: str) -> date | None:
         value = values.get(name)
-        return value if isinstance(value, date) else None
+        if isinstance(value, date):
+            return value
+        return date.fromisoformat(value) if isinstance(value, str) and value else None
 
     return Moment(day(column), day(f"{column}_earliest"), day(f"{column}_latest"))
 
 
-def life(values: Mapping[str, Any], start: str, end: str) -> Life:
+def life(values: Values, start: str, end: str) -> Life:
     return Life(moment(values, start), moment(values, end))
+
+
+def iso(day: date | None) -> str:
+    """A day as the sources write it: ISO, or empty when unknown."""
+    return day.isoformat() if day else ""
 
 
 # The columns holding each resource's life: (start, end). Each may have _earliest/_latest bounds.

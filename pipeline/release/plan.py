@@ -32,7 +32,7 @@ def build_package(validation: Validation, output: Path) -> BuiltPackage:
     with the newest release in OUTPUT older than its version, so rebuilding a published version
     gives the same bytes. Invalid sources raise `InvalidSources`, naming every problem."""
     metadata = validation.dataset.metadata
-    if metadata is None or not validation.report.ok:
+    if metadata is None or not validation.ok:
         raise InvalidSources(validation.report.issues)
     previous = previous_release(output, metadata.version)
     new = sources_snapshot(validation, metadata.version)

@@ -1,7 +1,7 @@
 """The PCN, practice and membership records as a refresh edits them, cell by cell.
 
-`Records` holds the three source CSVs (`CsvDocument`, edited in place, so a fact that does not
-change leaves its line as it was), indexes them, and decides which fact wins when two files
+`EditableTables` holds the three source CSVs (`CsvDocument`, edited in place, so a fact that does
+not change leaves its line as it was), indexes them, and decides which fact wins when two files
 disagree:
 
 - a value from a file at least as new as everything the record already cites replaces the
@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from pipeline.core.timeline import Life, Moment
+from pipeline.core.timeline import iso, life, moment
 from pipeline.upstream.csvedit import CsvDocument, CsvRow
 
 PCN_COLUMNS = (
@@ -92,26 +92,6 @@ class Note:
         }
 
 
-def _day(text: str) -> date | None:
-    return date.fromisoformat(text) if text else None
-
-
-def iso(day: date | None) -> str:
-    return day.isoformat() if day else ""
-
-
-def moment(row: CsvRow, column: str) -> Moment:
-    return Moment(
-        _day(row.get(column)),
-        _day(row.get(f"{column}_earliest")),
-        _day(row.get(f"{column}_latest")),
-    )
-
-
-def lifespan(row: CsvRow, start: str, end: str) -> Life:
-    return Life(moment(row, start), moment(row, end))
-
-
 def split_ids(text: str) -> list[str]:
     return [part.strip() for part in text.split(";") if part.strip()]
 
@@ -129,7 +109,7 @@ def membership_key(row: CsvRow) -> tuple[str, ...]:
 
 
 @dataclass
-class Records:
+class EditableTables:
     """The three editable resources, indexed, with what is needed to judge and stamp changes.
 
     `vintages`: registry id -> vintage of every upstream publication in the registry;
@@ -361,7 +341,7 @@ class Records:
         """Memberships with no end known that may have started by `day`."""
         found = []
         for row in self._by_practice.get(practice, []):
-            span = lifespan(row, "start_date", "end_date")
+            span = life(row, "start_date", "end_date")
             if span.end.known:
                 continue
             if span.start.lo is not None and span.start.lo > day:
@@ -431,7 +411,7 @@ class Records:
         current = [
             row.get("practice_code")
             for row in rows
-            if lifespan(row, "start_date", "end_date").possibly_on(day)
+            if life(row, "start_date", "end_date").possibly_on(day)
         ]
         chosen = current if current and not closed else [row.get("practice_code") for row in rows]
         return sorted(set(chosen))

@@ -263,7 +263,9 @@ _DATE_HINT = (
     "by hand, take the file as published by ODS."
 )
 _PUBLISHED_HINT = "Take the file as published."
-_TEXT_HINT = "Take the file as published; if the publisher changed it, update pipeline/upstream.py."
+_TEXT_HINT = (
+    "Take the file as published; if the publisher changed it, update pipeline/upstream/readers.py."
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -444,7 +446,7 @@ def _match_header(
                 1,
                 _letter(index),
                 "The publisher may have added or renamed a column. If so, add its header to the "
-                "known columns in pipeline/upstream.py.",
+                "known columns in pipeline/upstream/readers.py.",
                 header=text,
             )
         if column.field is None:
@@ -472,7 +474,7 @@ def _match_header(
                 1,
                 None,
                 "The header must be on row 1. If the publisher renamed the column, add the new "
-                "header to the known columns in pipeline/upstream.py.",
+                "header to the known columns in pipeline/upstream/readers.py.",
             )
     return _Table(file, sheet, displays, positions)
 

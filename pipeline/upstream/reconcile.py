@@ -14,15 +14,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 
+from pipeline.core.timeline import iso, moment
 from pipeline.upstream.csvedit import CsvRow
-from pipeline.upstream.editable import DAY, Records, Stamp, iso, moment
+from pipeline.upstream.editable import DAY, EditableTables, Stamp
 from pipeline.upstream.readers import EpcnExtract, EpcnPcn, EpcnRelationship, GpMapExtract, GpMapRow
 
 # ---------------------------------------------------------------------------------------------
 # ePCN
 
 
-def apply_epcn(records: Records, extract: EpcnExtract, stamp: Stamp) -> None:
+def apply_epcn(records: EditableTables, extract: EpcnExtract, stamp: Stamp) -> None:
     """Merge an ePCN workbook (already kept to one ICS) into the records."""
     names: dict[str, str] = {}
     for rel in sorted(extract.relationships, key=lambda r: r.start_date or date.min):
@@ -44,7 +45,7 @@ def apply_epcn(records: Records, extract: EpcnExtract, stamp: Stamp) -> None:
         records.propose_partnership(row, stamp, stamp.vintage)
 
 
-def _fit_bounds_to_pcn(records: Records, code: str, stamp: Stamp) -> None:
+def _fit_bounds_to_pcn(records: EditableTables, code: str, stamp: Stamp) -> None:
     """Narrow membership bounds to the PCN's life, now that the ePCN gives its dates.
 
     A mapping file bounds a membership's start by the days between two files (2025-01-21 ..
@@ -74,7 +75,7 @@ def _pcn_values(pcn: EpcnPcn) -> dict[str, str]:
     }
 
 
-def _update_pcn(records: Records, row: CsvRow, pcn: EpcnPcn, stamp: Stamp) -> None:
+def _update_pcn(records: EditableTables, row: CsvRow, pcn: EpcnPcn, stamp: Stamp) -> None:
     records.rename(row, pcn.name, stamp)
     if pcn.commissioner_code and (not row.get("sub_icb_code") or records.may_override(row, stamp)):
         records.put(row, "sub_icb_code", pcn.commissioner_code, stamp)
@@ -83,7 +84,7 @@ def _update_pcn(records: Records, row: CsvRow, pcn: EpcnPcn, stamp: Stamp) -> No
     records.merge_date(row, "pcns", "close_date", pcn.close_date, stamp)
 
 
-def _merge_relationship(records: Records, rel: EpcnRelationship, stamp: Stamp) -> None:
+def _merge_relationship(records: EditableTables, rel: EpcnRelationship, stamp: Stamp) -> None:
     pair = (rel.practice_code, rel.pcn_code)
     if rel.start_date is None:
         records.note(
@@ -128,7 +129,9 @@ def _merge_relationship(records: Records, rel: EpcnRelationship, stamp: Stamp) -
 # gp-reg-pat-prac-map
 
 
-def apply_gp_map(records: Records, extract: GpMapExtract, stamp: Stamp, known: date | None) -> None:
+def apply_gp_map(
+    records: EditableTables, extract: GpMapExtract, stamp: Stamp, known: date | None
+) -> None:
     """Merge a mapping snapshot (already kept to one ICS) taken on `stamp.vintage`.
 
     `known` is the day the sources were last known current (the newest vintage they cite, or of
@@ -167,7 +170,7 @@ def apply_gp_map(records: Records, extract: GpMapExtract, stamp: Stamp, known: d
 
 
 def _map_pcns(
-    records: Records, in_file: Mapping[str, GpMapRow], stamp: Stamp, first: date | None
+    records: EditableTables, in_file: Mapping[str, GpMapRow], stamp: Stamp, first: date | None
 ) -> tuple[list[CsvRow], set[str]]:
     new: list[CsvRow] = []
     closed: set[str] = set()
@@ -202,7 +205,7 @@ def _map_pcns(
 
 
 def _close_absent_pcns(
-    records: Records, in_file: set[str], stamp: Stamp, known: date | None
+    records: EditableTables, in_file: set[str], stamp: Stamp, known: date | None
 ) -> None:
     """A PCN with no practice in the snapshot closed after `known`, before the extract date."""
     for row in records.pcns.rows:
@@ -216,7 +219,7 @@ def _close_absent_pcns(
 
 
 def _note_without_pcn(
-    records: Records, practice: str, pcn: str, listed: bool, stamp: Stamp
+    records: EditableTables, practice: str, pcn: str, listed: bool, stamp: Stamp
 ) -> None:
     if listed:
         records.note(
@@ -237,7 +240,7 @@ def _note_without_pcn(
 
 
 def _map_memberships(
-    records: Records,
+    records: EditableTables,
     mapped: Mapping[str, str | None],
     closed: set[str],
     stamp: Stamp,

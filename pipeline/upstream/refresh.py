@@ -14,7 +14,6 @@ older vintage, sources that would not be valid) are `PipelineError`s and change 
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import tempfile
@@ -29,7 +28,7 @@ from pipeline.changes.model import Diff
 from pipeline.changes.snapshot import sources_snapshot
 from pipeline.check.validate import validate_project
 from pipeline.core.errors import PipelineError
-from pipeline.core.files import display_path
+from pipeline.core.files import display_path, file_sha256
 from pipeline.core.issues import render_text
 from pipeline.core.model import Validation
 from pipeline.core.versions import next_version
@@ -37,7 +36,7 @@ from pipeline.sources.load import load_source_file
 from pipeline.sources.metadata import load_metadata
 from pipeline.sources.project import check_folders
 from pipeline.upstream.csvedit import CsvDocument
-from pipeline.upstream.editable import Note, Records, Stamp, split_ids
+from pipeline.upstream.editable import EditableTables, Note, Stamp, split_ids
 from pipeline.upstream.readers import (
     EpcnExtract,
     GpMapExtract,
@@ -115,7 +114,8 @@ class RefreshReport:
 
     @property
     def bump(self) -> str | None:
-        """The version bump the change implies (see `versioning`); None when not compared."""
+        """The version bump the change implies (see `pipeline.changes.policy`); None when not
+        compared."""
         if self.diff is not None:
             return self.diff.bump
         return None if self.files else "none"
@@ -189,7 +189,7 @@ def plan_refresh(
         for resource, name in FILES.items()
     }
     entries = read_entries(metadata.data)
-    records = Records(
+    records = EditableTables(
         documents["pcns"],
         documents["practices"],
         documents["pcn_memberships"],
@@ -305,14 +305,6 @@ def _derivation_ids(pcns: CsvDocument, upstream: dict[str, date]) -> tuple[str, 
     return tuple(common) if common else ("DERIVED",)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _read_inputs(
     epcn: Path | None,
     gp_map: Path | None,
@@ -386,7 +378,7 @@ def _upstream(
     kept: int,
     detail: str,
 ) -> UpstreamFile:
-    sha = _sha256(path)
+    sha = file_sha256(path)
     entry = find_entry(entries, kind, vintage, sha)
     registered = entry is not None
     if entry is None:
