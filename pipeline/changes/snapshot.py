@@ -67,12 +67,15 @@ class TableData:
 
     def typed_rows(self) -> list[dict[str, Any]]:
         """The rows with values read by the schema's types (dates as dates, None when empty)."""
-        fields = {name: Field.from_descriptor(self.field(name)) for name in self.field_names}
+        readers = [
+            (name, Field.from_descriptor(self.field(name)).create_cell_reader())
+            for name in self.field_names
+        ]  # a reader per field: frictionless's read_cell would build one per cell
         out = []
         for row in self.rows:
             values: dict[str, Any] = {}
-            for name, field in fields.items():
-                value, notes = field.read_cell(row.get(name, ""))
+            for name, reader in readers:
+                value, notes = reader(row.get(name, ""))
                 values[name] = None if notes and "type" in notes else value
             out.append(values)
         return out
