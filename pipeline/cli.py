@@ -11,23 +11,12 @@ from typing import Any, TypeVar
 
 import click
 
-from pipeline.archive import find_releases
-from pipeline.changes.changelog import render_markdown as render_diff_markdown
-from pipeline.changes.changelog import render_text as render_diff_text
-from pipeline.changes.diff import diff_snapshots
-from pipeline.changes.snapshot import resolve
-from pipeline.check.structure import render_csv as render_structure_csv
-from pipeline.check.structure import render_text as render_structure_text
-from pipeline.check.structure import structure_as_at
-from pipeline.check.validate import validate_project
 from pipeline.core.errors import InvalidSources, PipelineError, ProjectError
 from pipeline.core.files import display_path
 from pipeline.core.issues import RELEASE_ADVICE, ValidationReport, render_github, render_text
-from pipeline.release.catalog import release_rows
-from pipeline.release.publish import publish_lock
-from pipeline.release.verify import verify as verify_releases
-from pipeline.site.pages import write_site
-from pipeline.stages import publish_release
+
+# Each command imports the stages it runs when it runs: `ics-data --help` and `validate` need
+# neither the writers (pyarrow, openpyxl, jinja2) nor the diff and the site.
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -150,6 +139,8 @@ def validate(sources: Path, schemas: Path, fmt: str) -> None:
     Example:
         ics-data validate --format github
     """
+    from pipeline.check.validate import validate_project
+
     report = validate_project(sources, schemas).report
     echo_report(report, fmt)
     sys.exit(0 if report.ok else 1)
@@ -183,6 +174,8 @@ def publish(sources: Path, schemas: Path, output: Path, check: bool) -> None:
     Example:
         ics-data publish --output output
     """
+    from pipeline.stages import publish_release
+
     try:
         result = publish_release(sources, schemas, output, check=check)
     except InvalidSources as exc:
@@ -212,6 +205,8 @@ def verify(output: Path, version: str | None) -> None:
     Example:
         ics-data verify 1.0.0
     """
+    from pipeline.release.verify import verify as verify_releases
+
     results = verify_releases(output, version)
     if not results:
         raise ProjectError(f"no releases in {display_path(output)}", hint="run ics-data publish")
@@ -236,6 +231,8 @@ def releases(output: Path, fmt: str) -> None:
     Example:
         ics-data releases --format json
     """
+    from pipeline.release.catalog import release_rows
+
     rows = release_rows(output)
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2))
@@ -272,15 +269,19 @@ def diff(
     Example:
         ics-data diff latest sources --format markdown
     """
+    from pipeline.changes.changelog import render_markdown, render_text
+    from pipeline.changes.diff import diff_snapshots
+    from pipeline.changes.snapshot import resolve
+
     result = diff_snapshots(
         resolve(old, output, sources, schemas), resolve(new, output, sources, schemas)
     )
     if fmt == "json":
         click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     elif fmt == "markdown":
-        click.echo(render_diff_markdown(result), nl=False)
+        click.echo(render_markdown(result), nl=False)
     else:
-        click.echo(render_diff_text(result))
+        click.echo(render_text(result))
     sys.exit(1 if exit_code and not result.empty else 0)
 
 
@@ -296,6 +297,10 @@ def site(output: Path) -> None:
     Example:
         ics-data site --output output
     """
+    from pipeline.archive import find_releases
+    from pipeline.release.publish import publish_lock
+    from pipeline.site.pages import write_site
+
     if not find_releases(output):
         raise ProjectError(f"no releases in {display_path(output)}", hint="run ics-data publish")
     with publish_lock(output):
@@ -318,6 +323,10 @@ def as_at(day: datetime, sources: Path, schemas: Path, fmt: str) -> None:
     Example:
         ics-data as-at 2022-07-01 --format csv
     """
+    from pipeline.check.structure import render_csv, structure_as_at
+    from pipeline.check.structure import render_text as render_structure
+    from pipeline.check.validate import validate_project
+
     validation = validate_project(sources, schemas)
     if not validation.report.ok:
         click.echo(render_text(validation.report.issues), err=True)
@@ -326,9 +335,9 @@ def as_at(day: datetime, sources: Path, schemas: Path, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     elif fmt == "csv":
-        click.echo(render_structure_csv(result), nl=False)
+        click.echo(render_csv(result), nl=False)
     else:
-        click.echo(render_structure_text(result))
+        click.echo(render_structure(result))
 
 
 def upstream_file(option: str, what: str) -> Callable[[F], F]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -552,3 +554,17 @@ def test_warnings_are_printed_counted_and_annotated_but_do_not_fail() -> None:
     )
     assert render_github([warning]).startswith("::warning file=sources/pcns.csv,line=3,")
     assert render_github([error]).startswith("::error ")
+
+
+@pytest.mark.slow
+def test_the_command_line_starts_without_the_heavy_libraries() -> None:
+    """`ics-data --help` loads click and the core, not frictionless, jinja2 or the writers: the
+    start-up of every command stays small (its time is measured by make bench)."""
+    code = (
+        "import sys, pipeline.cli\n"
+        "heavy = {'frictionless', 'jinja2', 'pandas', 'pyarrow', 'openpyxl', 'yaml'}\n"
+        "print(sorted(heavy & {name.split('.')[0] for name in sys.modules}))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
