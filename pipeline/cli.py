@@ -163,7 +163,12 @@ def output_option(func: F) -> F:
 @click.option(
     "--check", is_flag=True, help="Do everything but write: exit 1 if publishing would be refused."
 )
-def publish(sources: Path, schemas: Path, output: Path, check: bool) -> None:
+@click.option(
+    "--rebuild",
+    is_flag=True,
+    help="Build the release even when its fingerprint says it is published, and compare bytes.",
+)
+def publish(sources: Path, schemas: Path, output: Path, check: bool, rebuild: bool) -> None:
     """Validate the sources and publish them as the version in sources/package.yaml.
 
     Writes OUTPUT/<version>/ (datapackage.json, CSV and JSON tables, README.md), the zip
@@ -177,7 +182,7 @@ def publish(sources: Path, schemas: Path, output: Path, check: bool) -> None:
     from pipeline.stages import publish_release
 
     try:
-        result = publish_release(sources, schemas, output, check=check)
+        result = publish_release(sources, schemas, output, check=check, rebuild=rebuild)
     except InvalidSources as exc:
         click.echo(render_text(exc.issues), err=True)
         click.echo("Nothing was published.", err=True)

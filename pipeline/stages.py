@@ -11,19 +11,29 @@ from pathlib import Path
 
 from pipeline.check.validate import validate
 from pipeline.core.model import Validation
+from pipeline.release.fingerprint import fingerprint_of, remember, unchanged_release
 from pipeline.release.plan import build_package
 from pipeline.release.publish import PublishResult, publish
 from pipeline.sources.project import load_sources
 
 
 def publish_release(
-    sources: Path, schemas: Path, output: Path, *, check: bool = False
+    sources: Path, schemas: Path, output: Path, *, check: bool = False, rebuild: bool = False
 ) -> PublishResult:
-    """Publish the release that SOURCES declare into OUTPUT (with `check`, write nothing)."""
+    """Publish the release that SOURCES declare into OUTPUT (with `check`, write nothing).
+
+    A release already published from the very same inputs is found by its fingerprint, without
+    building it; `rebuild` builds it anyway and compares every byte."""
+    fingerprint = fingerprint_of(sources, schemas, output)  # what the release's bytes depend on
+    if fingerprint and not rebuild and (same := unchanged_release(output, fingerprint)):
+        return same
     loaded = load_sources(sources, schemas)  # records keep their file and line
     validation = validate(loaded)  # never raises for bad data
     package = build_package(validation, output)  # every file, in memory; raises if invalid
-    return publish(package, output, check=check)  # atomic rename; never rewrites a version
+    result = publish(package, output, check=check)  # atomic rename; never rewrites a version
+    if fingerprint and result.status == "published" and result.version == fingerprint.version:
+        remember(output, fingerprint)  # beside the release; a no-op writes nothing at all
+    return result
 
 
 def publish_validated(

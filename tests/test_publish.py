@@ -42,6 +42,7 @@ from pipeline.core.errors import InvalidSources, ReleaseError
 from pipeline.core.files import file_sha256
 from pipeline.core.issues import render_text
 from pipeline.core.model import TableOut, Validation
+from pipeline.release.fingerprint import CACHE
 from pipeline.release.plan import build_package
 from pipeline.release.publish import publish
 from pipeline.release.verify import verify, verify_release
@@ -128,11 +129,12 @@ if _HANG or _PAUSE:
 
 
 def files_of(folder: Path) -> dict[str, bytes]:
-    """Every file under `folder` (hidden ones included), by relative path."""
+    """Every file under `folder` (hidden ones included, staging leftovers too), by relative path;
+    not the publish fingerprints in `.cache/`, a cache beside the releases (test_fingerprint)."""
     return {
         p.relative_to(folder).as_posix(): p.read_bytes()
         for p in sorted(folder.rglob("*"))
-        if p.is_file()
+        if p.is_file() and p.relative_to(folder).parts[0] != CACHE
     }
 
 

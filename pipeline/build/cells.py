@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from frictionless import Field
+if TYPE_CHECKING:
+    from frictionless import Field
 
 
 def field_types(schema: dict[str, Any]) -> list[tuple[str, Field]]:
+    from frictionless import Field  # imported on first use: a no-op publish never needs it
+
     return [(f["name"], Field.from_descriptor(f)) for f in schema["fields"]]
 
 

@@ -12,9 +12,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jinja2
+if TYPE_CHECKING:
+    import jinja2
 
 from pipeline.core.model import Metadata
 
@@ -90,6 +91,8 @@ def braced(value: object) -> str:
 
 
 def environment() -> jinja2.Environment:
+    import jinja2  # imported on first use: a no-op publish never needs it
+
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("pipeline", "templates"),
         autoescape=False,  # YAML and BibTeX, escaped by their own filters

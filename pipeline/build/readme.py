@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jinja2
-from frictionless import Field
+if TYPE_CHECKING:
+    import jinja2
+    from frictionless import Field
 
 from pipeline.build.cells import cell_text, field_types
 from pipeline.core.model import Metadata, TableOut
 
 
 def environment() -> jinja2.Environment:
+    import jinja2  # imported on first use: a no-op publish never needs it
+
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("pipeline", "templates"),
         autoescape=False,  # Markdown, not HTML

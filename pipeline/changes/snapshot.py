@@ -15,8 +15,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from frictionless import Field
-
 from pipeline.archive import find_releases, read_descriptor
 from pipeline.build.cells import cell_text, field_types
 from pipeline.build.package import collect_tables
@@ -67,6 +65,8 @@ class TableData:
 
     def typed_rows(self) -> list[dict[str, Any]]:
         """The rows with values read by the schema's types (dates as dates, None when empty)."""
+        from frictionless import Field  # imported on first use: --help never needs it
+
         readers = [
             (name, Field.from_descriptor(self.field(name)).create_cell_reader())
             for name in self.field_names

@@ -14,9 +14,10 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jinja2
+if TYPE_CHECKING:
+    import jinja2
 
 from pipeline.archive import STAGING_PREFIX, ReleaseInfo, find_releases, read_descriptor, zip_name
 from pipeline.build import citation
@@ -289,6 +290,8 @@ def release_view(info: ReleaseInfo, output: Path, first: bool) -> ReleaseView:
 
 
 def environment() -> jinja2.Environment:
+    import jinja2  # imported on first use: a no-op publish never needs it
+
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("pipeline", "templates"),
         autoescape=jinja2.select_autoescape(["html", "html.j2", "svg.j2"]),
