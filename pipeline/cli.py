@@ -106,6 +106,8 @@ def render_summary(report: ValidationReport) -> str:
                 f"  {claim['id']:<22} claimed {claim['claimed']!s:<8} computed {computed:<8} "
                 f"at {claim['as_at'] or '-'}  {claim['status']}"
             )
+            if claim.get("context"):
+                lines.append(f"    beside it: {claim['context']}")
     return "\n".join(lines)
 
 
@@ -357,6 +359,11 @@ def upstream_file(option: str, what: str) -> Callable[[F], F]:
 @cli.command()
 @upstream_file("--epcn", "ODS ePCN.xlsx workbook (PCNs and practice-PCN history).")
 @upstream_file("--gp-map", "NHS England gp-reg-pat-prac-map, as the .zip or the .csv in it.")
+@upstream_file(
+    "--registered-patients",
+    "NHS England gp-reg-pat-prac-sing-age-regions (registered patients by sex and age), as the "
+    ".zip or the .csv in it.",
+)
 @sources_option
 @schemas_option
 @click.option("--dry-run", is_flag=True, help="Print what would change; write nothing.")
@@ -369,6 +376,7 @@ def upstream_file(option: str, what: str) -> Callable[[F], F]:
 def refresh(
     epcn: Path | None,
     gp_map: Path | None,
+    registered_patients: Path | None,
     sources: Path,
     schemas: Path,
     dry_run: bool,
@@ -385,6 +393,10 @@ def refresh(
     none, and only if the result is valid; a file older than one the sources hold is
     refused unless --allow-older.
 
+    With --registered-patients, replaces the registered_patients and registered_totals rows
+    of the file's extract date: each PCN by sex and five-year age band, the ICB and its
+    sub-ICB locations with the sum over their PCNs and the patients of practices in no PCN.
+
     \b
     Example:
         ics-data refresh --gp-map gp-reg-pat-prac-map.zip --dry-run
@@ -393,7 +405,14 @@ def refresh(
     from pipeline.upstream.refresh import apply_refresh, plan_refresh
     from pipeline.upstream.report import render_refresh
 
-    plan = plan_refresh(sources, schemas, epcn=epcn, gp_map=gp_map, allow_older=allow_older)
+    plan = plan_refresh(
+        sources,
+        schemas,
+        epcn=epcn,
+        gp_map=gp_map,
+        allow_older=allow_older,
+        registered_patients=registered_patients,
+    )
     report = plan.report if dry_run else apply_refresh(plan)
     click.echo(render_refresh(report, fmt))
 

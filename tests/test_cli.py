@@ -63,7 +63,7 @@ def test_invalid_sources_exit_1_with_file_line_and_code(project: Project) -> Non
         result.stdout
     )
     assert result.stdout.rstrip().endswith("Fix the source records, or the schema if it is wrong.")
-    assert "5 problems in 2 files." in result.stdout
+    assert "45 problems in 3 files." in result.stdout  # 4 memberships, 40 registered rows
 
 
 @pytest.mark.parametrize(
@@ -460,7 +460,13 @@ NEW_USER: list[tuple[str, Callable[[Project], object], list[str]]] = [
             'sources/pcn_memberships.csv:243  pcn_memberships[241].pcn_code  "U04973" is not a '
             "pcns.pcn_code   [foreign-key]",
             'sources/pcns.csv:3  pcns[1].pcn_code  "U4973" does not match ^U[0-9]{5}$   [pattern]',
-            "5 problems in 2 files. Fix the source records, or the schema if it is wrong.",
+            # the PCN's 40 rows of registered patients (lines 2-41: U04973 sorts first)
+            *(
+                f'sources/registered_patients.csv:{n}  registered_patients[{n - 2}].pcn_code  '
+                '"U04973" is not a pcns.pcn_code   [foreign-key]'
+                for n in range(2, 42)
+            ),
+            "45 problems in 3 files. Fix the source records, or the schema if it is wrong.",
         ],
     ),
     (

@@ -120,13 +120,17 @@ def header_only(project: Project, name: str) -> None:
 def emptied(root: Path) -> Project:
     """The shipped project with no PCN, membership or practice facts.
 
-    pcns.csv and pcn_memberships.csv keep only their header. practices.csv keeps, for each
+    pcns.csv and pcn_memberships.csv keep only their header; the registered patients (whose
+    rows name the PCNs) are not there at all, source or schema. practices.csv keeps, for each
     practice in the ePCN history, only what no upstream file gives: its code and its 2019 CCG
     (from ODS epcmem), which the partnership proposals need. Names and postcodes are empty.
     """
     project = copy_project(root)
     header_only(project, "pcns.csv")
     header_only(project, "pcn_memberships.csv")
+    for resource in ("registered_patients", "registered_totals"):
+        project.path(f"{resource}.csv").unlink()
+        project.path(f"schemas/{resource}.schema.yaml").unlink()
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["practice_code", "practice_name", "postcode", "ccg_2019_code", "source"])

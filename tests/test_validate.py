@@ -51,6 +51,17 @@ def resolve(project: Project, expected: list[Expected]) -> list[Flat]:
     return out
 
 
+def patient_rows_of(pcn: str, code: str) -> list[Expected]:
+    """The registered_patients rows of a PCN on 2026-08-01 (2 sexes x 20 age bands): each
+    cascades when the PCN's code breaks."""
+    bands = [f"{a}-{a + 4}" for a in range(0, 95, 5)] + ["95+"]
+    return [
+        ("registered_patients.csv", f"2026-08-01,{pcn},{sex},{band},", "pcn_code", code)
+        for sex in ("female", "male")
+        for band in bands
+    ]
+
+
 def append(name: str, text: str) -> Callable[[Project], object]:
     return lambda p: p.write(name, p.read(name) + text)
 
@@ -126,6 +137,7 @@ CASES = [
             ("pcn_memberships.csv", "G82212,U04973", "pcn_code", "foreign-key"),
             ("pcn_memberships.csv", "G82809,U04973", "pcn_code", "foreign-key"),
             ("pcns.csv", "U1234,GARDEN", "pcn_code", "pattern"),
+            *patient_rows_of("U04973", "foreign-key"),
         ],
     ),
     Case(
@@ -551,7 +563,8 @@ def test_shipped_sources_are_valid(project: Project) -> None:
         "forty-two-statutory-icss": "agrees",
         "four-core-objectives": "agrees",
         "four-health-and-care-partnerships": "agrees",
-        "population-1-9-million": "not checkable",
+        "population-1-9-million": "context",
+        "registered-patients-2026-08": "agrees",
     }
     figures = {claim["id"]: (claim["claimed"], claim["computed"]) for claim in summary["claims"]}
     assert figures["forty-one-pcns"] == (41, "41")
@@ -566,7 +579,8 @@ def test_all_problems_are_reported_at_once(project: Project) -> None:
     assert ("pcns.csv", 3, "pcn_code", "pattern") in flat
     assert ("ics.yaml", project.line_of("ics.yaml", "ics_since"), "ics_since", "type-error") in flat
     assert ("objectives.yaml", 8, "number", "duplicate-key") in flat
-    assert len({file for file, _, _, _ in flat}) == 4  # and the memberships of the bad PCN
+    # and the memberships and registered patients of the bad PCN
+    assert len({file for file, _, _, _ in flat}) == 5
 
 
 def test_issue_carries_value_resource_and_record(project: Project) -> None:

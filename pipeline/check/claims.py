@@ -9,6 +9,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from pipeline.check.patients import TOTALS_TABLE, icb_registered, pcn_sums
 from pipeline.check.tables import row_issue
 from pipeline.core.issues import Issue, quote
 from pipeline.core.model import Dataset, Row
@@ -36,7 +37,10 @@ class ClaimCheck:
     as_at: date | None
     check: str
     computed: Count | None
-    status: str  # "agrees", "differs", "uncertain", "not checkable"
+    status: str  # "agrees", "differs", "uncertain", "not checkable", "context"
+    # For a claim the records measure differently (a population beside registered patients):
+    # the figure they give, in words, shown beside the claim and never compared with it.
+    context: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -47,6 +51,7 @@ class ClaimCheck:
             "check": self.check,
             "computed": None if self.computed is None else str(self.computed),
             "status": self.status,
+            "context": self.context,
         }
 
 
@@ -70,11 +75,51 @@ def pcns_open(dataset: Dataset, day: date) -> Count:
     return count_open(dataset.rows("pcns"), "pcns", day, "pcn_code")
 
 
+def registered_patients(dataset: Dataset, day: date) -> Count:
+    """The ICB's registered patients on the extract date `day`, from the records: its PCNs in
+    `registered_patients` plus its practices in no PCN (`unallocated` in `registered_totals`)."""
+    icb = icb_registered(dataset, day)
+    if icb is None:
+        return Count(0, 0)
+    _, code, _ = icb
+    in_pcns = sum(
+        n for (d, _, s, b), n in pcn_sums(dataset).items() if (d, s, b) == (day, "all", "all")
+    )
+    rest = sum(
+        int(v["unallocated"])
+        for v in dataset.values(TOTALS_TABLE)
+        if (v.get("extract_date"), v.get("area_type"), v.get("area_code")) == (day, "icb", code)
+        and (v.get("sex"), v.get("age_band")) == ("all", "all")
+        and isinstance(v.get("unallocated"), int)
+    )
+    total = in_pcns + rest
+    return Count(total, total)
+
+
+def registered_context(dataset: Dataset) -> str:
+    """The registered patients beside a population claim, and why the two differ."""
+    icb = icb_registered(dataset)
+    if icb is None:
+        return ""
+    day, code, patients = icb
+    return (
+        f"{patients:,} patients registered at the GP practices of ICB {code} on {day} "
+        "(registered_totals). Registered patients are not residents: they are the people on "
+        "the lists of the ICB's practices, and lists run higher than the resident population. "
+        "Context, not a check."
+    )
+
+
 CLAIM_CHECKS: dict[str, Callable[[Dataset, date], Count]] = {
     "pcns-open": pcns_open,
     "icbs-open": lambda d, day: count_open(d.rows("icbs"), "icbs", day, "icb_ods_code"),
     "objectives": lambda d, day: Count(len(d.rows("objectives")), len(d.rows("objectives"))),
     "partnerships": lambda d, day: Count(len(d.rows("partnerships")), len(d.rows("partnerships"))),
+    "registered-patients": registered_patients,
+}
+# Checks that give context beside a claim instead of a figure to compare with it.
+CONTEXT_CHECKS: dict[str, Callable[[Dataset], str]] = {
+    "registered-patients-context": registered_context,
 }
 
 
@@ -84,6 +129,8 @@ CLAIM_RESOURCES = {
     "icbs-open": "icbs",
     "objectives": "objectives",
     "partnerships": "partnerships",
+    "registered-patients": TOTALS_TABLE,
+    "registered-patients-context": TOTALS_TABLE,
 }
 
 
@@ -111,7 +158,12 @@ def check_claims(dataset: Dataset) -> tuple[list[Issue], list[ClaimCheck]]:
         if CLAIM_RESOURCES.get(kind) not in dataset.tables:
             compute = None  # its file is missing or unreadable, already reported there
         computed: Count | None = None
-        if compute is None or not isinstance(as_at, date) or claimed is None:
+        context = ""
+        if kind in CONTEXT_CHECKS and CLAIM_RESOURCES[kind] in dataset.tables:
+            context = CONTEXT_CHECKS[kind](dataset)
+        if context:
+            status = "context"
+        elif compute is None or not isinstance(as_at, date) or claimed is None:
             status = "not checkable"
         else:
             computed = compute(dataset, as_at)
@@ -130,6 +182,7 @@ def check_claims(dataset: Dataset) -> tuple[list[Issue], list[ClaimCheck]]:
                 kind,
                 computed,
                 status,
+                context,
             )
         )
         if computed is not None and status != "agrees":

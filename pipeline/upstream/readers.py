@@ -682,18 +682,18 @@ def _read_gp_map_zip(path: Path) -> GpMapExtract:
                 ) from exc
 
 
-def _csv_member(archive: zipfile.ZipFile, file: str) -> str:
+def _csv_member(archive: zipfile.ZipFile, file: str, wanted: str = GP_MAP_MEMBER) -> str:
     names = archive.namelist()
     csvs = [n for n in names if n.casefold().endswith(".csv") and not n.startswith("__MACOSX/")]
-    named = [n for n in csvs if n.rsplit("/", 1)[-1].casefold() == GP_MAP_MEMBER]
+    named = [n for n in csvs if n.rsplit("/", 1)[-1].casefold() == wanted]
     if len(csvs) == 1 or len(named) == 1:
         return csvs[0] if len(csvs) == 1 else named[0]
-    problem = "no .csv entry" if not csvs else f"no single {GP_MAP_MEMBER} entry"
+    problem = "no .csv entry" if not csvs else f"no single {wanted} entry"
     entries = ", ".join(f'"{name}"' for name in names) or "none"
     raise UpstreamFormatError(
         f"{problem} in the zip (entries: {entries})",
         file,
-        hint=f"The published zip holds one {GP_MAP_MEMBER}.",
+        hint=f"The published zip holds one {wanted}.",
     )
 
 

@@ -14,6 +14,8 @@ older vintage, sources that would not be valid) are `PipelineError`s and change 
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import shutil
 import tempfile
@@ -22,6 +24,8 @@ from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from pipeline.changes.diff import diff_snapshots
 from pipeline.changes.model import Diff
@@ -37,6 +41,7 @@ from pipeline.sources.metadata import load_metadata
 from pipeline.sources.project import check_folders
 from pipeline.upstream.csvedit import CsvDocument
 from pipeline.upstream.editable import EditableTables, Note, Stamp, split_ids
+from pipeline.upstream.patients import patient_records, read_registered_patients
 from pipeline.upstream.readers import (
     EpcnExtract,
     GpMapExtract,
@@ -47,6 +52,7 @@ from pipeline.upstream.readers import (
 )
 from pipeline.upstream.reconcile import apply_epcn, apply_gp_map
 from pipeline.upstream.registry import (
+    AGES,
     EPCN,
     GP_MAP,
     KIND_LABELS,
@@ -60,6 +66,11 @@ from pipeline.upstream.registry import (
 )
 
 FILES = {"pcns": "pcns.csv", "practices": "practices.csv", "pcn_memberships": "pcn_memberships.csv"}
+# Registered patients: rows of one extract date are replaced as a whole by a file of that date.
+PATIENT_FILES = {
+    "registered_patients": "registered_patients.csv",
+    "registered_totals": "registered_totals.csv",
+}
 PACKAGE = "package.yaml"
 # What the report's diff calls the two sides (see `Snapshot.describe`).
 BEFORE, AFTER = "sources", "refreshed sources"
@@ -169,12 +180,14 @@ def plan_refresh(
     epcn: Path | None = None,
     gp_map: Path | None = None,
     allow_older: bool = False,
+    registered_patients: Path | None = None,
 ) -> RefreshPlan:
     """Read the upstream files and work out the new sources; write nothing."""
-    if epcn is None and gp_map is None:
+    if epcn is None and gp_map is None and registered_patients is None:
         raise RefreshError(
             "nothing to refresh from",
-            hint="Give --epcn ePCN.xlsx, --gp-map gp-reg-pat-prac-map.zip, or both.",
+            hint="Give --epcn ePCN.xlsx, --gp-map gp-reg-pat-prac-map.zip, "
+            "--registered-patients gp-reg-pat-prac-sing-age-regions.zip, or several.",
         )
     check_folders(sources, schemas)
     metadata, problems = load_metadata(sources)
@@ -208,7 +221,7 @@ def plan_refresh(
         records.vintages[stamp.id] = upstream.vintage
         if isinstance(extract, EpcnExtract):
             apply_epcn(records, extract, stamp)
-        else:
+        elif isinstance(extract, GpMapExtract):
             apply_gp_map(records, extract, stamp, known)
         known = max(d for d in (known, upstream.vintage) if d is not None)
 
@@ -219,6 +232,15 @@ def plan_refresh(
             texts[name] = text
     cited = records.cited()
     fresh = [u.entry for u, _ in inputs if not u.registered and u.entry.id in cited]
+    if registered_patients is not None:
+        taken = [*entries, *(u.entry for u, _ in inputs)]
+        patients, patient_texts = _patients(
+            registered_patients, sources, schemas, documents["pcns"], taken, originals
+        )
+        inputs.append((patients, None))
+        texts.update(patient_texts)
+        if not patients.registered and patient_texts:
+            fresh.append(patients.entry)
     if fresh:
         package = originals[PACKAGE].decode("utf-8")
         texts[PACKAGE] = append_entries(package, fresh, display_path(sources / PACKAGE))
@@ -305,6 +327,124 @@ def _derivation_ids(pcns: CsvDocument, upstream: dict[str, date]) -> tuple[str, 
     return tuple(common) if common else ("DERIVED",)
 
 
+def _ics_areas(sources: Path) -> tuple[frozenset[str], frozenset[str]]:
+    """The ICB codes and the sub-ICB location codes of the ICS (ics.yaml, organisations)."""
+    icbs: set[str] = set()
+    sub_icbs: set[str] = set()
+    for record in _values(sources, "ics"):
+        if record.get("code"):
+            icbs.add(str(record["code"]))
+        if record.get("sub_icb_location_code"):
+            sub_icbs.add(str(record["sub_icb_location_code"]))
+    for record in _values(sources, "organisations"):
+        if record.get("org_type") == "sub-icb-location" and record.get("icb_ods_code") in icbs:
+            sub_icbs.add(str(record["code"]))
+    return frozenset(icbs), frozenset(sub_icbs)
+
+
+def _patients(
+    path: Path,
+    sources: Path,
+    schemas: Path,
+    pcns: CsvDocument,
+    entries: Sequence[SourceEntry],
+    originals: dict[str, bytes],
+) -> tuple[UpstreamFile, dict[str, str]]:
+    """Registered patients of the ICS's PCNs, ICBs and sub-ICB locations on the file's extract
+    date: the new texts of registered_patients.csv and registered_totals.csv."""
+    headers: dict[str, list[str]] = {}
+    for resource in PATIENT_FILES:
+        schema = schemas / f"{resource}.schema.yaml"
+        if not schema.is_file():
+            raise RefreshError(
+                f"{display_path(schema)} does not exist, so registered patients have no table",
+                hint="Add the schemas of registered_patients and registered_totals (as shipped).",
+            )
+        headers[resource] = _schema_fields(schema)
+    icbs, sub_icbs = _ics_areas(sources)
+    pcn_sub_icb = {row.get("pcn_code"): row.get("sub_icb_code") for row in pcns.rows}
+    extract = read_registered_patients(path, keep=set(pcn_sub_icb) | icbs | sub_icbs)
+    kept = [a for a in extract.areas.values() if a.area_type in ("icb", "sub-icb-location")]
+    if not kept:
+        raise RefreshError(
+            f"{path.name}: no row belongs to this ICS (ICB {', '.join(sorted(icbs))}, sub-ICB "
+            f"locations {', '.join(sorted(sub_icbs))})",
+            hint="Check that the file is the national file or this ICS's part of it, and that "
+            "the ics record in sources/ics.yaml has the right codes.",
+        )
+    sha = file_sha256(path)
+    entry = find_entry(entries, AGES, extract.vintage, sha)
+    registered = entry is not None
+    if entry is None:
+        entry = new_entry(entries, AGES, extract.vintage, sha, path.name)
+    made = patient_records(extract, pcn_sub_icb, icbs, sub_icbs, entry.id)
+    texts: dict[str, str] = {}
+    for resource, rows in (("registered_patients", made.pcns), ("registered_totals", made.totals)):
+        name = PATIENT_FILES[resource]
+        old = sources / name
+        originals[name] = old.read_bytes() if old.exists() else b""
+        text = _replace_date(originals[name], headers[resource], rows, extract.vintage, old)
+        if text.encode("utf-8") != originals[name]:
+            texts[name] = text
+    icb_total = sum(a.total for a in kept if a.area_type == "icb")
+    in_pcns = sum(1 for row in made.pcns if row["sex"] == "female" and row["age_from"] == "0")
+    detail = (
+        f"{in_pcns} PCNs, {len(kept)} ICB and sub-ICB areas of {len(extract.areas)} areas kept "
+        f"on {extract.vintage} ({icb_total:,} registered patients in the ICB)"
+    )
+    kept_rows = len(made.pcns) + len(made.totals)
+    upstream = UpstreamFile(
+        AGES, path, extract.vintage, sha, entry, registered, extract.lines - 1, kept_rows, detail
+    )
+    return upstream, texts
+
+
+def _schema_fields(path: Path) -> list[str]:
+    try:
+        descriptor = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return [str(f["name"]) for f in descriptor["fields"]]
+    except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
+        raise RefreshError(
+            f"{display_path(path)} cannot be read ({exc})", hint="Run ics-data validate."
+        ) from None
+
+
+def _replace_date(
+    original: bytes, header: list[str], rows: Sequence[dict[str, str]], day: date, path: Path
+) -> str:
+    """The CSV with the rows of `day` replaced by `rows`, every row in key order (the key starts
+    with extract_date, then the columns as the schema orders them)."""
+    kept: list[dict[str, str]] = []
+    if original:
+        document = CsvDocument.parse(original.decode("utf-8"), path)
+        kept = [
+            {name: row.get(name) for name in header}
+            for row in document.rows
+            if row.get("extract_date") != day.isoformat()
+        ]
+    merged = kept + [dict(row) for row in rows]
+    merged.sort(key=lambda row: [row.get("extract_date", "")] + _row_key(row))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, header, lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(merged)
+    return buffer.getvalue()
+
+
+_SEX_ORDER = {"all": 0, "female": 1, "male": 2}
+
+
+def _row_key(row: dict[str, str]) -> list[object]:
+    band = row.get("age_from", "")
+    return [
+        row.get("area_type", ""),
+        row.get("area_code", ""),
+        row.get("pcn_code", ""),
+        _SEX_ORDER.get(row.get("sex", ""), 3),
+        -1 if band == "" else int(band),
+    ]
+
+
 def _read_inputs(
     epcn: Path | None,
     gp_map: Path | None,
@@ -312,8 +452,8 @@ def _read_inputs(
     entries: Sequence[SourceEntry],
     held: dict[str, date],
     allow_older: bool,
-) -> list[tuple[UpstreamFile, EpcnExtract | GpMapExtract]]:
-    found: list[tuple[UpstreamFile, EpcnExtract | GpMapExtract]] = []
+) -> list[tuple[UpstreamFile, EpcnExtract | GpMapExtract | None]]:
+    found: list[tuple[UpstreamFile, EpcnExtract | GpMapExtract | None]] = []
     taken = list(entries)
     if epcn is not None:
         extract = read_epcn(epcn)
@@ -421,7 +561,7 @@ def apply_refresh(plan: RefreshPlan) -> RefreshReport:
         return replace(plan.report, written=False)
     for name in plan.texts:
         path = plan.sources / name
-        if path.read_bytes() != plan.originals[name]:
+        if (path.read_bytes() if path.exists() else b"") != plan.originals[name]:
             raise RefreshError(
                 f"{display_path(path)} changed since the refresh was planned; nothing was written",
                 hint="Run ics-data refresh again.",
@@ -435,7 +575,12 @@ def apply_refresh(plan: RefreshPlan) -> RefreshReport:
                 stream.write(text.encode("utf-8"))
                 stream.flush()
                 os.fsync(stream.fileno())
-            shutil.copymode(target, temp)
+            if target.exists():
+                shutil.copymode(target, temp)
+            else:  # a new file gets the mode any new file gets here, not mkstemp's 0600
+                mask = os.umask(0)
+                os.umask(mask)
+                os.chmod(temp, 0o666 & ~mask)
             temporary.append((Path(temp), target))
         _replace_all(temporary, plan)
     finally:

@@ -20,12 +20,18 @@ from pipeline.core.errors import PipelineError
 
 EPCN = "epcn"
 GP_MAP = "gp-map"
-KIND_LABELS = {EPCN: "ePCN workbook", GP_MAP: "GP practice mapping"}
+AGES = "patients-by-age"
+KIND_LABELS = {
+    EPCN: "ePCN workbook",
+    GP_MAP: "GP practice mapping",
+    AGES: "registered patients by sex and age",
+}
 # New entries are named after their publication and vintage, e.g. EPCN-2026-10-01.
-ID_PREFIXES = {EPCN: "EPCN", GP_MAP: "MAP"}
+ID_PREFIXES = {EPCN: "EPCN", GP_MAP: "MAP", AGES: "AGE"}
 TITLES = {
     EPCN: "NHS ODS ePCN.xlsx (sheets PCNDetails, PCN Core Partner Details)",
     GP_MAP: "NHS England, Patients Registered at a GP Practice, gp-reg-pat-prac-map.csv",
+    AGES: "NHS England, Patients Registered at a GP Practice, gp-reg-pat-prac-sing-age-regions.csv",
 }
 
 
@@ -35,7 +41,7 @@ class RegistryError(PipelineError):
 
 @dataclass(frozen=True)
 class SourceEntry:
-    """One entry under `sources:`. `kind` is EPCN or GP_MAP for the upstream publications."""
+    """One entry under `sources:`. `kind` is EPCN, GP_MAP or AGES for the upstream publications."""
 
     id: str
     title: str
@@ -62,6 +68,8 @@ def entry_kind(title: str) -> str | None:
         return EPCN
     if "gp-reg-pat-prac-map" in folded:
         return GP_MAP
+    if "gp-reg-pat-prac-sing-age" in folded:
+        return AGES
     return None
 
 
