@@ -8,10 +8,13 @@ from pathlib import Path
 import pytest
 
 from pipeline.archive import find_releases
+from pipeline.changes.diff import diff_snapshots
+from pipeline.changes.snapshot import release_snapshot, sources_snapshot
 from pipeline.check.validate import validate_project
+from pipeline.core.errors import ReleaseError
 from pipeline.core.versions import parse_version
 from pipeline.release.plan import build_package
-from pipeline.release.publish import same_content
+from pipeline.release.publish import publish, same_content
 from pipeline.release.verify import verify
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,11 +42,15 @@ def test_sources_equal_newest_release_or_declare_new_version() -> None:
     newest = RELEASES[-1]
     declared = parse_version(metadata.version)
     if declared == parse_version(newest.version):
-        files = build_package(validation, OUTPUT).files  # with its change list and changelog
-        assert same_content(files, newest.path), (
-            f"the sources differ from release {newest.version} but declare the same version: "
-            "bump `version` in sources/package.yaml"
-        )
+        package = build_package(validation, OUTPUT)  # with its change list and changelog
+        if same_content(package.files, newest.path):
+            return
+        # Unreleased work under the released version (the version is bumped when the next
+        # release is cut): it can never be published as that version, and the diff names it.
+        with pytest.raises(ReleaseError, match="a published version never changes"):
+            publish(package, OUTPUT, check=True)
+        diff = diff_snapshots(release_snapshot(newest.path), sources_snapshot(validation))
+        assert diff.bump in ("major", "minor", "patch"), diff.bump
     else:
         assert declared > parse_version(newest.version), (
             f"sources/package.yaml declares {metadata.version}, lower than the newest "
