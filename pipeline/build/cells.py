@@ -11,17 +11,29 @@ if TYPE_CHECKING:
     from frictionless import Field
 
 
-def field_types(schema: dict[str, Any]) -> list[tuple[str, Field]]:
+class TextWriter:
+    """Writes one field's typed values as text, with frictionless's own writer for its type (made
+    once: `Field.write_cell` would build a writer for every cell)."""
+
+    def __init__(self, field: Field) -> None:
+        self._write = field.create_cell_writer()
+
+    def __call__(self, value: Any) -> str:
+        if value is None:
+            return ""
+        text, _ = self._write(value)
+        return "" if text is None else str(text)
+
+
+def field_types(schema: dict[str, Any]) -> list[tuple[str, TextWriter]]:
+    """Each field of a Table Schema descriptor, with the writer of its values as text."""
     from frictionless import Field  # imported on first use: a no-op publish never needs it
 
-    return [(f["name"], Field.from_descriptor(f)) for f in schema["fields"]]
+    return [(f["name"], TextWriter(Field.from_descriptor(f))) for f in schema["fields"]]
 
 
-def cell_text(field: Field, value: Any) -> str:
-    if value is None:
-        return ""
-    text, _ = field.write_cell(value)
-    return "" if text is None else str(text)
+def cell_text(writer: TextWriter, value: Any) -> str:
+    return writer(value)
 
 
 def json_value(value: Any) -> Any:

@@ -16,7 +16,9 @@ depend only on them and on the versions of the writing libraries:
 from __future__ import annotations
 
 import io
+import re
 import sqlite3
+import tempfile
 import zipfile
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
@@ -211,82 +213,100 @@ def render_sqlite(tables: Sequence[TableOut]) -> bytes:
 # --- XLSX ---------------------------------------------------------------------------------------
 
 
+# Characters XLSX cannot store in a cell (XML 1.0 forbids them); openpyxl's own list.
+XLSX_ILLEGAL = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
+
+
 def render_xlsx(tables: Sequence[TableOut], metadata: Metadata) -> bytes:
     """One sheet per resource, a `fields` sheet describing every field, and an `about` sheet.
-    Codes stay text; dates are dates shown as YYYY-MM-DD."""
-    from openpyxl import Workbook
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
-    from openpyxl.writer.excel import ExcelWriter
+    Codes stay text (never a formula, whatever they start with); dates are dates shown as
+    YYYY-MM-DD. Written row by row (xlsxwriter's constant-memory mode): memory does not grow
+    with the rows."""
+    import xlsxwriter
 
-    workbook = Workbook()
-    about = workbook.active
-    about.title = "about"
-    bold = Font(bold=True)
-    data = metadata.data
-    licence = data["licenses"][0]
-    for label, value in (
-        ("title", data["title"]),
-        ("name", metadata.name),
-        ("version", metadata.version),
-        ("released", metadata.release_date.isoformat()),
-        ("description", " ".join(str(data["description"]).split())),
-        ("licence", f"{licence.get('title', licence.get('name'))} {licence.get('path', '')}"),
-        ("attribution", " ".join(str(data.get("attribution", "")).split())),
-        ("sheets", "one sheet per resource; 'fields' describes every column"),
-    ):
-        about.append([label, str(value)])
-        about.cell(about.max_row, 1).font = bold
-    about.column_dimensions["A"].width = 14
-    about.column_dimensions["B"].width = 120
+    buffer = io.BytesIO()
+    with tempfile.TemporaryDirectory(prefix="ics-data-xlsx-") as scratch:
+        workbook = xlsxwriter.Workbook(
+            buffer, {"constant_memory": True, "tmpdir": scratch, "strings_to_numbers": False}
+        )
+        bold = workbook.add_format({"bold": True})
+        day = workbook.add_format({"num_format": "yyyy-mm-dd"})
+        data = metadata.data
+        licence = data["licenses"][0]
+        about = workbook.add_worksheet("about")
+        for number, (label, value) in enumerate(
+            (
+                ("title", data["title"]),
+                ("name", metadata.name),
+                ("version", metadata.version),
+                ("released", metadata.release_date.isoformat()),
+                ("description", " ".join(str(data["description"]).split())),
+                (
+                    "licence",
+                    f"{licence.get('title', licence.get('name'))} {licence.get('path', '')}",
+                ),
+                ("attribution", " ".join(str(data.get("attribution", "")).split())),
+                ("sheets", "one sheet per resource; 'fields' describes every column"),
+            )
+        ):
+            about.write_string(number, 0, label, bold)
+            about.write_string(number, 1, str(value))
+        about.set_column(0, 0, 14)
+        about.set_column(1, 1, 120)
+        try:
+            for table in [*tables, fields_table(tables)]:
+                _xlsx_sheet(workbook.add_worksheet(table.name), table, bold, day)
+        except BaseException:
+            for sheet in workbook.worksheets():  # each sheet's rows wait in a scratch file
+                if sheet.row_data_fh is not None:
+                    sheet.row_data_fh.close()
+            raise
+        pinned = datetime.combine(metadata.release_date, datetime.min.time())
+        workbook.set_properties(
+            {
+                "title": str(data["title"]),
+                "author": metadata.name,
+                "comments": f"version {metadata.version}",
+                "created": pinned,
+            }
+        )
+        workbook.close()
+    return _fixed_zip(buffer.getvalue())
 
-    for table in [*tables, fields_table(tables)]:
-        sheet = workbook.create_sheet(table.name)
-        names = [f["name"] for f in table.schema["fields"]]
-        types = [f["type"] for f in table.schema["fields"]]
-        sheet.append(names)
-        for cell in sheet[1]:
-            cell.font = bold
-        widths = [len(n) for n in names]
-        for number, row in enumerate(table.rows, start=1):
-            values = [plain(row.get(n), k) for n, k in zip(names, types, strict=True)]
-            for name, value in zip(names, values, strict=True):
-                if isinstance(value, str) and ILLEGAL_CHARACTERS_RE.search(value):
+
+def _xlsx_sheet(sheet: Any, table: TableOut, bold: Any, day: Any) -> None:
+    names = [f["name"] for f in table.schema["fields"]]
+    types = [f["type"] for f in table.schema["fields"]]
+    for column, name in enumerate(names):
+        sheet.write_string(0, column, name, bold)
+    widths = [len(n) for n in names]
+    for number, row in enumerate(table.rows, start=1):
+        for column, (name, kind) in enumerate(zip(names, types, strict=True)):
+            value = plain(row.get(name), kind)
+            if value is None:
+                continue
+            if isinstance(value, str):
+                if XLSX_ILLEGAL.search(value):
                     raise ProjectError(
                         f"{table.name} row {number}, {name}: {value!r} holds a control "
                         "character that XLSX cannot store",
                         hint="remove it from the source record",
                     )
-            sheet.append(values)
-            for column, (value, kind) in enumerate(zip(values, types, strict=True), start=1):
-                # row `number` is on line number + 1, under the header; not sheet.max_row,
-                # which scans every cell of the sheet on each call
-                cell = sheet.cell(number + 1, column)
-                if isinstance(value, str):
-                    cell.data_type = "s"  # never a formula, whatever the text starts with
-                    widths[column - 1] = max(widths[column - 1], min(len(value), 60))
-                elif kind == "date":
-                    cell.number_format = "yyyy-mm-dd"
-                    widths[column - 1] = max(widths[column - 1], 10)
-        sheet.freeze_panes = "A2"
-        sheet.auto_filter.ref = sheet.dimensions
-        for column, width in enumerate(widths, start=1):
-            sheet.column_dimensions[get_column_letter(column)].width = width + 2
-
-    pinned = datetime.combine(metadata.release_date, datetime.min.time())
-    properties = workbook.properties
-    properties.created = pinned
-    properties.modified = pinned
-    properties.creator = metadata.name
-    properties.lastModifiedBy = metadata.name
-    properties.title = str(data["title"])
-    properties.version = metadata.version
-    buffer = io.BytesIO()
-    # ExcelWriter, not save_workbook: save_workbook stamps `modified` with the clock
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        ExcelWriter(workbook, archive).write_data()
-    return _fixed_zip(buffer.getvalue())
+                sheet.write_string(number, column, value)
+                widths[column] = max(widths[column], min(len(value), 60))
+            elif isinstance(value, bool):
+                sheet.write_boolean(number, column, value)
+            elif isinstance(value, int | float):
+                sheet.write_number(number, column, value)
+            elif isinstance(value, date):
+                sheet.write_datetime(number, column, value, day)
+                widths[column] = max(widths[column], 10)
+            else:
+                sheet.write_string(number, column, str(value))
+    sheet.freeze_panes(1, 0)
+    sheet.autofilter(0, 0, max(len(table.rows), 1), len(names) - 1)
+    for column, width in enumerate(widths):
+        sheet.set_column(column, column, width + 2)
 
 
 def _fixed_zip(data: bytes) -> bytes:

@@ -155,10 +155,12 @@ def build_files(
     metadata: Metadata,
     extra_tables: Sequence[TableOut] = (),
     extra_files: Mapping[str, bytes] | None = None,
+    tables: Sequence[TableOut] | None = None,
 ) -> dict[str, bytes]:
     """Every file of the release, by its path inside the release folder. `extra_tables` (the
-    change list) follow the sources' tables; `extra_files` (the changelog) sit beside README.md."""
-    tables = [*collect_tables(dataset), *extra_tables]
+    change list) follow the sources' tables (`tables`, when the caller has built them already);
+    `extra_files` (the changelog) sit beside README.md."""
+    tables = [*(collect_tables(dataset) if tables is None else tables), *extra_tables]
     files: dict[str, bytes] = dict(extra_files or {})
     for table in tables:
         files[f"data/{table.name}.csv"] = render_csv(table)

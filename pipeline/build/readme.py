@@ -7,9 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import jinja2
-    from frictionless import Field
 
-from pipeline.build.cells import cell_text, field_types
+from pipeline.build.cells import TextWriter, cell_text, field_types
 from pipeline.core.model import Metadata, TableOut
 
 
@@ -51,7 +50,7 @@ def constraints_text(field: dict[str, Any], key: Sequence[str]) -> str:
     return "; ".join(parts)
 
 
-def example_value(table: TableOut, name: str, fields: dict[str, Field]) -> str:
+def example_value(table: TableOut, name: str, fields: dict[str, TextWriter]) -> str:
     for row in table.rows:
         if row.get(name) is not None:
             return cell_text(fields[name], row[name])
@@ -61,7 +60,7 @@ def example_value(table: TableOut, name: str, fields: dict[str, Field]) -> str:
 def dictionary(table: TableOut) -> list[dict[str, str]]:
     key = table.schema.get("primaryKey", [])
     key = [key] if isinstance(key, str) else key
-    fields = dict(field_types(table.schema))  # once per table: building a Field is slow
+    fields = dict(field_types(table.schema))  # once per table: building a writer is slow
     return [
         {
             "name": f["name"],

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -119,8 +120,13 @@ def table_data(table: TableOut) -> TableData:
     return TableData(table.name, schema, rows)
 
 
-def sources_snapshot(validation: Validation, label: str = SOURCES_WORD) -> Snapshot:
-    """The release the sources would make, without its change list."""
+def sources_snapshot(
+    validation: Validation,
+    label: str = SOURCES_WORD,
+    tables: Sequence[TableOut] | None = None,
+) -> Snapshot:
+    """The release the sources would make, without its change list (`tables`: the tables
+    already built from them, when the caller has them)."""
     metadata = validation.dataset.metadata
     if metadata is None or not validation.ok:
         raise ProjectError(
@@ -128,10 +134,9 @@ def sources_snapshot(validation: Validation, label: str = SOURCES_WORD) -> Snaps
             + render_text(validation.report.issues),
             hint="fix them first (ics-data validate)",
         )
-    tables = {
-        t.name: table_data(t) for t in collect_tables(validation.dataset) if t.name not in GENERATED
-    }
-    return Snapshot(label, metadata.version, metadata.release_date, tables)
+    built = collect_tables(validation.dataset) if tables is None else tables
+    data = {t.name: table_data(t) for t in built if t.name not in GENERATED}
+    return Snapshot(label, metadata.version, metadata.release_date, data)
 
 
 def read_csv_table(path: Path, name: str, schema: dict[str, Any]) -> TableData:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.archive import previous_release
-from pipeline.build.package import build_files
+from pipeline.build.package import build_files, collect_tables
 from pipeline.changes.changelog import changes_table, render_changelog
 from pipeline.changes.diff import diff_snapshots
 from pipeline.changes.model import Diff
@@ -35,12 +35,14 @@ def build_package(validation: Validation, output: Path) -> BuiltPackage:
     if metadata is None or not validation.ok:
         raise InvalidSources(validation.report.issues)
     previous = previous_release(output, metadata.version)
-    new = sources_snapshot(validation, metadata.version)
+    tables = collect_tables(validation.dataset)  # built once: the snapshot and the files share them
+    new = sources_snapshot(validation, metadata.version, tables)
     diff = diff_snapshots(release_snapshot(previous), new) if previous else None
     files = build_files(
         validation.dataset,
         metadata,
         extra_tables=[changes_table(diff, metadata.version)],
         extra_files={"CHANGELOG.md": render_changelog(diff, new).encode("utf-8")},
+        tables=tables,
     )
     return BuiltPackage(metadata, files, previous, diff)
