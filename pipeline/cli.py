@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -13,7 +13,13 @@ import click
 
 from pipeline.core.errors import InvalidSources, PipelineError, ProjectError
 from pipeline.core.files import display_path
-from pipeline.core.issues import RELEASE_ADVICE, ValidationReport, render_github, render_text
+from pipeline.core.issues import (
+    RELEASE_ADVICE,
+    REVIEW_CODES,
+    ValidationReport,
+    render_github,
+    render_text,
+)
 
 # Each command imports the stages it runs when it runs: `ics-data --help` and `validate` need
 # neither the writers (pyarrow, openpyxl, jinja2) nor the diff and the site.
@@ -170,12 +176,19 @@ def output_option(func: F) -> F:
     is_flag=True,
     help="Build the release even when its fingerprint says it is published, and compare bytes.",
 )
-def publish(sources: Path, schemas: Path, output: Path, check: bool, rebuild: bool) -> None:
+@click.option(
+    "--allow-skip", is_flag=True, help="Accept a version that skips versions (1.0.0 to 1.3.0)."
+)
+def publish(
+    sources: Path, schemas: Path, output: Path, check: bool, rebuild: bool, allow_skip: bool
+) -> None:
     """Validate the sources and publish them as the version in sources/package.yaml.
 
     Writes OUTPUT/<version>/ (datapackage.json, CSV and JSON tables, README.md), the zip
     OUTPUT/<name>-<version>.zip and OUTPUT/catalog.json. Invalid sources: the validation
-    report, exit 1, nothing written. A published version is never rewritten.
+    report, exit 1, nothing written. A published version is never rewritten. Refused: a new
+    version dated on or before the newest release, one that skips versions (unless
+    --allow-skip), too small a bump, and anything awaiting review (`validate` warns of it).
 
     \b
     Example:
@@ -184,7 +197,9 @@ def publish(sources: Path, schemas: Path, output: Path, check: bool, rebuild: bo
     from pipeline.stages import publish_release
 
     try:
-        result = publish_release(sources, schemas, output, check=check, rebuild=rebuild)
+        result = publish_release(
+            sources, schemas, output, check=check, rebuild=rebuild, allow_skip=allow_skip
+        )
     except InvalidSources as exc:
         click.echo(render_text(exc.issues), err=True)
         click.echo("Nothing was published.", err=True)
@@ -197,6 +212,49 @@ def publish(sources: Path, schemas: Path, output: Path, check: bool, rebuild: bo
         click.echo(
             f"published {result.version} in {display_path(result.path)} ({result.files} files)"
         )
+
+
+@cli.command()
+@sources_option
+@schemas_option
+@output_option
+@click.option(
+    "--date",
+    "day",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="The release date, YYYY-MM-DD (default: today).",
+)
+@click.option("--dry-run", is_flag=True, help="Print the plan; write nothing.")
+def release(
+    sources: Path, schemas: Path, output: Path, day: datetime | None, dry_run: bool
+) -> None:
+    """Plan the next release: set version and release_date in sources/package.yaml.
+
+    The version is the smallest bump the changes since the newest release in OUTPUT need
+    (`ics-data diff latest sources`); only those two values of package.yaml are written, the
+    rest stays byte for byte. Prints the changelog publish will write, and what still awaits
+    review. Refused when nothing changed or DATE is not after the newest release.
+
+    \b
+    Example:
+        ics-data release --date 2026-12-04
+    """
+    from pipeline.check.validate import validate_project
+    from pipeline.release.planning import plan_release, render_plan, write_plan
+
+    validation = validate_project(sources, schemas)
+    if not validation.report.ok:
+        click.echo(render_text(validation.report.issues), err=True)
+        click.echo("Nothing was planned.", err=True)
+        sys.exit(1)
+    plan = plan_release(validation, output, day.date() if day else date.today())
+    written = not dry_run and write_plan(plan)
+    click.echo(render_plan(plan, written, dry_run))
+    review = [i for i in validation.report.issues if i.code in REVIEW_CODES]
+    if review:
+        click.echo(f"\nBefore publishing, clear what awaits review ({len(review)}):")
+        click.echo("\n".join(f"  {i.location()}  {i.message}" for i in review))
 
 
 @cli.command()

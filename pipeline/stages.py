@@ -18,7 +18,13 @@ from pipeline.sources.project import load_sources
 
 
 def publish_release(
-    sources: Path, schemas: Path, output: Path, *, check: bool = False, rebuild: bool = False
+    sources: Path,
+    schemas: Path,
+    output: Path,
+    *,
+    check: bool = False,
+    rebuild: bool = False,
+    allow_skip: bool = False,
 ) -> PublishResult:
     """Publish the release that SOURCES declare into OUTPUT (with `check`, write nothing).
 
@@ -30,14 +36,14 @@ def publish_release(
     loaded = load_sources(sources, schemas)  # records keep their file and line
     validation = validate(loaded)  # never raises for bad data
     package = build_package(validation, output)  # every file, in memory; raises if invalid
-    result = publish(package, output, check=check)  # atomic rename; never rewrites a version
+    result = publish(package, output, check=check, allow_skip=allow_skip)  # atomic rename
     if fingerprint and result.status == "published" and result.version == fingerprint.version:
         remember(output, fingerprint)  # beside the release; a no-op writes nothing at all
     return result
 
 
 def publish_validated(
-    validation: Validation, output: Path, *, check: bool = False
+    validation: Validation, output: Path, *, check: bool = False, allow_skip: bool = False
 ) -> PublishResult:
     """The last two stages, for sources already loaded and validated (a library caller's)."""
-    return publish(build_package(validation, output), output, check=check)
+    return publish(build_package(validation, output), output, check=check, allow_skip=allow_skip)

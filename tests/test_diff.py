@@ -407,7 +407,7 @@ def test_the_right_bump_lands_with_its_changelog_and_change_list(
 
 def test_a_larger_bump_than_needed_is_allowed(after_a_week: tuple[Project, Path]) -> None:
     project, output = after_a_week
-    set_release(project, "3.0.0", "2026-12-01")
+    set_release(project, "2.0.0", "2026-12-01")  # a major release where a minor would do
     assert publish(project, output).status == "published"
 
 

@@ -147,12 +147,16 @@ def stamps_of(folder: Path) -> dict[str, tuple[int, int, int]]:
     }
 
 
-def set_version(sources: Path, version: str) -> None:
+def set_version(sources: Path, version: str, day: str = "2026-12-04") -> None:
+    """Declare VERSION; a version other than the published one also gets a later date DAY, as
+    publish requires of a new release."""
     path = sources / "package.yaml"
     text, count = re.subn(
         r"^version: .*$", f"version: {version}", path.read_text("utf-8"), flags=re.M
     )
     assert count == 1
+    if version != VERSION:
+        text = re.sub(r"^release_date: .*$", f"release_date: {day}", text, count=1, flags=re.M)
     path.write_bytes(text.encode("utf-8"))
 
 

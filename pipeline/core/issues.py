@@ -8,6 +8,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 ERROR, WARNING = "error", "warning"
+# The review gate (`pipeline.check.review`): warnings that validate lists and publish refuses
+REVIEW_PENDING, PLACEHOLDER_PATH = "review-pending", "placeholder-path"
+REVIEW_CODES = (REVIEW_PENDING, PLACEHOLDER_PATH)
 
 
 @dataclass(frozen=True, order=True)
@@ -110,6 +113,11 @@ def render_text(issues: Sequence[Issue], advice: str = SOURCE_ADVICE) -> str:
         noun = "problem" if len(errors) == 1 else "problems"
         also = f" and {warnings} {wnoun}" if warnings else ""
         lines.append(f"{len(errors)} {noun}{also} in {files} {fnoun}. {advice}")
+    elif gate := sum(1 for i in issues if i.code in REVIEW_CODES):
+        what = "it awaits" if gate == 1 else f"{gate} of them await"
+        lines.append(
+            f"{warnings} {wnoun}, no problems; {what} review, and publish refuses until cleared."
+        )
     elif warnings:
         lines.append(f"{warnings} {wnoun}, no problems: nothing here stops a publish.")
     else:

@@ -13,6 +13,7 @@ from pipeline.changes.diff import diff_snapshots
 from pipeline.changes.model import Diff
 from pipeline.changes.snapshot import release_snapshot, sources_snapshot
 from pipeline.core.errors import InvalidSources
+from pipeline.core.issues import REVIEW_CODES, Issue
 from pipeline.core.model import Metadata, Validation
 
 
@@ -25,6 +26,7 @@ class BuiltPackage:
     files: dict[str, bytes]
     previous: Path | None
     diff: Diff | None
+    review: tuple[Issue, ...] = ()  # the review gate's warnings: publish refuses while any
 
 
 def build_package(validation: Validation, output: Path) -> BuiltPackage:
@@ -45,4 +47,5 @@ def build_package(validation: Validation, output: Path) -> BuiltPackage:
         extra_files={"CHANGELOG.md": render_changelog(diff, new).encode("utf-8")},
         tables=tables,
     )
-    return BuiltPackage(metadata, files, previous, diff)
+    review = tuple(i for i in validation.report.issues if i.code in REVIEW_CODES)
+    return BuiltPackage(metadata, files, previous, diff, review)

@@ -27,6 +27,7 @@ from pipeline.core.versions import parse_version
 from pipeline.release.bundle import build_zip
 from pipeline.release.catalog import write_catalog
 from pipeline.release.plan import BuiltPackage
+from pipeline.release.planning import check_release_order, check_review_gate
 from pipeline.site.pages import write_site
 
 
@@ -72,12 +73,16 @@ def same_content(files: dict[str, bytes], release: Path) -> bool:
     return all((release / path).read_bytes() == content for path, content in files.items())
 
 
-def publish(package: BuiltPackage, output: Path, *, check: bool = False) -> PublishResult:
+def publish(
+    package: BuiltPackage, output: Path, *, check: bool = False, allow_skip: bool = False
+) -> PublishResult:
     """Publish a built package into OUTPUT as the version its metadata declares, then rebuild
     the catalogue (catalog.json, CHANGELOG.md, the site). With `check`, only say whether it
-    could be published: the refusals and the version policy, nothing written."""
+    could be published: the refusals and the version policy, nothing written. A new version
+    must be dated after the newest release and must not skip a version (unless ALLOW_SKIP)."""
     metadata, files = package.metadata, package.files
     version = metadata.version
+    check_review_gate(package.review)  # a first release too, and with --check
     if check and not output.is_dir():  # nothing there can refuse it; --check writes nothing
         return PublishResult(version, output / version, "checked", len(files))
     with publish_lock(output):
@@ -107,6 +112,7 @@ def publish(package: BuiltPackage, output: Path, *, check: bool = False) -> Publ
                 hint=f"bump `version` in {display_path(metadata.path)} above "
                 f"{releases[-1].version}",
             )
+        check_release_order(metadata, output, allow_skip=allow_skip)
         if package.diff is not None:
             check_version(package.diff, version, metadata.path)
         if check:

@@ -1,0 +1,293 @@
+"""`ics-data release` plans the next release; `publish` keeps releases in order (a later date, no
+skipped version) and refuses while anything awaits review (the review gate)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from conftest import SCHEMAS, SOURCES, Project
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pipeline import stages
+from pipeline.check.validate import validate_project
+from pipeline.cli import cli
+from pipeline.core.errors import ProjectError
+from pipeline.sources.release_fields import set_release_fields
+
+RENAME = ("GARDEN CITY PCN", "GARDEN CITY PRIMARY CARE NETWORK")  # a patch change
+
+
+def invoke(*args: Any) -> Any:
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """OUTPUT holding one release of the shipped sources (1.0.0 of 2026-11-24). Read only."""
+    output = tmp_path_factory.mktemp("published") / "output"
+    stages.publish_validated(validate_project(SOURCES, SCHEMAS), output)
+    return output
+
+
+@pytest.fixture
+def output(tmp_path: Path, published: Path) -> Path:
+    return Path(shutil.copytree(published, tmp_path / "output"))
+
+
+def folders(project: Project, output: Path) -> list[Any]:
+    return ["--sources", project.sources, "--schemas", project.schemas, "--output", output]
+
+
+def declare(project: Project, version: str, day: str) -> None:
+    text = project.read("package.yaml")
+    text = re.sub(r"^version: .*$", f"version: {version}", text, count=1, flags=re.M)
+    text = re.sub(r"^release_date: .*$", f"release_date: {day}", text, count=1, flags=re.M)
+    project.write("package.yaml", text)
+
+
+# --- ics-data release -------------------------------------------------------------------------
+
+
+def test_release_writes_only_version_and_date_and_prints_the_changelog_publish_writes(
+    project: Project, output: Path
+) -> None:
+    project.edit("pcns.csv", *RENAME)
+    before = project.read("package.yaml").splitlines(keepends=True)
+    result = invoke("release", "--date", "2026-12-04", *folders(project, output))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("1.0.0 (2026-11-24) -> 1.0.1 (2026-12-04): a patch release.")
+    after = project.read("package.yaml").splitlines(keepends=True)
+    changed = [(old, new) for old, new in zip(before, after, strict=True) if old != new]
+    assert changed == [
+        ("version: 1.0.0\n", "version: 1.0.1\n"),
+        ("release_date: 2026-11-24\n", "release_date: 2026-12-04\n"),
+    ]
+    published = invoke("publish", *folders(project, output))
+    assert published.exit_code == 0, published.output
+    changelog = (output / "1.0.1" / "CHANGELOG.md").read_text("utf-8")
+    assert changelog.rstrip() in result.stdout
+    assert "PCN U04973 renamed from GARDEN CITY PCN to GARDEN CITY PRIMARY CARE NETWORK" in (
+        changelog
+    )
+
+
+def test_release_computes_the_bump_from_the_newest_release_not_the_declared_version(
+    project: Project, output: Path
+) -> None:
+    project.edit("pcns.csv", *RENAME)
+    declare(project, "1.3.0", "2026-11-01")  # a wrong plan by hand is corrected
+    result = invoke("release", "--date", "2026-12-04", *folders(project, output))
+    assert result.exit_code == 0, result.output
+    assert "version: 1.0.1\n" in project.read("package.yaml")
+    again = invoke("release", "--date", "2026-12-04", *folders(project, output))
+    assert "sources/package.yaml already declares them." in again.stdout
+
+
+def test_release_dry_run_writes_nothing(project: Project, output: Path) -> None:
+    project.edit("pcns.csv", *RENAME)
+    before = project.read("package.yaml")
+    result = invoke("release", "--date", "2026-12-04", "--dry-run", *folders(project, output))
+    assert result.exit_code == 0, result.output
+    assert "Nothing written (--dry-run)" in result.stdout
+    assert project.read("package.yaml") == before
+
+
+@pytest.mark.parametrize(
+    ("day", "said"),
+    [
+        ("2026-11-24", "release_date 2026-11-24 is the same date as the newest release 1.0.0"),
+        ("2026-11-20", "release_date 2026-11-20 is earlier than the newest release 1.0.0"),
+    ],
+)
+def test_release_refuses_a_date_not_after_the_newest_release(
+    project: Project, output: Path, day: str, said: str
+) -> None:
+    project.edit("pcns.csv", *RENAME)
+    before = project.read("package.yaml")
+    result = invoke("release", "--date", day, *folders(project, output))
+    assert result.exit_code == 1
+    assert said in result.stderr and "Traceback" not in result.output
+    assert project.read("package.yaml") == before
+
+
+def test_release_with_nothing_changed_plans_nothing(project: Project, output: Path) -> None:
+    result = invoke("release", "--date", "2026-12-04", *folders(project, output))
+    assert result.exit_code == 1
+    assert "nothing changed since 1.0.0 (2026-11-24)" in result.stderr
+
+
+def test_release_of_invalid_sources_shows_the_problems(project: Project, output: Path) -> None:
+    project.edit("pcns.csv", "east-kent", "east-kentt")
+    result = invoke("release", "--date", "2026-12-04", *folders(project, output))
+    assert result.exit_code == 1
+    assert "[foreign-key]" in result.stderr and "Nothing was planned." in result.stderr
+
+
+def test_a_first_release_keeps_the_declared_version(project: Project, tmp_path: Path) -> None:
+    result = invoke("release", "--date", "2026-12-04", *folders(project, tmp_path / "none"))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("First release: 1.0.0 (2026-12-04).")
+    assert "release_date: 2026-12-04\n" in project.read("package.yaml")
+
+
+def test_release_fields_keep_quotes_and_comments(tmp_path: Path) -> None:
+    path = tmp_path / "package.yaml"
+    path.write_bytes(b"name: x\nversion: \"1.0.0\"  # the release\nrelease_date: '2026-11-24'\n")
+    assert set_release_fields(path, "1.1.0", date(2026, 12, 4))
+    assert path.read_bytes() == (
+        b"name: x\nversion: \"1.1.0\"  # the release\nrelease_date: '2026-12-04'\n"
+    )
+    assert not set_release_fields(path, "1.1.0", date(2026, 12, 4))
+
+
+def test_release_fields_refuse_a_file_they_cannot_edit_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "package.yaml"
+    path.write_bytes(b"name: x\nversion: >-\n  1.0.0\nrelease_date: 2026-11-24\n")
+    with pytest.raises(ProjectError, match="`version:`"):
+        set_release_fields(path, "1.1.0", date(2026, 12, 4))
+    assert path.read_bytes() == b"name: x\nversion: >-\n  1.0.0\nrelease_date: 2026-11-24\n"
+
+
+@given(
+    st.tuples(*(st.integers(0, 999) for _ in range(3))),
+    st.dates(date(2000, 1, 1), date(2999, 12, 31)),
+    st.lists(
+        st.sampled_from(["title: a b", "# note", "  - id: X", "notes: version: 2"]), max_size=6
+    ),
+)
+def test_release_fields_change_those_two_lines_only(
+    parts: tuple[int, int, int], day: date, others: list[str]
+) -> None:
+    import tempfile  # hypothesis forbids function-scoped fixtures such as tmp_path
+
+    version = ".".join(map(str, parts))
+    lines = [*others, "version: 1.0.0", *others, "release_date: 2026-11-24", *others]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "package.yaml"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        set_release_fields(path, version, day)
+        written = path.read_text(encoding="utf-8").splitlines()
+    expected = [f"version: {version}" if line == "version: 1.0.0" else line for line in lines]
+    expected = [
+        f"release_date: {day.isoformat()}" if line == "release_date: 2026-11-24" else line
+        for line in expected
+    ]
+    assert written == expected
+
+
+# --- publish keeps releases in order ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("version", "day", "extra", "exit_code", "said"),
+    [
+        ("1.0.1", "2026-11-20", [], 1, "is earlier than the newest release 1.0.0 (2026-11-24)"),
+        ("1.0.1", "2026-11-24", [], 1, "is the same date as the newest release 1.0.0"),
+        ("1.3.0", "2026-12-04", [], 1, "version 1.3.0 skips versions after the newest release"),
+        ("1.0.2", "2026-12-04", [], 1, "the next patch release is 1.0.1"),
+        ("1.3.0", "2026-12-04", ["--allow-skip"], 0, "1.3.0 can be published"),
+        ("1.0.1", "2026-12-04", [], 0, "1.0.1 can be published"),
+    ],
+)
+def test_publish_check_keeps_releases_in_order(
+    project: Project,
+    output: Path,
+    version: str,
+    day: str,
+    extra: list[str],
+    exit_code: int,
+    said: str,
+) -> None:
+    project.edit("pcns.csv", *RENAME)
+    declare(project, version, day)
+    for command in (["publish", "--check"], ["publish"]):
+        result = invoke(*command, *extra, *folders(project, output))
+        assert result.exit_code == exit_code, result.output
+        if "--check" in command:
+            assert said in result.output
+    assert (output / version).is_dir() == (exit_code == 0)
+
+
+# --- the review gate --------------------------------------------------------------------------
+
+PLACEHOLDER = """  - id: MAP26-12
+    # added by ics-data refresh; put the download address in path
+    title: "NHS England, Patients Registered at a GP Practice, gp-reg-pat-prac-map.csv"
+    path: "gp-reg-pat-prac-map.zip"
+    vintage: "2026-12-01"
+"""
+
+
+def mark_for_review(project: Project) -> int:
+    old = "U04973,GARDEN CITY PCN,91Q,2019-10-01,,,,,,dartford-gravesham-swanley,"
+    text = project.read("pcns.csv")
+    row = next(line for line in text.splitlines() if line.startswith(old))
+    project.edit("pcns.csv", row, row.replace(",false,", ",true,"))
+    return project.line_of("pcns.csv", old)
+
+
+def add_placeholder(project: Project) -> int:
+    project.edit("package.yaml", "  - id: DERIVED\n", PLACEHOLDER + "  - id: DERIVED\n")
+    return project.line_of("package.yaml", 'path: "gp-reg-pat-prac-map.zip"')
+
+
+def test_validate_lists_the_review_items_as_warnings(project: Project) -> None:
+    pcn_line, path_line = mark_for_review(project), add_placeholder(project)
+    result = invoke("validate", "--sources", project.sources, "--schemas", project.schemas)
+    assert result.exit_code == 0, result.output
+    assert (
+        f"pcns.csv:{pcn_line}  pcns[1].partnership_review  pcns U04973: the partnership "
+        '"dartford-gravesham-swanley" awaits review; confirm or correct it, then set '
+        "partnership_review to false   [review-pending, warning]"
+    ) in result.stdout
+    assert (
+        f"package.yaml:{path_line}  package.sources.path  source MAP26-12 has the "
+        'placeholder path "gp-reg-pat-prac-map.zip"'
+    ) in result.stdout
+    assert "2 warnings, no problems; 2 of them await review, and publish refuses" in result.stdout
+    assert re.search(r"placeholder-path +1\n +review-pending +1", result.stdout)
+
+
+def test_publish_refuses_while_anything_awaits_review_then_passes(
+    project: Project, output: Path
+) -> None:
+    pcn_line, path_line = mark_for_review(project), add_placeholder(project)
+    project.edit("pcns.csv", *RENAME)
+    declare(project, "1.0.1", "2026-12-04")
+    for command in (["publish", "--check"], ["publish"]):
+        refused = invoke(*command, *folders(project, output))
+        assert refused.exit_code == 1
+        assert "2 items await review before a release:" in refused.stderr
+        assert f"pcns.csv:{pcn_line}  pcns U04973" in refused.stderr
+        assert f"package.yaml:{path_line}  source MAP26-12" in refused.stderr
+        assert "Hint: clear each as it says" in refused.stderr
+    assert not (output / "1.0.1").exists()
+
+    project.edit("pcns.csv", ",true,", ",false,")
+    address = "https://example.org/gp-reg-pat-prac-map.zip"  # what the person downloaded
+    project.edit("package.yaml", '"gp-reg-pat-prac-map.zip"', f'"{address}"')
+    passed = invoke("publish", *folders(project, output))
+    assert passed.exit_code == 0, passed.output
+    assert (output / "1.0.1").is_dir()
+
+
+def test_a_first_release_awaiting_review_is_refused_too(project: Project, tmp_path: Path) -> None:
+    mark_for_review(project)
+    result = invoke("publish", "--check", *folders(project, tmp_path / "none"))
+    assert result.exit_code == 1
+    assert "1 item awaits review" in result.stderr
+    assert not (tmp_path / "none").exists()
+
+
+def test_release_names_what_awaits_review(project: Project, output: Path) -> None:
+    mark_for_review(project)
+    result = invoke("release", "--date", "2026-12-04", *folders(project, output))
+    assert result.exit_code == 0, result.output
+    assert "Before publishing, clear what awaits review (1):" in result.stdout
