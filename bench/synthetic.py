@@ -93,6 +93,7 @@ def make_scaled_project(root: Path, sources: Path, schemas: Path, factor: int) -
                 **row,
                 "practice_code": practice_map[row["practice_code"]],
                 "pcn_code": pcn_map[row["pcn_code"]],
+                **renamed_id(row, practice_map, pcn_map),
             }
             for row in members
         ]
@@ -126,3 +127,14 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def renamed_id(
+    row: dict[str, str], practice_map: dict[str, str], pcn_map: dict[str, str]
+) -> dict[str, str]:
+    """A membership's id names its practice and PCN: the copy's id names the copy's codes."""
+    if "membership_id" not in row:
+        return {}
+    ordinal = row["membership_id"].rsplit("-", 1)[-1]
+    practice, pcn = practice_map[row["practice_code"]], pcn_map[row["pcn_code"]]
+    return {"membership_id": f"{practice}-{pcn}-{ordinal}"}

@@ -305,8 +305,8 @@ def test_replaying_the_upstream_history_rebuilds_the_shipped_facts(replayed: Pro
         ("pcn-opened", "U29398", "", ""),
     ]
     moves = readings(map26, "practice-moved")
-    assert ("practice-moved", "G82219|U11684|", "U67045", "U11684") in moves
-    assert ("practice-moved", "G82666|U11684|", "U67045", "U11684") in moves
+    assert ("practice-moved", "G82219-U11684-1", "U67045", "U11684") in moves
+    assert ("practice-moved", "G82666-U11684-1", "U67045", "U11684") in moves
     assert (
         "PCN U29398 THE MOTE & WALLIS HEALTH PRIMARY CARE NETWORK opened between 2025-01-21 "
         "and 2026-08-01" in render_refresh(map26)
@@ -438,11 +438,11 @@ def test_a_new_month_of_the_mapping_file(project: Project, tmp_path: Path) -> No
     assert readings(report) == [
         ("pcn-opened", "U99001", "", ""),
         ("pcn-renamed", "U17834", "DARTFORD MODEL PCN", "DARTFORD MODEL PRIMARY CARE NETWORK"),
-        ("practice-moved", "G82122|U99001|", "U04973", "U99001"),
-        ("practice-moved", "G82212|U99001|", "U04973", "U99001"),
-        ("practice-joined", "Y09999|U99001|", "", "U99001"),
-        ("practice-left", "G82002|U34235|2019-10-01", "U34235", ""),
-        ("practice-left", "G82006|U17834|2019-10-01", "U17834", ""),
+        ("practice-moved", "G82122-U99001-1", "U04973", "U99001"),
+        ("practice-moved", "G82212-U99001-1", "U04973", "U99001"),
+        ("practice-joined", "Y09999-U99001-1", "", "U99001"),
+        ("practice-left", "G82002-U34235-1", "U34235", ""),
+        ("practice-left", "G82006-U17834-1", "U17834", ""),
         ("pcn-count-changed", "dartford-gravesham-swanley", "7", "8"),
     ]
     assert report.diff is not None

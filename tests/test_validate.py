@@ -195,10 +195,11 @@ CASES = [
     ),
     Case(
         "primary-key-composite-duplicate-membership",
-        append("pcn_memberships.csv", MEMBERSHIP_ROW + "\n"),
+        append("pcn_memberships.csv", "G82006-U17834-1," + MEMBERSHIP_ROW + "\n"),
         [
             ("pcn_memberships.csv", 248, "pcn_code", "overlap"),
-            ("pcn_memberships.csv", 248, "practice_code", "primary-key"),
+            ("pcn_memberships.csv", 248, "membership_id", "primary-key"),
+            ("pcn_memberships.csv", 248, "membership_id", "unique"),
         ],
     ),
     # --- foreign keys and provenance ----------------------------------------------------------
@@ -493,7 +494,7 @@ CASES = [
     ),
     Case(
         "overlap-practice-in-two-pcns-the-same-day",
-        append("pcn_memberships.csv", "G82006,U04973,2020-01-01,,,,,,EPCN25\n"),
+        append("pcn_memberships.csv", "G82006-U04973-1,G82006,U04973,2020-01-01,,,,,,EPCN25\n"),
         [("pcn_memberships.csv", "G82006,U04973", "pcn_code", "overlap")],
     ),
     Case(

@@ -217,6 +217,13 @@ def diff_schema(old: TableData, new: TableData) -> tuple[list[Change], dict[str,
         if old_name in old.field_names:
             changes.extend(diff_field(name, old.field(old_name), new.field(field_name)))
     if old.primary_key != new.primary_key:
+        kept = [k for k in old.primary_key if renames.get(k, k) in new.field_names]
+        also = (
+            f"; records are now identified by ({', '.join(new.primary_key)}), and the former "
+            "key's fields remain as columns"
+            if old.primary_key and len(kept) == len(old.primary_key)
+            else ""
+        )
         changes.append(
             Change(
                 name,
@@ -224,7 +231,7 @@ def diff_schema(old: TableData, new: TableData) -> tuple[list[Change], dict[str,
                 old=json.dumps(list(old.primary_key)),
                 new=json.dumps(list(new.primary_key)),
                 description=f"{name}: primary key changed from ({', '.join(old.primary_key)}) "
-                f"to ({', '.join(new.primary_key)})",
+                f"to ({', '.join(new.primary_key)}){also}",
                 bump="major",
             )
         )

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pipeline.check.claims import check_claims, summarise
 from pipeline.check.patients import check_patients
+from pipeline.check.keys import check_membership_ids
 from pipeline.check.references import check_foreign_keys, check_provenance
 from pipeline.check.review import check_review
 from pipeline.check.rules import check_rules
@@ -33,6 +34,7 @@ def validate(loaded: LoadedSources) -> Validation:
         issues.extend(check_provenance(dataset, loaded.metadata))
     issues.extend(check_rules(dataset))
     issues.extend(check_patients(dataset))
+    issues.extend(check_membership_ids(dataset, issues))
     issues.extend(check_review(dataset, loaded.metadata))
     claim_issues, claims = check_claims(dataset)
     issues.extend(claim_issues)

@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from pipeline.core.keys import next_membership_id
 from pipeline.core.timeline import iso, life, moment
 from pipeline.upstream.csvedit import CsvDocument, CsvRow
 
@@ -44,6 +45,7 @@ PCN_COLUMNS = (
 )
 PRACTICE_COLUMNS = ("practice_code", "practice_name", "postcode", "ccg_2019_code", "source")
 MEMBERSHIP_COLUMNS = (
+    "membership_id",
     "practice_code",
     "pcn_code",
     "start_date",
@@ -333,7 +335,12 @@ class EditableTables:
     # --- memberships -----------------------------------------------------------------------
 
     def add_membership(self, values: dict[str, str], stamp: Stamp) -> CsvRow:
-        row = self.memberships.insert({**values, "source": stamp.id}, membership_key)
+        """A new membership, with the next id of its practice in its PCN (`pipeline.core.keys`)."""
+        practice, pcn = values["practice_code"], values["pcn_code"]
+        taken = (row.get("membership_id") for row in self.memberships_of(practice, pcn))
+        ident = next_membership_id(practice, pcn, taken)
+        values = {**values, "membership_id": ident, "source": stamp.id}
+        row = self.memberships.insert(values, membership_key)
         self._index_membership(row)
         return row
 
