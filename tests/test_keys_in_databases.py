@@ -14,8 +14,8 @@ from typing import Any
 
 import duckdb
 import pytest
-
 from conftest import SCHEMAS, SOURCES
+
 from pipeline import stages
 from pipeline.check.validate import validate_project
 

@@ -7,8 +7,8 @@ from collections.abc import Iterable
 
 from pipeline.check.tables import row_issue
 from pipeline.core.issues import Issue, quote
-from pipeline.core.model import Dataset
 from pipeline.core.keys import MEMBERSHIP_ID, membership_prefix, next_membership_id
+from pipeline.core.model import Dataset
 
 MEMBERSHIPS = "pcn_memberships"
 

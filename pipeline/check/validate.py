@@ -8,8 +8,8 @@ from collections import Counter
 from pathlib import Path
 
 from pipeline.check.claims import check_claims, summarise
-from pipeline.check.patients import check_patients
 from pipeline.check.keys import check_membership_ids
+from pipeline.check.patients import check_patients
 from pipeline.check.references import check_foreign_keys, check_provenance
 from pipeline.check.review import check_review
 from pipeline.check.rules import check_rules
