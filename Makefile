@@ -59,8 +59,8 @@ typecheck: $(STAMP) ## mypy --strict on pipeline/
 
 check: lint typecheck test ## Everything CI checks: lint, types, tests
 
-bench: $(STAMP) ## Measure speed and memory (prints figures)
-	$(BIN)/python -m bench
+bench: $(STAMP) ## Measure speed and memory (prints figures; writes the goals table into README.md)
+	$(BIN)/python -m bench --readme README.md
 
 clean: ## Remove .venv and caches (never output/)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

@@ -21,6 +21,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -30,6 +31,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+
+from bench.goals import Goal, update_readme
+from bench.goals import render_markdown as render_goals_markdown
+from bench.goals import render_text as render_goals
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -171,6 +176,7 @@ class Case:
     measures: list[Measure]
     datapackage: Path
     footer: tuple[str, ...] = ()
+    name: str = "shipped"
 
 
 def shipped(work: Path, runs: int, ics: list[str], fl: list[str]) -> Case:
@@ -192,6 +198,11 @@ def shipped(work: Path, runs: int, ics: list[str], fl: list[str]) -> Case:
             runs,
             lambda i: run([*ics, "publish", *project, "--output", outputs[0]], work),
         ),
+        repeat(
+            "ics-data publish --rebuild (no-op, every byte compared)",
+            runs,
+            lambda i: run([*ics, "publish", *project, "--output", outputs[0], "--rebuild"], work),
+        ),
         repeat("ics-data validate", runs, lambda i: run([*ics, "validate", *project], work)),
         repeat(
             "ics-data verify (hashes + frictionless)",
@@ -203,6 +214,7 @@ def shipped(work: Path, runs: int, ics: list[str], fl: list[str]) -> Case:
             runs,
             lambda i: run([*fl, "validate", datapackage], work),
         ),
+        repeat("ics-data --help", runs, lambda i: run([*ics, "--help"], work)),
     ]
     heading = [
         f"Shipped sources: {source_rows(sources)} records in {sources.relative_to(ROOT)}/ -> "
@@ -215,7 +227,7 @@ def shipped(work: Path, runs: int, ics: list[str], fl: list[str]) -> Case:
 
 def scaled(work: Path, runs: int, factor: int, ics: list[str], fl: list[str]) -> Case:
     progress(f"the synthetic project, {factor}x")
-    root = work / "scaled"
+    root = work / f"scaled-{factor}"
     made = subprocess.run(
         [sys.executable, "-m", "bench.synthetic", str(root), str(factor)],
         cwd=ROOT,
@@ -225,7 +237,7 @@ def scaled(work: Path, runs: int, factor: int, ics: list[str], fl: list[str]) ->
     )
     rows_by_table: dict[str, int] = json.loads(made.stdout)
     args = ["--sources", str(root / "sources"), "--schemas", str(root / "schemas")]
-    outputs = [work / f"scaled-publish-{i}" for i in range(runs)]
+    outputs = [work / f"scaled-{factor}-publish-{i}" for i in range(runs)]
     validate = repeat("ics-data validate", runs, lambda i: run([*ics, "validate", *args], work))
     publish = repeat(
         "ics-data publish (into an empty folder)",
@@ -233,6 +245,11 @@ def scaled(work: Path, runs: int, factor: int, ics: list[str], fl: list[str]) ->
         lambda i: run([*ics, "publish", *args, "--output", outputs[i]], work),
     )
     release = next(p for p in outputs[0].iterdir() if p.is_dir())
+    noop = repeat(
+        "ics-data publish (no-op republish)",
+        runs,
+        lambda i: run([*ics, "publish", *args, "--output", outputs[0]], work),
+    )
     frictionless = repeat(
         "frictionless validate datapackage.json (CLI)",
         runs,
@@ -253,7 +270,11 @@ def scaled(work: Path, runs: int, factor: int, ics: list[str], fl: list[str]) ->
         f"ics-data validate {sum(rows_by_table.values()) / validate.median:,.0f} rows of the "
         "scaled tables/s",
     ]
-    return Case(heading, [validate, publish, frictionless], release, tuple(footer))
+    shutil.rmtree(root)  # the sources and the other outputs: a 1000x case needs the disk
+    for extra in outputs[1:]:
+        shutil.rmtree(extra, ignore_errors=True)
+    measures = [validate, publish, noop, frictionless]
+    return Case(heading, measures, release, tuple(footer), f"{factor}x")
 
 
 def mb_ratio(measure: Measure, baseline: Measure) -> str:
@@ -271,6 +292,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=5, help="runs per command, shipped sources")
     parser.add_argument("--scale-runs", type=int, default=3, help="runs per command, scale case")
     parser.add_argument("--factor", type=int, default=100, help="scale factor of the rows")
+    parser.add_argument(
+        "--large-factor", type=int, default=1000, help="the largest scale, run once (0: skip)"
+    )
+    parser.add_argument(
+        "--readme", type=Path, help="write the goals table into this README, between its markers"
+    )
     options = parser.parse_args(argv)
     ics = tool("ics-data", "pipeline")
     fl = tool("frictionless", "frictionless")
@@ -285,6 +312,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         large = None
         if options.scale_runs > 0 and options.factor > 1:
             large = scaled(work, options.scale_runs, options.factor, ics, fl)
+        huge = None
+        if options.large_factor > 1:
+            huge = scaled(work, 1, options.large_factor, ics, fl)
         national = None
         if options.scale_runs > 0:
             from bench.refresh import refresh_case  # ics-data refresh on national-size files
@@ -299,13 +329,27 @@ def main(argv: Sequence[str] | None = None) -> None:
             in_process("frictionless Package.validate() (library, warm)", options.runs, library)
         )
         print()
-        print(render(small, small.measures[4]))
+        print(render(small, baseline_of(small)))
         if large is not None:
             print()
-            print(render(large, large.measures[-1]))
+            print(render(large, baseline_of(large)))
+        if huge is not None:
+            print()
+            print(render(huge, baseline_of(huge)))
         if national is not None:
             print()
             print(render(national, national.measures[0]))
+        found = goals(small, large, huge)
+        print()
+        print("Goals (ratios of CPU seconds to frictionless validate of the same release):")
+        print(render_goals(found))
+        if options.readme is not None:
+            machine = (
+                f"frictionless {version('frictionless')}, Python {platform.python_version()}, "
+                f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs"
+            )
+            if update_readme(options.readme, render_goals_markdown(found, machine)):
+                print(f"\nwrote the goals table into {options.readme}")
         print()
         print(
             f"This process's own peak before the library run: {floor:.0f} MB, a floor under "
@@ -316,6 +360,42 @@ def main(argv: Sequence[str] | None = None) -> None:
 def own_peak_mb() -> float:
     kilobytes = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return kilobytes / (1024 * 1024 if sys.platform == "darwin" else 1024)
+
+
+def goals(small: Case, large: Case | None, huge: Case | None) -> list[Goal]:
+    """The goals of the performance issue, each with its measure from this run."""
+    by = {m.label: m for m in small.measures}
+    base = by["frictionless validate datapackage.json (CLI)"]
+    found = [
+        Goal("shipped", by["ics-data publish (no-op republish)"], base, ratio=0.1),
+        Goal("shipped", by["ics-data validate"], base, ratio=0.3),
+        Goal("shipped", by["ics-data publish (into an empty folder)"], base, ratio=0.7),
+        Goal("shipped", by["ics-data verify (hashes + frictionless)"], base, ratio=1.1),
+        Goal("shipped", by["ics-data --help"], None, seconds=0.15),
+    ]
+    for case, publish_goal, peak in ((large, 1.0, None), (huge, 1.0, 1024)):
+        if case is None:
+            continue
+        name = case.name
+        scale = {m.label: m for m in case.measures}
+        scale_base = scale["frictionless validate datapackage.json (CLI)"]
+        found.append(Goal(name, scale["ics-data validate"], scale_base, ratio=0.25))
+        found.append(
+            Goal(
+                name,
+                scale["ics-data publish (into an empty folder)"],
+                scale_base,
+                ratio=publish_goal,
+                peak_mb=peak,
+            )
+        )
+        if case is large:
+            found.append(Goal(name, scale["ics-data publish (no-op republish)"], scale_base, 0.1))
+    return found
+
+
+def baseline_of(case: Case) -> Measure:
+    return next(m for m in case.measures if m.label.startswith("frictionless validate"))
 
 
 if __name__ == "__main__":

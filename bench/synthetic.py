@@ -125,10 +125,6 @@ def main() -> None:
     print(json.dumps(project.rows))
 
 
-if __name__ == "__main__":
-    main()
-
-
 def renamed_id(
     row: dict[str, str], practice_map: dict[str, str], pcn_map: dict[str, str]
 ) -> dict[str, str]:
@@ -138,3 +134,7 @@ def renamed_id(
     ordinal = row["membership_id"].rsplit("-", 1)[-1]
     practice, pcn = practice_map[row["practice_code"]], pcn_map[row["pcn_code"]]
     return {"membership_id": f"{practice}-{pcn}-{ordinal}"}
+
+
+if __name__ == "__main__":
+    main()

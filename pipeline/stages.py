@@ -8,13 +8,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pipeline.check.validate import validate
-from pipeline.core.model import Validation
 from pipeline.release.fingerprint import fingerprint_of, remember, unchanged_release
-from pipeline.release.plan import build_package
-from pipeline.release.publish import PublishResult, publish
-from pipeline.sources.project import load_sources
+from pipeline.release.result import PublishResult
+
+if TYPE_CHECKING:
+    from pipeline.core.model import Validation
 
 
 def publish_release(
@@ -33,6 +33,12 @@ def publish_release(
     fingerprint = fingerprint_of(sources, schemas, output)  # what the release's bytes depend on
     if fingerprint and not rebuild and (same := unchanged_release(output, fingerprint)):
         return same
+    # The stages are loaded only when a release is built: a no-op publish needs none of them.
+    from pipeline.check.validate import validate
+    from pipeline.release.plan import build_package
+    from pipeline.release.publish import publish
+    from pipeline.sources.project import load_sources
+
     loaded = load_sources(sources, schemas)  # records keep their file and line
     validation = validate(loaded)  # never raises for bad data
     package = build_package(validation, output)  # every file, in memory; raises if invalid
@@ -46,4 +52,7 @@ def publish_validated(
     validation: Validation, output: Path, *, check: bool = False, allow_skip: bool = False
 ) -> PublishResult:
     """The last two stages, for sources already loaded and validated (a library caller's)."""
+    from pipeline.release.plan import build_package
+    from pipeline.release.publish import publish
+
     return publish(build_package(validation, output), output, check=check, allow_skip=allow_skip)

@@ -31,7 +31,7 @@ from pipeline.cli import cli
 from pipeline.core.errors import ReleaseError
 from pipeline.core.issues import render_text as render_issues
 from pipeline.core.versions import next_version, version_bump
-from pipeline.release.publish import PublishResult
+from pipeline.release.result import PublishResult
 from pipeline.release.verify import verify
 
 REPO = Path(__file__).resolve().parent.parent

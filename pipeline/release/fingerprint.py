@@ -23,7 +23,7 @@ from pathlib import Path
 from pipeline.archive import STAGING_PREFIX, find_releases
 from pipeline.core.files import file_sha256
 from pipeline.core.versions import parse_version
-from pipeline.release.publish import PublishResult
+from pipeline.release.result import PublishResult
 from pipeline.sources.metadata import load_metadata
 
 CACHE = ".cache"

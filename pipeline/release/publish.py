@@ -14,7 +14,6 @@ import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.archive import STAGING_PREFIX, find_releases, previous_release, zip_name
@@ -28,15 +27,8 @@ from pipeline.release.bundle import build_zip
 from pipeline.release.catalog import write_catalog
 from pipeline.release.plan import BuiltPackage
 from pipeline.release.planning import check_release_order, check_review_gate
+from pipeline.release.result import PublishResult
 from pipeline.site.pages import write_site
-
-
-@dataclass(frozen=True)
-class PublishResult:
-    version: str
-    path: Path
-    status: str  # "published", "unchanged" or "checked"
-    files: int = 0
 
 
 @contextmanager
