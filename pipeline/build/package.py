@@ -6,7 +6,6 @@ seed, no machine. The same sources give the same bytes.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Iterable, Mapping, Sequence
@@ -19,7 +18,7 @@ from pipeline.build.formats import render_formats
 from pipeline.build.milestones import derived_rows
 from pipeline.build.readme import render_readme
 from pipeline.check.structure import structure_table
-from pipeline.core.files import dump_json, sha256_bytes
+from pipeline.core.files import csv_line, dump_json, sha256_bytes
 from pipeline.core.model import Dataset, Metadata, TableOut, sort_key
 
 PROFILE = "https://datapackage.org/profiles/2.0/datapackage.json"
@@ -53,11 +52,10 @@ def collect_tables(dataset: Dataset) -> list[TableOut]:
 def render_csv(table: TableOut) -> bytes:
     """UTF-8, header row, LF line ends, quotes only where needed (QUOTE_MINIMAL)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
     fields = field_types(table.schema)
-    writer.writerow([name for name, _ in fields])
+    buffer.write(csv_line([name for name, _ in fields]))
     for row in table.rows:
-        writer.writerow([cell_text(field, row.get(name)) for name, field in fields])
+        buffer.write(csv_line([cell_text(field, row.get(name)) for name, field in fields]))
     return buffer.getvalue().encode("utf-8")
 
 

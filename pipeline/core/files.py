@@ -3,7 +3,9 @@ file atomically only when its bytes change."""
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 import os
 from pathlib import Path
@@ -47,3 +49,12 @@ def write_if_changed(target: Path, data: bytes, temporary: Path) -> bool:
     temporary.write_bytes(data)
     os.replace(temporary, target)
     return True
+
+
+def csv_line(cells: list[str], newline: str = "\n") -> str:
+    """One CSV row (QUOTE_MINIMAL) ended by NEWLINE. Python's writer quotes only the characters
+    of its line terminator: with LF it leaves a carriage return bare, and readers split the row
+    there. Written with CRLF, a cell holding either is quoted; the row's CRLF is then replaced."""
+    row = io.StringIO()
+    csv.writer(row, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL).writerow(cells)
+    return row.getvalue()[:-2] + newline

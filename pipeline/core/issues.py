@@ -7,10 +7,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from pipeline.core.text import shorten
+
 ERROR, WARNING = "error", "warning"
 # The review gate (`pipeline.check.review`): warnings that validate lists and publish refuses
 REVIEW_PENDING, PLACEHOLDER_PATH = "review-pending", "placeholder-path"
 REVIEW_CODES = (REVIEW_PENDING, PLACEHOLDER_PATH)
+MESSAGE_LIMIT, VALUE_LIMIT = 400, 200  # characters
 
 
 @dataclass(frozen=True, order=True)
@@ -32,6 +35,11 @@ class Issue:
     # "error" stops a publish; "warning" is a finding worth a look that does not (an anomaly in
     # the publisher's own data, say): printed, counted, annotated, exit 0
     severity: str = "error"
+
+    def __post_init__(self) -> None:
+        # a hostile or huge value (a whole file read as one cell) is never printed whole
+        object.__setattr__(self, "message", shorten(self.message, MESSAGE_LIMIT))
+        object.__setattr__(self, "value", shorten(self.value, VALUE_LIMIT))
 
     @property
     def is_error(self) -> bool:
@@ -84,7 +92,8 @@ def sort_issues(issues: Iterable[Issue]) -> tuple[Issue, ...]:
 
 def quote(value: object) -> str:
     """A value as it appears in a message: strings quoted, so blanks and spaces are visible."""
-    return json.dumps(value, ensure_ascii=False) if isinstance(value, str) else str(value)
+    text = json.dumps(value, ensure_ascii=False) if isinstance(value, str) else str(value)
+    return shorten(text)
 
 
 SOURCE_ADVICE = "Fix the source records, or the schema if it is wrong."

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-VERSION = re.compile(r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$")
+# \Z, not $: `$` also matches before a trailing newline, and "1.0.1\n" would be a version
+VERSION = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\Z")
 BUMPS = ("none", "patch", "minor", "major")
 
 

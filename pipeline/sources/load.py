@@ -22,6 +22,7 @@ import yaml
 from pipeline.core.files import display_path
 from pipeline.core.issues import Issue
 from pipeline.core.model import Record, SourceTable
+from pipeline.sources.bounds import RefusedFile, read_regular_file, yaml_bounds
 
 SOURCE_SUFFIXES = (".yaml", ".yml", ".csv")
 NULL_TAG = "tag:yaml.org,2002:null"
@@ -96,9 +97,10 @@ def read_text(path: Path) -> tuple[str | None, list[Issue]]:
     """The file's text as UTF-8 (a BOM is accepted), or an issue naming the first bad line."""
     file = display_path(path)
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        return None, [Issue(file, 0, "unreadable-file", f"cannot read the file: {exc.strerror}")]
+        # a FIFO would block, a device never end, a link lead out of the project: all refused
+        data = read_regular_file(path, inside=path.absolute().parent.resolve().parent)
+    except RefusedFile as exc:
+        return None, [Issue(file, 0, "unreadable-file", f"{path.name} is refused: {exc}")]
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -236,13 +238,27 @@ FAST_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoade
 def compose_yaml(text: str, file: str, resource: str = "") -> tuple[yaml.Node | None, list[Issue]]:
     """Compose (parse without constructing): nodes keep their line numbers and raw text."""
     try:
-        return yaml.compose(text, Loader=FAST_LOADER), []
-    except yaml.YAMLError:
-        pass
-    try:
-        return yaml.compose(text, Loader=yaml.SafeLoader), []
+        root = yaml.compose(text, Loader=FAST_LOADER)
     except yaml.YAMLError as exc:
-        return None, [yaml_problem(exc, file, resource, text)]
+        if "maximum nesting depth" in str(exc):  # libyaml's own limit, 1000 levels
+            mark = getattr(exc, "problem_mark", None)
+            line = mark.line + 1 if mark is not None else 0
+            return None, [Issue(file, line, "yaml-limit", NESTING_MESSAGE, resource)]
+        try:
+            root = yaml.compose(text, Loader=yaml.SafeLoader)
+        except yaml.YAMLError as exc:
+            return None, [yaml_problem(exc, file, resource, text)]
+        except RecursionError:  # the pure-Python composer recurses once per level
+            return None, [Issue(file, 0, "yaml-limit", NESTING_MESSAGE, resource)]
+    except RecursionError:  # no libyaml: FAST_LOADER is the pure-Python one
+        return None, [Issue(file, 0, "yaml-limit", NESTING_MESSAGE, resource)]
+    bounded = yaml_bounds(root) if root is not None else None
+    if bounded is not None:
+        return None, [Issue(file, bounded[0] + 1, "yaml-limit", bounded[1], resource)]
+    return root, []
+
+
+NESTING_MESSAGE = "lists and mappings nest too deeply here; a source file needs a few levels"
 
 
 def construct_yaml(node: yaml.Node) -> object:
@@ -387,9 +403,29 @@ def load_yaml_mapping(path: Path) -> tuple[YamlMapping | None, list[Issue]]:
         data = construct_yaml(root)
     except yaml.YAMLError as exc:  # composed fine, so this is a constructor problem
         return None, [yaml_problem(exc, file)]
+    except ValueError as exc:  # a timestamp that is no day (2026-02-30)
+        return None, [Issue(file, _bad_timestamp_line(root), "type-error", f"not a date: {exc}")]
     if not isinstance(data, dict):
         return None, [Issue(file, 1, "yaml-structure", "the file must be a mapping of key: value")]
     return YamlMapping(data, root), issues
+
+
+def _bad_timestamp_line(root: yaml.Node) -> int:
+    """The 1-based line of the first YAML timestamp that is no date or time, 0 if none."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, yaml.ScalarNode):
+            if node.tag == "tag:yaml.org,2002:timestamp":
+                try:
+                    construct_yaml(node)
+                except ValueError:
+                    return int(node.start_mark.line) + 1
+        elif isinstance(node, yaml.MappingNode):
+            stack.extend(part for pair in reversed(node.value) for part in reversed(pair))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(reversed(node.value))
+    return 0
 
 
 def _duplicate_keys(node: yaml.Node, file: str) -> list[Issue]:

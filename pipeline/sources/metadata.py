@@ -2,20 +2,39 @@
 
 from __future__ import annotations
 
-import re
-from datetime import date
+import functools
+from collections.abc import Iterator
+from datetime import date, datetime
+from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import yaml
+from jsonschema import Draft202012Validator
 
 from pipeline.core.files import display_path
-from pipeline.core.issues import Issue
+from pipeline.core.issues import Issue, quote
 from pipeline.core.model import Metadata
-from pipeline.core.versions import VERSION
+from pipeline.core.text import text_problem
 from pipeline.sources.load import load_yaml_mapping
 
-NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
-REQUIRED = ("name", "title", "description", "version", "release_date", "licenses", "sources")
+SCHEMA = "package.schema.yaml"  # beside this module: the JSON Schema of package.yaml
+# the fields whose line breaks are layout (folded into spaces where they are published)
+MULTILINE = frozenset({"description", "attribution", "title"})
+CODES = {
+    "type": "type-error",
+    "required": "missing-value",
+    "minItems": "missing-value",
+    "minLength": "missing-value",
+    "pattern": "pattern",
+    "additionalProperties": "unknown-field",
+}
+KINDS = {
+    "string": "text",
+    "integer": "a whole number",
+    "array": "a list (lines starting with '- ')",
+    "object": "a mapping of key: value",
+}
 
 
 def load_metadata(sources: Path) -> tuple[Metadata | None, list[Issue]]:
@@ -33,50 +52,176 @@ def load_metadata(sources: Path) -> tuple[Metadata | None, list[Issue]]:
     document, issues = load_yaml_mapping(path)
     if document is None:
         return None, issues
-    data, lines = document.data, top_level_lines(document.root)
-
-    def problem(code: str, key: str, message: str, value: object = "") -> None:
-        issues.append(
-            Issue(file, lines.get(key, 1), code, message, "package", key, str(value or ""))
-        )
-
-    for key in REQUIRED:
-        if key not in data or data[key] in (None, "", []):
-            problem("missing-value", key, f"package.yaml needs {key!r}")
-    if issues:
-        return None, issues
-    version = str(data["version"])
-    if not VERSION.match(version):
-        problem("pattern", "version", f"version {version!r} must be X.Y.Z, e.g. 1.0.0", version)
-    if not NAME.match(str(data["name"])):
-        problem("pattern", "name", f"name {data['name']!r} must be lower-case letters, digits, -._")
-    release = data["release_date"]
-    if not isinstance(release, date):
-        try:
-            date.fromisoformat(str(release))
-        except ValueError:
-            problem(
-                "type-error", "release_date", f"{str(release)!r} is not a date YYYY-MM-DD", release
-            )
-    seen: set[str] = set()
-    entries = data.get("sources")
-    for entry in entries if isinstance(entries, list) else [entries]:
-        if not isinstance(entry, dict) or not entry.get("id") or not entry.get("title"):
-            problem("missing-value", "sources", "every entry under sources needs an id and a title")
-            continue
-        if entry["id"] in seen:
-            problem(
-                "duplicate-key",
-                "sources",
-                f"source id {entry['id']!r} is declared twice",
-                entry["id"],
-            )
-        seen.add(str(entry["id"]))
+    data = document.data
+    plain = json_ready(data)
+    issues.extend(check_metadata(plain, document.root, file))
+    if not issues:
+        issues.extend(check_meaning(plain, document.root, file))
     return (None if issues else Metadata(path, data)), issues
 
 
-def top_level_lines(root: yaml.Node) -> dict[str, int]:
-    """The 1-based line of each top-level key, so problems point where a person edits."""
-    if not isinstance(root, yaml.MappingNode):
-        return {}
-    return {str(k.value): k.start_mark.line + 1 for k, _ in root.value}
+def json_ready(value: Any) -> Any:
+    """The YAML values as JSON would hold them: a YAML date becomes its ISO text (a timestamp
+    with a time or zone then fails the date pattern, as it should)."""
+    if isinstance(value, dict):
+        return {k: json_ready(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [json_ready(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+@functools.cache
+def package_schema() -> dict[str, Any]:
+    text = resources.files("pipeline.sources").joinpath(SCHEMA).read_text("utf-8")
+    schema: dict[str, Any] = yaml.safe_load(text)
+    return schema
+
+
+def check_metadata(data: Any, root: yaml.Node, file: str) -> list[Issue]:
+    """package.yaml against its JSON Schema, then the text policy on every string in it."""
+    validator = Draft202012Validator(package_schema())
+    issues = []
+    for error in validator.iter_errors(data):
+        path = list(error.absolute_path)
+        extra: list[Any] = []
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            allowed = error.schema.get("properties", {})
+            extra = [key for key in error.instance if key not in allowed]
+        for key in extra or [None]:
+            where = path + ([key] if key is not None else [])
+            issues.append(
+                Issue(
+                    file,
+                    line_of(root, where),
+                    CODES.get(str(error.validator), "constraint"),
+                    schema_message(error, key),
+                    "package",
+                    dotted(where),
+                    "" if isinstance(error.instance, dict | list) else str(error.instance),
+                )
+            )
+    for where, value in strings(data, []):
+        field = next((str(p) for p in reversed(where) if isinstance(p, str)), "")
+        found = text_problem(value, multiline=field in MULTILINE)
+        if found:
+            issues.append(
+                Issue(
+                    file, line_of(root, where), found[0], found[1], "package", dotted(where), value
+                )
+            )
+    return issues
+
+
+def schema_message(error: Any, key: object) -> str:
+    hint = error.schema.get("x-hint", "")
+    if key is not None:
+        known = ", ".join(error.schema.get("properties", {}))
+        return f"{key!r} is not a key here; the keys are: {known}"
+    if error.validator == "required":
+        missing = str(error.message).split("'")[1] if "'" in str(error.message) else ""
+        return f"package.yaml needs {missing!r} here"
+    if error.validator == "type":
+        wanted = error.validator_value
+        wanted = [wanted] if isinstance(wanted, str) else wanted
+        kinds = " or ".join(KINDS.get(w, w) for w in wanted)
+        return f"must be {kinds}, found {kind_of(error.instance)}"
+    if error.validator in ("minItems", "minLength"):
+        return "must not be empty"
+    if error.validator == "pattern":
+        return f"{quote(error.instance)} is not {hint or 'valid'}"
+    return str(error.message)
+
+
+def kind_of(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return f"the text {quote(value)}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+def strings(value: Any, where: list[Any]) -> Iterator[tuple[list[Any], str]]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from strings(item, [*where, key])
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from strings(item, [*where, index])
+    elif isinstance(value, str):
+        yield where, value
+
+
+def dotted(where: list[Any]) -> str:
+    return "".join(
+        f"[{p}]" if isinstance(p, int) else (f".{p}" if i else str(p)) for i, p in enumerate(where)
+    )
+
+
+def line_of(root: yaml.Node, where: list[Any]) -> int:
+    """The 1-based line of the node at WHERE (a key's own line for a mapping entry), or of the
+    nearest node above it that exists."""
+    node, line = root, root.start_mark.line + 1
+    for part in where:
+        if isinstance(node, yaml.MappingNode):
+            found = next(((k, v) for k, v in node.value if str(k.value) == str(part)), None)
+            if found is None:
+                break
+            line, node = found[0].start_mark.line + 1, found[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if not 0 <= part < len(node.value):
+                break
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return int(line)
+
+
+def check_meaning(data: dict[str, Any], root: yaml.Node, file: str) -> list[Issue]:
+    """What a JSON Schema cannot say: the date is a day of the calendar; source ids unique."""
+    issues = []
+    try:
+        date.fromisoformat(data["release_date"])
+    except ValueError:
+        issues.append(
+            Issue(
+                file,
+                line_of(root, ["release_date"]),
+                "type-error",
+                f"{quote(data['release_date'])} is not a day of the calendar",
+                "package",
+                "release_date",
+                data["release_date"],
+            )
+        )
+    seen: dict[str, int] = {}
+    for index, entry in enumerate(data["sources"]):
+        where = ["sources", index, "id"]
+        if entry["id"] in seen:
+            issues.append(
+                Issue(
+                    file,
+                    line_of(root, where),
+                    "duplicate-key",
+                    f"source id {entry['id']!r} is declared twice (first on line "
+                    f"{seen[entry['id']]})",
+                    "package",
+                    dotted(where),
+                    entry["id"],
+                )
+            )
+        else:
+            seen[entry["id"]] = line_of(root, where)
+    return issues

@@ -14,6 +14,7 @@ from pipeline.core.errors import ProjectError
 from pipeline.core.files import display_path
 from pipeline.core.issues import Issue
 from pipeline.core.model import ResourceSchema
+from pipeline.sources.bounds import RefusedFile, read_regular_file
 from pipeline.sources.load import load_yaml_mapping
 
 SCHEMA_SUFFIXES = (".schema.yaml", ".schema.yml", ".schema.json")
@@ -39,9 +40,10 @@ def load_schemas(schemas: Path) -> tuple[dict[str, ResourceSchema], list[Issue]]
         file = display_path(path)
         if path.name.endswith(".json"):
             try:
-                descriptor: Any = json.loads(path.read_text(encoding="utf-8"))
+                data = read_regular_file(path, inside=path.absolute().parent.resolve().parent)
+                descriptor: Any = json.loads(data.decode("utf-8"))
                 lines: FieldLines = []
-            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            except (RefusedFile, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
                 issues.append(
                     Issue(
                         file,

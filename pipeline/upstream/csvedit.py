@@ -9,12 +9,12 @@ sorts, so a reviewer sees the new line beside its neighbours instead of at the e
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.core.errors import PipelineError
+from pipeline.core.files import csv_line
 
 
 class CsvEditError(PipelineError):
@@ -130,9 +130,7 @@ class CsvDocument:
 
 
 def _line(values: Sequence[str], newline: str) -> str:
-    out = io.StringIO()
-    csv.writer(out, quoting=csv.QUOTE_MINIMAL, lineterminator=newline).writerow(values)
-    return out.getvalue()
+    return csv_line(list(values), newline)
 
 
 def _records(lines: list[str], path: Path) -> Iterator[tuple[list[str], str, int]]:

@@ -1,0 +1,47 @@
+"""The text policy (`pipeline.core.text`) applied to every value of every source record."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from pipeline.core.issues import Issue
+from pipeline.core.model import ResourceSchema, SourceTable
+from pipeline.core.text import formula_problem, text_problem
+
+
+def check_text(
+    tables: Mapping[str, SourceTable], schemas: Mapping[str, ResourceSchema]
+) -> list[Issue]:
+    """A value with a character the policy refuses, in any field; a formula-like value in a
+    text field (other types are checked by their schema: `-5` is a number there)."""
+    issues: list[Issue] = []
+    for resource, source in tables.items():
+        schema = schemas.get(resource)
+        kinds = (
+            {f["name"]: f.get("type", "string") for f in schema.descriptor["fields"]}
+            if (schema)
+            else {}
+        )
+        for record in source.records:
+            for name, value in record.values.items():
+                if value is None:
+                    continue
+                found = text_problem(value)
+                if found is None and kinds.get(name, "string") == "string":
+                    message = formula_problem(value)
+                    found = ("formula", message) if message else None
+                if found is not None:
+                    code, message = found
+                    issues.append(
+                        Issue(
+                            source.file,
+                            record.line_of(name),
+                            code,
+                            message,
+                            resource,
+                            name,
+                            value,
+                            record.index,
+                        )
+                    )
+    return issues

@@ -1,0 +1,73 @@
+"""The text policy: what a text value may hold, and how much of a value a message shows.
+
+Every text value of every table, and every string of `package.yaml`, is checked at validation:
+
+- control characters (C0 but LF, DEL, C1), bidirectional overrides and lone surrogates are
+  refused (`control-character`); a carriage return is refused (`carriage-return`): a reader
+  splitting lines on it sees more rows than were written;
+- a line break (LF) is refused where a field is one line (`line-break`); U+2028 and U+2029 are
+  refused everywhere (`line-separator`): JavaScript and some editors break lines on them;
+- a value a spreadsheet would run as a formula (it starts with `=`, `+`, `-`, `@`, a tab or a
+  carriage return) is refused (`formula`) unless it is a plain signed number, the one such value
+  that is a plausible fact: a spreadsheet opening a CSV runs `=HYPERLINK(...)` or `+cmd|...`.
+"""
+
+from __future__ import annotations
+
+import re
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+SIGNED_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")
+BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+SHOWN = 120  # characters of a value a message shows; the rest is counted, not printed
+
+
+def shorten(text: str, limit: int = SHOWN) -> str:
+    """TEXT cut to LIMIT characters, saying how many were left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text) - limit} more characters)"
+
+
+def text_problem(value: str, *, multiline: bool = False) -> tuple[str, str] | None:
+    """(code, message) of the first character the policy refuses in VALUE, or None."""
+    for position, char in enumerate(value, start=1):
+        point = ord(char)
+        where = f"character {position} is"
+        if char == "\n":
+            if multiline:
+                continue
+            return "line-break", f"{where} a line break in a one-line field; keep it on one line"
+        if char == "\r":
+            return (
+                "carriage-return",
+                f"{where} a carriage return (U+000D), which readers take for a line end; remove it",
+            )
+        if char in ("\u2028", "\u2029"):
+            return (
+                "line-separator",
+                f"{where} U+{point:04X}, a line separator that breaks lines in browsers and "
+                "editors; remove it",
+            )
+        if point < 0x20 or 0x7F <= point <= 0x9F:
+            return "control-character", f"{where} control character U+{point:04X}; remove it"
+        if char in BIDI:
+            return (
+                "control-character",
+                f"{where} U+{point:04X}, a bidirectional override that makes text display in "
+                "another order than it reads; remove it",
+            )
+        if 0xD800 <= point <= 0xDFFF:
+            return "control-character", f"{where} U+{point:04X}, half of a character; remove it"
+    return None
+
+
+def formula_problem(value: str) -> str | None:
+    """The message when a spreadsheet would run VALUE as a formula, else None."""
+    if not value.startswith(FORMULA_START) or SIGNED_NUMBER.match(value):
+        return None
+    first = {"\t": "a tab", "\r": "a carriage return"}.get(value[0], repr(value[0]))
+    return (
+        f"starts with {first}, so a spreadsheet opening the CSV would run it as a formula; "
+        "reword it so that it starts with a letter, digit or quote"
+    )
