@@ -35,7 +35,7 @@ from frictionless import Package
 
 from pipeline import stages
 from pipeline.archive import STAGING_PREFIX
-from pipeline.build.package import render_csv, render_json
+from pipeline.build.tables import render_csv, render_json
 from pipeline.check.validate import validate_project
 from pipeline.cli import cli
 from pipeline.core.errors import InvalidSources, ReleaseError

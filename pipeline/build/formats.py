@@ -20,12 +20,13 @@ import re
 import sqlite3
 import tempfile
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from pipeline.build.cells import json_value
+from pipeline.build.tables import render_csv
 from pipeline.core.errors import ProjectError
 from pipeline.core.files import ZIP_EPOCH
 from pipeline.core.model import Metadata, TableOut
@@ -52,8 +53,11 @@ def format_paths(name: str, tables: Iterable[TableOut]) -> dict[str, str]:
     return paths
 
 
-def render_formats(tables: Sequence[TableOut], metadata: Metadata) -> dict[str, bytes]:
-    """Every file under formats/, by its path inside the release."""
+def render_formats(
+    tables: Sequence[TableOut], metadata: Metadata, csv: Mapping[str, bytes] | None = None
+) -> dict[str, bytes]:
+    """Every file under formats/, by its path inside the release (`csv`: each table's CSV bytes
+    by table name, when the caller has them)."""
     if any(t.name == FIELDS_TABLE for t in tables):
         raise ProjectError(
             f"a resource named {FIELDS_TABLE!r} clashes with the table describing the fields",
@@ -65,7 +69,8 @@ def render_formats(tables: Sequence[TableOut], metadata: Metadata) -> dict[str, 
         paths["xlsx"]: render_xlsx(tables, metadata),
     }
     for table in tables:
-        files[paths[f"parquet:{table.name}"]] = render_parquet(table)
+        text = csv.get(table.name) if csv else None
+        files[paths[f"parquet:{table.name}"]] = render_parquet(table, text)
     return files
 
 
@@ -327,10 +332,16 @@ def _fixed_zip(data: bytes) -> bytes:
 # --- Parquet ------------------------------------------------------------------------------------
 
 
-def render_parquet(table: TableOut) -> bytes:
+def render_parquet(table: TableOut, text: bytes | None = None) -> bytes:
     """One table as Parquet with typed columns (codes as strings, dates as dates); each column
-    carries its title and description as field metadata."""
+    carries its title and description as field metadata.
+
+    The columns are read from the table's CSV (TEXT, or rendered here) by pyarrow's CSV reader
+    with the schema's types: Parquet holds exactly what the CSV says, and pyarrow's `pa.array`
+    on Python lists, which imports pandas to ask whether a list is a pandas object (0.3 s), is
+    never called."""
     import pyarrow as pa
+    import pyarrow.csv as pa_csv
     import pyarrow.parquet as pq
 
     arrow_types = {
@@ -341,15 +352,13 @@ def render_parquet(table: TableOut) -> bytes:
         "date": pa.date32(),
     }
     fields = []
-    columns = []
     for field in table.schema["fields"]:
         kind = field["type"]
-        arrow_type = arrow_types.get(kind, pa.string())
         required = bool(field.get("constraints", {}).get("required", False))
         fields.append(
             pa.field(
                 field["name"],
-                arrow_type,
+                arrow_types.get(kind, pa.string()),
                 nullable=not required,
                 metadata={
                     "title": str(field.get("title", "")),
@@ -357,9 +366,6 @@ def render_parquet(table: TableOut) -> bytes:
                     "frictionless_type": kind,
                 },
             )
-        )
-        columns.append(
-            pa.array([plain(row.get(field["name"]), kind) for row in table.rows], arrow_type)
         )
     schema = pa.schema(
         fields,
@@ -369,6 +375,21 @@ def render_parquet(table: TableOut) -> bytes:
             "primary_key": ",".join(_key(table.schema.get("primaryKey"))),
         },
     )
+    read = pa_csv.read_csv(
+        io.BytesIO(render_csv(table) if text is None else text),
+        read_options=pa_csv.ReadOptions(block_size=max(1 << 20, len(text or b"") + 1)),
+        parse_options=pa_csv.ParseOptions(newlines_in_values=True),
+        convert_options=pa_csv.ConvertOptions(
+            column_types={f.name: f.type for f in fields},
+            include_columns=[f.name for f in fields],
+            null_values=[""],
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=True,
+            true_values=["true"],
+            false_values=["false"],
+        ),
+    )
+    columns = [read.column(f.name).combine_chunks() for f in fields]
     buffer = io.BytesIO()
     pq.write_table(
         pa.Table.from_arrays(columns, schema=schema),

@@ -6,19 +6,17 @@ seed, no machine. The same sources give the same bytes.
 
 from __future__ import annotations
 
-import io
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from pipeline.build.cells import cell_text, field_types, json_value
 from pipeline.build.citation import from_metadata, render_cff
 from pipeline.build.formats import render_formats
 from pipeline.build.milestones import derived_rows
 from pipeline.build.readme import render_readme
+from pipeline.build.tables import render_csv, render_json
 from pipeline.check.structure import structure_table
-from pipeline.core.files import csv_line, dump_json, sha256_bytes
+from pipeline.core.files import dump_json, sha256_bytes
 from pipeline.core.model import Dataset, Metadata, TableOut, sort_key
 
 PROFILE = "https://datapackage.org/profiles/2.0/datapackage.json"
@@ -47,28 +45,6 @@ def collect_tables(dataset: Dataset) -> list[TableOut]:
         )
     tables.sort(key=lambda t: t.name)
     return tables
-
-
-def render_csv(table: TableOut) -> bytes:
-    """UTF-8, header row, LF line ends, quotes only where needed (QUOTE_MINIMAL)."""
-    buffer = io.StringIO()
-    fields = field_types(table.schema)
-    buffer.write(csv_line([name for name, _ in fields]))
-    for row in table.rows:
-        buffer.write(csv_line([cell_text(field, row.get(name)) for name, field in fields]))
-    return buffer.getvalue().encode("utf-8")
-
-
-def render_json(table: TableOut) -> bytes:
-    """An array of objects with typed values. An empty table is written as a header-only array
-    of arrays, the one empty JSON table frictionless can read."""
-    names = [f["name"] for f in table.schema["fields"]]
-    data: Any
-    if table.rows:
-        data = [{name: json_value(row.get(name)) for name in names} for row in table.rows]
-    else:
-        data = [names]
-    return (json.dumps(data, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
 
 
 def json_schema(schema: dict[str, Any]) -> dict[str, Any]:
@@ -163,7 +139,8 @@ def build_files(
     for table in tables:
         files[f"data/{table.name}.csv"] = render_csv(table)
         files[f"data/{table.name}.json"] = render_json(table)
-    files.update(render_formats(tables, metadata))  # formats/: SQLite, XLSX, Parquet
+    csv = {table.name: files[f"data/{table.name}.csv"] for table in tables}
+    files.update(render_formats(tables, metadata, csv))  # formats/: SQLite, XLSX, Parquet
     files["CITATION.cff"] = render_cff(from_metadata(metadata)).encode("utf-8")
     files["README.md"] = render_readme(metadata, tables).encode("utf-8")
     files["datapackage.json"] = dump_json(package_descriptor(metadata, tables, files))
