@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -20,6 +21,7 @@ from pipeline.core.issues import (
     render_github,
     render_text,
 )
+from pipeline.core.progress import SILENT, Progress
 
 # Each command imports the stages it runs when it runs: `ics-data --help` and `validate` need
 # neither the writers (pyarrow, openpyxl, jinja2) nor the diff and the site.
@@ -59,6 +61,41 @@ def format_option(*choices: str) -> Callable[[F], F]:
         )(func)
 
     return decorate
+
+
+class BarProgress:
+    """A click progress bar on stderr, drawn once a piece of work says how long it is."""
+
+    def __init__(self) -> None:
+        self._bar: Any = None
+
+    def start(self, total: int, label: str) -> None:
+        self.finish()
+        self._bar = click.progressbar(length=total, label=label, file=sys.stderr)
+        self._bar.__enter__()
+
+    def advance(self, label: str) -> None:
+        if self._bar is not None:
+            self._bar.label = label
+            self._bar.update(1)
+
+    def finish(self) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+            self._bar = None
+
+
+@contextmanager
+def terminal_progress(fmt: str = "text") -> Iterator[Progress]:
+    """A bar on stderr when it is a terminal and the output is not JSON; silence otherwise."""
+    if fmt == "json" or not sys.stderr.isatty():
+        yield SILENT
+        return
+    bar = BarProgress()
+    try:
+        yield bar
+    finally:
+        bar.finish()
 
 
 class Group(click.Group):
@@ -197,9 +234,16 @@ def publish(
     from pipeline.stages import publish_release
 
     try:
-        result = publish_release(
-            sources, schemas, output, check=check, rebuild=rebuild, allow_skip=allow_skip
-        )
+        with terminal_progress() as progress:
+            result = publish_release(
+                sources,
+                schemas,
+                output,
+                check=check,
+                rebuild=rebuild,
+                allow_skip=allow_skip,
+                progress=progress,
+            )
     except InvalidSources as exc:
         click.echo(render_text(exc.issues), err=True)
         click.echo("Nothing was published.", err=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pipeline.core.progress import SILENT, Progress
 from pipeline.release.fingerprint import fingerprint_of, remember, unchanged_release
 from pipeline.release.result import PublishResult
 
@@ -25,6 +26,7 @@ def publish_release(
     check: bool = False,
     rebuild: bool = False,
     allow_skip: bool = False,
+    progress: Progress = SILENT,
 ) -> PublishResult:
     """Publish the release that SOURCES declare into OUTPUT (with `check`, write nothing).
 
@@ -41,7 +43,7 @@ def publish_release(
 
     loaded = load_sources(sources, schemas)  # records keep their file and line
     validation = validate(loaded)  # never raises for bad data
-    package = build_package(validation, output)  # every file, in memory; raises if invalid
+    package = build_package(validation, output, progress)  # every file; raises if invalid
     result = publish(package, output, check=check, allow_skip=allow_skip)  # atomic rename
     if fingerprint and result.status == "published" and result.version == fingerprint.version:
         remember(output, fingerprint)  # beside the release; a no-op writes nothing at all

@@ -574,3 +574,25 @@ def test_the_command_line_starts_without_the_heavy_libraries() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_progress_is_silent_off_a_terminal_and_in_json() -> None:
+    from pipeline.cli import terminal_progress
+    from pipeline.core.progress import SILENT
+
+    with terminal_progress("json") as progress:
+        assert progress is SILENT
+    with terminal_progress("text") as progress:  # pytest's stderr is not a terminal
+        assert progress is SILENT
+
+
+def test_the_bar_counts_the_steps_it_is_told(capsys: pytest.CaptureFixture[str]) -> None:
+    from pipeline.cli import BarProgress
+
+    bar = BarProgress()
+    bar.start(3, "building")
+    for step in ("a", "b", "c"):
+        bar.advance(step)
+    assert bar._bar is not None and bar._bar.pos == 3
+    bar.finish()
+    assert bar._bar is None

@@ -18,6 +18,7 @@ from pipeline.build.tables import render_csv, render_json
 from pipeline.check.structure import structure_table
 from pipeline.core.files import dump_json, sha256_bytes
 from pipeline.core.model import Dataset, Metadata, TableOut, sort_key
+from pipeline.core.progress import SILENT, Progress
 
 PROFILE = "https://datapackage.org/profiles/2.0/datapackage.json"
 CSV_DIALECT = {"delimiter": ",", "quoteChar": '"', "doubleQuote": True, "header": True}
@@ -130,17 +131,22 @@ def build_files(
     extra_tables: Sequence[TableOut] = (),
     extra_files: Mapping[str, bytes] | None = None,
     tables: Sequence[TableOut] | None = None,
+    progress: Progress = SILENT,
 ) -> dict[str, bytes]:
     """Every file of the release, by its path inside the release folder. `extra_tables` (the
     change list) follow the sources' tables (`tables`, when the caller has built them already);
     `extra_files` (the changelog) sit beside README.md."""
     tables = [*(collect_tables(dataset) if tables is None else tables), *extra_tables]
     files: dict[str, bytes] = dict(extra_files or {})
+    progress.start(len(tables) + 1, "building the release")
     for table in tables:
         files[f"data/{table.name}.csv"] = render_csv(table)
         files[f"data/{table.name}.json"] = render_json(table)
+        progress.advance(f"data/{table.name}")
     csv = {table.name: files[f"data/{table.name}.csv"] for table in tables}
     files.update(render_formats(tables, metadata, csv))  # formats/: SQLite, XLSX, Parquet
+    progress.advance("formats")
+    progress.finish()
     files["CITATION.cff"] = render_cff(from_metadata(metadata)).encode("utf-8")
     files["README.md"] = render_readme(metadata, tables).encode("utf-8")
     files["datapackage.json"] = dump_json(package_descriptor(metadata, tables, files))

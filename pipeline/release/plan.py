@@ -15,6 +15,7 @@ from pipeline.changes.snapshot import release_snapshot, sources_snapshot
 from pipeline.core.errors import InvalidSources
 from pipeline.core.issues import REVIEW_CODES, Issue
 from pipeline.core.model import Metadata, Validation
+from pipeline.core.progress import SILENT, Progress
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,9 @@ class BuiltPackage:
     review: tuple[Issue, ...] = ()  # the review gate's warnings: publish refuses while any
 
 
-def build_package(validation: Validation, output: Path) -> BuiltPackage:
+def build_package(
+    validation: Validation, output: Path, progress: Progress = SILENT
+) -> BuiltPackage:
     """Build the release the sources declare, with its change list and changelog: both compare it
     with the newest release in OUTPUT older than its version, so rebuilding a published version
     gives the same bytes. Invalid sources raise `InvalidSources`, naming every problem."""
@@ -46,6 +49,7 @@ def build_package(validation: Validation, output: Path) -> BuiltPackage:
         extra_tables=[changes_table(diff, metadata.version)],
         extra_files={"CHANGELOG.md": render_changelog(diff, new).encode("utf-8")},
         tables=tables,
+        progress=progress,
     )
     review = tuple(i for i in validation.report.issues if i.code in REVIEW_CODES)
     return BuiltPackage(metadata, files, previous, diff, review)
