@@ -1,6 +1,9 @@
 """The site in real headless Chromium (Debian's chromium, driven by Playwright's Python package):
 the index and a release page load from disk, show the structure chart and the download table,
-and log no errors. Skipped, with the way to install one, where no browser is installed."""
+and log no errors; at a phone's width (390 px) and a desktop's (1280 px) no page scrolls
+sideways, the search, the structure on any day, the pyramids, the timeline and the paged
+previews work, and no request leaves the site's folder. Screenshots of both widths are written
+to tmp_path. Skipped, with the way to install one, where no browser is installed."""
 
 from __future__ import annotations
 
@@ -46,13 +49,31 @@ def browser() -> Iterator[Any]:
         launched.close()
 
 
-def open_page(browser: Any, path: Path) -> tuple[Any, list[str]]:
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
+def open_page(browser: Any, path: Path, width: int = 1280) -> tuple[Any, list[str]]:
+    page = browser.new_page(viewport={"width": width, "height": 900})
     problems: list[str] = []
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: problems.append(str(e)))
+    site = path.resolve().parent.parent if path.parent.name == "releases" else path.parent
+    outside = site.resolve().as_uri() + "/"
+
+    def request(req: Any) -> None:
+        # data: and about: stay in the page; every file must be inside the site's folder
+        if not req.url.startswith((outside, "data:", "about:")):
+            problems.append(f"request outside the site: {req.url}")
+
+    page.on("request", request)
     page.goto(path.resolve().as_uri())
     return page, problems
+
+
+WIDTHS = [390, 1280]
+
+
+def no_sideways_scroll(page: Any) -> None:
+    assert page.evaluate("document.documentElement.scrollWidth <= innerWidth"), page.evaluate(
+        "[document.documentElement.scrollWidth, innerWidth]"
+    )
 
 
 def test_index_lists_the_release(browser: Any, output: Path, tmp_path: Path) -> None:
@@ -88,4 +109,69 @@ def test_release_page_shows_chart_and_downloads(browser: Any, output: Path, tmp_
     assert page.locator("h3#table-structure").is_visible()
     page.screenshot(path=str(tmp_path / "release.png"))
     chart.screenshot(path=str(tmp_path / "chart.png"))
+    assert not problems
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_no_page_scrolls_sideways(browser: Any, output: Path, tmp_path: Path, width: int) -> None:
+    for path in (output / "index.html", output / "releases" / "1.0.0.html"):
+        page, problems = open_page(browser, path, width)
+        no_sideways_scroll(page)
+        page.screenshot(path=str(tmp_path / f"{path.stem}-{width}.png"), full_page=True)
+        assert not problems
+        page.close()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_explore_the_release(browser: Any, output: Path, tmp_path: Path, width: int) -> None:
+    page, problems = open_page(browser, output / "releases" / "1.0.0.html", width)
+    # the structure chart reflows: one partnership per row on a phone
+    wide, narrow = page.locator("svg#structure-chart"), page.locator("svg#structure-chart-narrow")
+    assert (wide.is_visible(), narrow.is_visible()) == (width > 800, width < 800)
+    assert "Tap or hover" in page.locator("figure.chart-figure figcaption").inner_text()
+    # search a practice by part of its name
+    search = page.locator("#practice-search")
+    assert search.is_visible()
+    search.fill("shimm")
+    shown = page.locator("#practice-table tbody tr:visible")
+    assert shown.count() == 1
+    assert "DR CJ SHIMMINS & PARTNERS" in shown.first.inner_text()
+    assert page.locator("#practice-table-found").inner_text().startswith("1 of ")
+    # sort the PCNs by registered patients, largest first
+    header = page.locator("#pcn-table thead th", has_text="Registered patients")
+    header.locator("button").click()
+    header.locator("button").click()
+    assert header.get_attribute("aria-sort") == "descending"
+    first = page.locator("#pcn-table tbody tr").first.locator("td").last.inner_text()
+    values = [
+        int(v.replace(",", "") or 0)
+        for v in page.locator("#pcn-table tbody tr td:last-child").all_inner_texts()
+    ]
+    assert int(first.replace(",", "")) == max(values)
+    # the structure on any day, computed in the page
+    for day, pcns in (("2022-07-01", "41"), ("2026-08-01", "45")):
+        page.fill("#asat-date", day)
+        page.dispatch_event("#asat-date", "change")
+        assert page.locator("#asat-count").inner_text() == pcns
+        assert page.locator("#asat-day").inner_text() == day
+        assert page.locator("#asat-table tbody tr").count() == int(pcns)
+    # population pyramids and the timeline render
+    pyramid = page.locator("svg#pyramid-ics")
+    pyramid.scroll_into_view_if_needed()
+    assert pyramid.is_visible() and pyramid.locator("g.band").count() == 20
+    box = pyramid.bounding_box()
+    assert box is not None and box["width"] > 300
+    assert page.locator("svg.pyramid").count() == 5
+    timeline = page.locator("#timeline-list")
+    assert timeline.is_visible()
+    assert page.locator("#timeline-list li.event").count() > 20
+    assert page.locator("#timeline-list li.event.renamed").count() >= 1
+    # a paged preview pages on
+    preview = page.locator("[data-preview=pcn_memberships]")
+    preview.locator("button.next").click()
+    assert preview.locator("caption .from").inner_text() == "11"
+    assert preview.locator("tbody tr").count() == 10
+    no_sideways_scroll(page)
+    page.screenshot(path=str(tmp_path / f"explore-{width}.png"))
+    pyramid.screenshot(path=str(tmp_path / f"pyramid-{width}.png"))
     assert not problems

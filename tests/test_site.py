@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -14,9 +15,11 @@ import pytest
 import rdflib
 import yaml
 from click.testing import CliRunner
-from shipped import release_folder, shipped_output
+from shipped import release_folder, shipped_output, shipped_validation
 
+from pipeline.check.structure import structure_as_at
 from pipeline.cli import cli
+from pipeline.site.explore import explore, structure_on
 from pipeline.site.pages import changelog_summary, render_site, write_site
 
 OGL = "https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/"
@@ -134,7 +137,7 @@ def test_a_release_without_structure_has_no_chart(output: Path, tmp_path: Path) 
     write_site(copy)
     html = (copy / "releases" / "1.0.0.html").read_text(encoding="utf-8")
     assert "has no <code>structure</code> table" in html
-    assert "<svg" not in html
+    assert 'id="structure-chart' not in html  # the pyramids of registered patients remain
     broken, _ = broken_links(copy)
     assert not broken
 
@@ -163,7 +166,7 @@ def test_pages_are_accessible_by_construction(output: Path) -> None:
                 assert attrs.get("scope") in ("col", "row", "colgroup"), path
         assert tags.count("table") == tags.count("caption"), path
     release = parse(output / "releases" / "1.0.0.html")
-    (svg,) = [attrs for tag, attrs in release.tags if tag == "svg"]
+    (svg,) = [a for tag, a in release.tags if tag == "svg" and a.get("id") == "structure-chart"]
     assert svg["role"] == "img" and svg["aria-labelledby"] == "chart-title chart-desc"
     assert {"chart-title", "chart-desc", "structure-chart", "download-table"} <= release.ids
 
@@ -280,3 +283,62 @@ def test_index_shows_what_changed(output: Path, tmp_path: Path) -> None:
 )
 def test_changelog_summary(text: str, summary: str) -> None:
     assert changelog_summary(text) == summary
+
+
+# --- what a page lets a reader explore -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "day", ["2019-10-01", "2020-04-01", "2022-07-01", "2023-01-01", "2025-06-01", "2026-08-01"]
+)
+def test_the_page_structure_on_a_day_agrees_with_as_at(output: Path, day: str) -> None:
+    """The rule the page's script runs (here in Python, on the data the page embeds) gives the
+    same PCNs and members as `ics-data as-at` on every day."""
+    x = explore(release_folder(output), "2026-11-24")
+    page = {(p.code, p.members, p.possible) for p in structure_on(x.data, day)}
+    expected = structure_as_at(shipped_validation().dataset, date.fromisoformat(day))
+    assert page == {(p.pcn_code, len(p.members), len(p.possible)) for p in expected.pcns}
+
+
+def test_the_as_at_counts_the_issue_names() -> None:
+    dataset = shipped_validation().dataset
+    assert len(structure_as_at(dataset, date(2022, 7, 1)).pcns) == 41
+    assert len(structure_as_at(dataset, date(2026, 8, 1)).pcns) == 45
+
+
+def test_the_release_page_shows_everything_without_script(output: Path) -> None:
+    html = (output / "releases" / "1.0.0.html").read_text(encoding="utf-8")
+    page = parse(output / "releases" / "1.0.0.html")
+    assert {
+        "population",
+        "pyramid-ics",
+        "as-at",
+        "asat-count",
+        "pcn-table",
+        "practice-table",
+        "timeline-list",
+        "structure-chart-narrow",
+    } <= page.ids
+    # the release date's structure is in the page itself, as are the tables' rows
+    assert re.search(r'<strong id="asat-count">45</strong>', html)
+    assert html.count('<g class="band">') == 5 * 20  # the ICB and four partnerships
+    assert "2,036,209" in html and "1.9 million people" in html
+    assert "not a mismatch" in html
+    # the data dictionary and the chart come before the file hashes
+    assert (
+        html.index('id="structure"') < html.index('id="dictionary"') < html.index('id="download"')
+    )
+    # no file is fetched: the script and its data are in the page
+    assert not [t for t, a in page.tags if t in ("script", "link") and (a.get("src") or "").strip()]
+
+
+def test_embedded_data_cannot_end_its_script(output: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "output"
+    shutil.copytree(output, copy)
+    pcns = copy / "1.0.0" / "data" / "pcns.csv"
+    hostile = "</script><script>alert(1)</script>"
+    pcns.write_text(pcns.read_text().replace("GARDEN CITY PCN", hostile), encoding="utf-8")
+    html = render_site(copy)["releases/1.0.0.html"].decode("utf-8")
+    assert hostile not in html
+    assert "&lt;/script&gt;" in html  # in the tables, escaped as HTML
+    assert "\\u003c/script\\u003e" in html  # in the JSON, escaped for a script

@@ -52,6 +52,7 @@ class Column:
     centre: float
     practices: int
     bars: tuple[Bar, ...]
+    head_y: float = HEAD_TOP  # the top of its heading box: rows of columns stack down
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,8 @@ class Chart:
     bus_y: float
     columns: tuple[Column, ...]
     head_height: float
+    id: str = "structure-chart"
+    linked: bool = True  # one row of columns, joined to the ICS by lines
     root_y: float = MARGIN
     root_height: float = ROOT_HEIGHT
     head_y: float = HEAD_TOP
@@ -104,9 +107,18 @@ def wrap(text: str, width: float, lines: int = 2, char: float = CHAR) -> tuple[s
 
 
 def structure_chart(
-    structure_csv: str, partnerships: Iterable[Mapping[str, str]], ics: Mapping[str, str]
+    structure_csv: str,
+    partnerships: Iterable[Mapping[str, str]],
+    ics: Mapping[str, str],
+    per_row: int | None = None,
+    total_width: int = WIDTH,
+    chart_id: str = "structure-chart",
 ) -> Chart | None:
-    """The chart of a release's `structure` table (CSV text), with its partnerships' names."""
+    """The chart of a release's `structure` table (CSV text), with its partnerships' names.
+
+    `per_row` partnerships side by side (all by default, joined to the ICS by lines); fewer
+    make rows that stack down, which is how the chart reflows for a phone (one per row in a
+    narrower drawing, so its text stays legible when the drawing fills a small screen)."""
     rows = list(csv.DictReader(io.StringIO(structure_csv)))
     if not rows:
         return None
@@ -116,16 +128,20 @@ def structure_chart(
         members[row["partnership"]][row["pcn_code"]].append(row["practice_code"])
         names[row["pcn_code"]] = row["pcn_name"]
     ordered = sorted(partnerships, key=lambda p: p["id"])
-    count = max(1, len(ordered))
-    width = (WIDTH - 2 * MARGIN - GAP * (count - 1)) / count
+    count = max(1, min(per_row or len(ordered), len(ordered)))
+    width = (total_width - 2 * MARGIN - GAP * (count - 1)) / count
     largest = max(len(v) for pcns in members.values() for v in pcns.values())
     heads = {p["id"]: wrap(p.get("name") or p["id"], width - 16, char=HEAD_CHAR) for p in ordered}
     head_height = 22.0 + HEAD_LINE * max((len(v) for v in heads.values()), default=1) + 20
-    rows_top = HEAD_TOP + head_height + 18
+    head_top = float(HEAD_TOP if count == len(ordered) else MARGIN + ROOT_HEIGHT + GAP)
+    rows_top = head_top + head_height + 18
     columns = []
     bottom = rows_top
     for index, partnership in enumerate(ordered):
-        x = MARGIN + index * (width + GAP)
+        if index and index % count == 0:  # a new row of columns, below the longest above
+            head_top = bottom + GAP
+            rows_top = head_top + head_height + 18
+        x = MARGIN + (index % count) * (width + GAP)
         pcns = sorted(
             members.get(partnership["id"], {}).items(), key=lambda kv: (-len(kv[1]), names[kv[0]])
         )
@@ -159,19 +175,22 @@ def structure_chart(
                 x + width / 2,
                 sum(len(p) for _, p in pcns),
                 tuple(bars),
+                head_top,
             )
         )
     title = f"{ics.get('name', '')} ({ics.get('code', '')})"
-    root_width = min(WIDTH - 2 * MARGIN, max(440.0, len(title) * ROOT_CHAR + 48))
+    root_width = min(total_width - 2 * MARGIN, max(440.0, len(title) * ROOT_CHAR + 48))
     return Chart(
         day=rows[0].get("as_at", ""),
         ics_name=ics.get("name", ""),
         ics_code=ics.get("code", ""),
-        width=WIDTH,
+        width=total_width,
         height=bottom + MARGIN,
-        root_x=(WIDTH - root_width) / 2,
+        root_x=(total_width - root_width) / 2,
         root_width=root_width,
         bus_y=(MARGIN + ROOT_HEIGHT + HEAD_TOP) / 2,
         columns=tuple(columns),
         head_height=head_height,
+        id=chart_id,
+        linked=count == len(ordered),
     )

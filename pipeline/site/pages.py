@@ -24,8 +24,10 @@ from pipeline.build import citation
 from pipeline.core.files import file_sha256, write_if_changed
 from pipeline.site import jsonld
 from pipeline.site.chart import Chart, structure_chart
+from pipeline.site.explore import PREVIEW_PAGE, Explore, explore
 
-PREVIEW_ROWS = 5
+PREVIEW_ROWS = PREVIEW_PAGE  # rows a preview shows without script; the page's script pages on
+NARROW_WIDTH = 400  # the structure chart drawn one partnership per row, for a phone
 INDEX = "index.html"
 PAGES = "releases"
 DCAT = "dcat.jsonld"
@@ -86,6 +88,7 @@ class ResourceView:
     preview_header: tuple[str, ...]
     preview: tuple[tuple[str, ...], ...]
     downloads: tuple[Download, ...]
+    all_rows: tuple[tuple[str, ...], ...] = ()  # every row, for the paged preview
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,8 @@ class ReleaseView:
     package_files: tuple[Download, ...]  # whole-package files: descriptor, SQLite, XLSX, docs
     resources: tuple[ResourceView, ...]
     chart: Chart | None
+    narrow_chart: Chart | None
+    explore: Explore
     changes: str
     first: bool
     cite: citation.Citation
@@ -214,6 +219,7 @@ def resource_view(
         preview_header=tuple(header),
         preview=tuple(tuple(r) for r in rows[:PREVIEW_ROWS]),
         downloads=tuple(d for d in files.values() if d.resource == name),
+        all_rows=tuple(tuple(r) for r in rows),
     )
 
 
@@ -244,16 +250,23 @@ def release_files(info: ReleaseInfo, descriptor: dict[str, Any]) -> dict[str, Do
     return files
 
 
-def release_chart(folder: Path) -> Chart | None:
-    """The structure chart, from the release's own structure, partnerships and ics tables."""
+def release_chart(folder: Path, narrow: bool = False) -> Chart | None:
+    """The structure chart, from the release's own structure, partnerships and ics tables:
+    the partnerships side by side, or (`narrow`) one per row for a phone."""
     if not (folder / "data" / "structure.csv").is_file():
         return None  # a release published before the structure table existed
     header, partnerships = read_csv(folder / "data" / "partnerships.csv")
     ics_header, ics_rows = read_csv(folder / "data" / "ics.csv")
+    layout: dict[str, Any] = (
+        {"per_row": 1, "total_width": NARROW_WIDTH, "chart_id": "structure-chart-narrow"}
+        if narrow
+        else {}
+    )
     return structure_chart(
         (folder / "data" / "structure.csv").read_text(encoding="utf-8"),
         [dict(zip(header, row, strict=True)) for row in partnerships],
         dict(zip(ics_header, ics_rows[0], strict=True)) if ics_rows else {},
+        **layout,
     )
 
 
@@ -273,9 +286,10 @@ def release_view(info: ReleaseInfo, output: Path, first: bool) -> ReleaseView:
     changelog = info.path / "CHANGELOG.md"
     changes = changelog_summary(changelog.read_text(encoding="utf-8")) if changelog.exists() else ""
     tables = [r for r in descriptor.get("resources", []) if r.get("format") == "csv"]
+    released = str(descriptor.get("created", ""))[:10]
     return ReleaseView(
         version=info.version,
-        released=str(descriptor.get("created", ""))[:10],
+        released=released,
         title=str(descriptor.get("title", "")),
         description=str(descriptor.get("description", "")),
         descriptor=descriptor,
@@ -283,6 +297,8 @@ def release_view(info: ReleaseInfo, output: Path, first: bool) -> ReleaseView:
         package_files=tuple(d for d in files.values() if not d.resource),
         resources=tuple(resource_view(info, r, files) for r in tables),
         chart=release_chart(info.path),
+        narrow_chart=release_chart(info.path, narrow=True),
+        explore=explore(info.path, released),
         changes=changes,
         first=first,
         cite=citation.from_descriptor(descriptor),
