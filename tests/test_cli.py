@@ -14,6 +14,8 @@ import click
 import pytest
 from click.testing import CliRunner, Result
 from conftest import Project
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pipeline.check.validate import validate_project
 from pipeline.cli import cli
@@ -596,3 +598,13 @@ def test_the_bar_counts_the_steps_it_is_told(capsys: pytest.CaptureFixture[str])
     assert bar._bar is not None and bar._bar.pos == 3
     bar.finish()
     assert bar._bar is None
+
+
+@given(
+    st.text(alphabet=st.sampled_from("ab \n\r\t\x00\x1b\x7f\x85\xa0\u2028\u2029\u202e\u2066é😀"))
+)
+def test_the_fast_text_check_agrees_with_the_policy_character_by_character(text: str) -> None:
+    from pipeline.core.text import first_refused, text_problem
+
+    for multiline in (True, False):
+        assert text_problem(text, multiline=multiline) == first_refused(text, multiline=multiline)

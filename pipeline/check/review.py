@@ -20,6 +20,7 @@ from pipeline.check.tables import row_issue
 from pipeline.core.files import display_path
 from pipeline.core.issues import PLACEHOLDER_PATH, REVIEW_PENDING, WARNING, Issue, quote
 from pipeline.core.model import Dataset, Metadata
+from pipeline.sources.load import FAST_LOADER
 
 WEB = ("https://", "http://")
 
@@ -84,7 +85,7 @@ def placeholder_paths(metadata: Metadata) -> Iterable[Issue]:
 def registry_path_lines(path: Path) -> dict[str, int]:
     """The 1-based line of each registry entry's `path` (else of its `id`), by id."""
     try:
-        root = yaml.compose(path.read_text(encoding="utf-8-sig"), Loader=yaml.SafeLoader)
+        root = yaml.compose(path.read_text(encoding="utf-8-sig"), Loader=FAST_LOADER)
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return {}
     if not isinstance(root, yaml.MappingNode):

@@ -29,8 +29,24 @@ def shorten(text: str, limit: int = SHOWN) -> str:
     return f"{text[:limit]}... ({len(text) - limit} more characters)"
 
 
+# Every character the policy may refuse, found in one pass in C; the loop below words it.
+SUSPECT = re.compile(
+    "[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+SUSPECT_OR_LF = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+
+
 def text_problem(value: str, *, multiline: bool = False) -> tuple[str, str] | None:
     """(code, message) of the first character the policy refuses in VALUE, or None."""
+    if (SUSPECT if multiline else SUSPECT_OR_LF).search(value) is None:
+        return None
+    return first_refused(value, multiline=multiline)
+
+
+def first_refused(value: str, *, multiline: bool = False) -> tuple[str, str] | None:
+    """The policy, character by character (what `text_problem` runs once a suspect is found)."""
     for position, char in enumerate(value, start=1):
         point = ord(char)
         where = f"character {position} is"

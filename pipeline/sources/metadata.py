@@ -16,7 +16,7 @@ from pipeline.core.files import display_path
 from pipeline.core.issues import Issue, quote
 from pipeline.core.model import Metadata
 from pipeline.core.text import text_problem
-from pipeline.sources.load import load_yaml_mapping
+from pipeline.sources.load import FAST_LOADER, load_yaml_mapping
 
 SCHEMA = "package.schema.yaml"  # beside this module: the JSON Schema of package.yaml
 # the fields whose line breaks are layout (folded into spaces where they are published)
@@ -77,7 +77,7 @@ def json_ready(value: Any) -> Any:
 @functools.cache
 def package_schema() -> dict[str, Any]:
     text = resources.files("pipeline.sources").joinpath(SCHEMA).read_text("utf-8")
-    schema: dict[str, Any] = yaml.safe_load(text)
+    schema: dict[str, Any] = yaml.load(text, Loader=FAST_LOADER)  # the package's own file
     return schema
 
 

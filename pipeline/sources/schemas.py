@@ -15,7 +15,7 @@ from pipeline.core.files import display_path
 from pipeline.core.issues import Issue
 from pipeline.core.model import ResourceSchema
 from pipeline.sources.bounds import RefusedFile, read_regular_file
-from pipeline.sources.load import load_yaml_mapping
+from pipeline.sources.load import FAST_LOADER, load_yaml_mapping
 
 SCHEMA_SUFFIXES = (".schema.yaml", ".schema.yml", ".schema.json")
 
@@ -228,7 +228,7 @@ def derived_schema(name: str) -> dict[str, Any]:
     """The Table Schema of a table the pipeline generates (`structure`, `changes`, `fields`),
     shipped inside the package in `pipeline/derived_schemas/`."""
     text = resources.files("pipeline").joinpath("derived_schemas", f"{name}.schema.yaml")
-    descriptor = yaml.safe_load(text.read_text("utf-8"))
+    descriptor = yaml.load(text.read_text("utf-8"), Loader=FAST_LOADER)  # the package's own
     if not isinstance(descriptor, dict):
         raise ProjectError(f"pipeline/derived_schemas/{name}.schema.yaml is not a mapping")
     return descriptor
