@@ -10,6 +10,7 @@ if TYPE_CHECKING:
 
 from pipeline.build.cells import TextWriter, cell_text, field_types
 from pipeline.core.model import Metadata, TableOut
+from pipeline.core.text import link_target
 
 
 def environment() -> jinja2.Environment:
@@ -24,12 +25,32 @@ def environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
     )
     env.filters["cell"] = md_cell
+    env.filters["line"] = md_line
+    env.filters["md_link"] = md_link
     return env
+
+
+def md_line(value: object) -> str:
+    """Text as one Markdown line: line breaks folded (a value can start no heading, list or link
+    of its own) and `<` written as an entity (no raw HTML)."""
+    return " ".join(str(value).split()).replace("<", "&lt;")
 
 
 def md_cell(value: object) -> str:
     """Text safe inside a Markdown table cell."""
-    return " ".join(str(value).split()).replace("|", "\\|")
+    return md_line(value).replace("|", "\\|")
+
+
+def md_link(url: object, label: str) -> str:
+    """[LABEL](URL) for an http(s) or mailto URL; else the label alone, and the path as code."""
+    target = link_target(url)
+    if target:
+        return (
+            f"[{label}](<{target}>)" if "(" in target or ")" in target else f"[{label}]({target})"
+        )
+    if url:
+        return f"{label} (`{md_line(url).replace('`', '')}`)"
+    return label
 
 
 def constraints_text(field: dict[str, Any], key: Sequence[str]) -> str:

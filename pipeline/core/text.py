@@ -15,6 +15,7 @@ Every text value of every table, and every string of `package.yaml`, is checked 
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 SIGNED_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")
@@ -87,3 +88,36 @@ def formula_problem(value: str) -> str | None:
         f"starts with {first}, so a spreadsheet opening the CSV would run it as a formula; "
         "reword it so that it starts with a letter, digit or quote"
     )
+
+
+# --- links ------------------------------------------------------------------------------------
+
+LINKABLE = ("http", "https", "mailto")
+
+
+def link_target(url: object) -> str:
+    """URL if a page may link to it: an absolute http(s) URL with a host, or a mailto: address;
+    else "". A browser drops tabs and line breaks inside a URL (`java\\tscript:` runs), so any
+    space or control character refuses it."""
+    if not isinstance(url, str) or not url or _unsafe_in_url(url):
+        return ""
+    parts = urlsplit(url)
+    if parts.scheme in ("http", "https") and parts.netloc:
+        return url
+    if parts.scheme == "mailto" and "@" in parts.path:
+        return url
+    return ""
+
+
+def local_target(path: object) -> str:
+    """PATH if it is a relative path a page may link to (no scheme, no host), else "": a file
+    named `javascript:alert(1)-1.0.0.zip` is linked as `./javascript:...`, which is a path."""
+    if not isinstance(path, str) or not path or _unsafe_in_url(path):
+        return ""
+    if path.startswith(("/", "\\")):
+        return ""
+    return f"./{path}" if urlsplit(path).scheme else path
+
+
+def _unsafe_in_url(url: str) -> bool:
+    return any(c.isspace() or c in '<>"`' or text_problem(c) for c in url)

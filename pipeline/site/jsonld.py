@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
+from pipeline.core.text import link_target, local_target
+
 DATA_PACKAGE_PROFILE = "https://datapackage.org/profiles/2.0/datapackage.json"
 DCAT_CONTEXT = {
     "dcat": "http://www.w3.org/ns/dcat#",
@@ -47,6 +49,12 @@ def _licence(descriptor: Mapping[str, Any]) -> Mapping[str, Any]:
     return licences[0] if isinstance(licences[0], Mapping) else {}
 
 
+def _url(value: object) -> str:
+    """An http(s) URL, or a relative path (a file named before its address is known); else ""."""
+    local = local_target(value)
+    return link_target(value) or (local if local == value else "")
+
+
 def dataset_jsonld(
     descriptor: Mapping[str, Any],
     downloads: Sequence[DownloadLike],
@@ -66,16 +74,16 @@ def dataset_jsonld(
         "version": descriptor["version"],
         "identifier": f"{descriptor['name']}-{descriptor['version']}",
         "datePublished": released,
-        "license": licence.get("path"),
+        "license": link_target(licence.get("path")),
         "isAccessibleForFree": True,
         "keywords": list(descriptor.get("keywords", [])),
         "creator": [{"@type": "Organization", "name": name} for name in _authors(descriptor)],
         "creditText": descriptor.get("attribution"),
         "url": f"{descriptor['version']}.html",
         "isBasedOn": [
-            {"@type": "CreativeWork", "name": s["title"], "url": s["path"]}
+            {"@type": "CreativeWork", "name": s["title"], "url": _url(s.get("path"))}
             for s in descriptor.get("sources", [])
-            if s.get("path")
+            if _url(s.get("path"))
         ],
         "variableMeasured": list(variables),
         "distribution": [
@@ -91,7 +99,7 @@ def dataset_jsonld(
             for d in downloads
         ],
     }
-    if descriptor.get("homepage"):
+    if link_target(descriptor.get("homepage")):
         data["mainEntityOfPage"] = descriptor["homepage"]
     return {k: v for k, v in data.items() if v not in (None, "", [])}
 
@@ -125,7 +133,7 @@ def catalogue_dcat(
     distributions; paths are relative to OUTPUT, where dcat.jsonld is written."""
     datasets = []
     for descriptor, downloads in releases:
-        licence = str(_licence(descriptor).get("path", ""))
+        licence = link_target(_licence(descriptor).get("path"))
         version = str(descriptor["version"])
         publisher = [{"@type": "foaf:Agent", "foaf:name": n} for n in _authors(descriptor)]
         datasets.append(
@@ -149,7 +157,9 @@ def catalogue_dcat(
                 "dcat:landingPage": {"@id": f"releases/{version}.html"},
                 "dct:conformsTo": {"@id": DATA_PACKAGE_PROFILE},
                 "dct:source": [
-                    {"@id": s["path"]} for s in descriptor.get("sources", []) if s.get("path")
+                    {"@id": _url(s.get("path"))}
+                    for s in descriptor.get("sources", [])
+                    if _url(s.get("path"))
                 ],
                 "dcat:distribution": [_dcat_distribution(d, licence) for d in downloads],
             }
@@ -161,7 +171,7 @@ def catalogue_dcat(
         "@type": "dcat:Catalog",
         "dct:title": f"{newest.get('title', '')}: releases",
         "dct:description": newest.get("description", ""),
-        "dct:license": {"@id": str(_licence(newest).get("path", ""))},
+        "dct:license": {"@id": link_target(_licence(newest).get("path"))},
         "dct:publisher": [{"@type": "foaf:Agent", "foaf:name": n} for n in _authors(newest)],
         "foaf:homepage": {"@id": "index.html"},
         "dcat:dataset": datasets,

@@ -18,10 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import jinja2
+import markupsafe
 
 from pipeline.archive import STAGING_PREFIX, ReleaseInfo, find_releases, read_descriptor, zip_name
 from pipeline.build import citation
 from pipeline.core.files import file_sha256, write_if_changed
+from pipeline.core.text import link_target, local_target
 from pipeline.site import jsonld
 from pipeline.site.chart import Chart, structure_chart
 from pipeline.site.explore import PREVIEW_PAGE, Explore, explore
@@ -318,9 +320,19 @@ def environment() -> jinja2.Environment:
     )
     env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
     env.filters["filesize"] = human_size
+    env.filters["anchor"] = anchor
+    env.filters["local"] = local_target
     env.filters["cite_text"] = citation.render_text
     env.filters["cite_bibtex"] = citation.render_bibtex
     return env
+
+
+def anchor(url: object, label: object) -> markupsafe.Markup:
+    """A link to URL labelled LABEL when URL is http(s) or mailto; else the label as text."""
+    target = link_target(url)
+    if not target:
+        return markupsafe.escape(label)
+    return markupsafe.Markup('<a href="{}">{}</a>').format(target, label)
 
 
 def render_site(output: Path) -> dict[str, bytes]:
