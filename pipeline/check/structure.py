@@ -9,8 +9,6 @@ were only possibly open are named in `uncertain_pcns`.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
@@ -18,6 +16,7 @@ from typing import Any
 
 from pipeline.check.tables import row_issue
 from pipeline.core.errors import ProjectError
+from pipeline.core.files import csv_table
 from pipeline.core.issues import Issue
 from pipeline.core.model import Dataset, TableOut, sort_key
 from pipeline.core.timeline import row_life
@@ -275,11 +274,7 @@ FLAT_COLUMNS = (
 
 
 def render_csv(structure: Structure) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, FLAT_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(structure.flat_rows())
-    return buffer.getvalue()
+    return csv_table(FLAT_COLUMNS, structure.flat_rows())
 
 
 def render_text(structure: Structure) -> str:

@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 import os
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -58,3 +59,12 @@ def csv_line(cells: list[str], newline: str = "\n") -> str:
     row = io.StringIO()
     csv.writer(row, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL).writerow(cells)
     return row.getvalue()[:-2] + newline
+
+
+def csv_table(header: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> str:
+    """A header and the rows (mappings; a missing or None value is an empty cell), each row
+    through `csv_line`: what `csv.DictWriter` writes, with a cell holding a CR quoted too."""
+    lines = [csv_line(list(header))]
+    for row in rows:
+        lines.append(csv_line(["" if row.get(n) is None else str(row.get(n)) for n in header]))
+    return "".join(lines)

@@ -14,8 +14,6 @@ older vintage, sources that would not be valid) are `PipelineError`s and change 
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 import shutil
 import tempfile
@@ -32,7 +30,7 @@ from pipeline.changes.model import Diff
 from pipeline.changes.snapshot import sources_snapshot
 from pipeline.check.validate import validate_project
 from pipeline.core.errors import PipelineError
-from pipeline.core.files import display_path, file_sha256
+from pipeline.core.files import csv_table, display_path, file_sha256
 from pipeline.core.issues import render_text
 from pipeline.core.model import Validation
 from pipeline.core.versions import next_version
@@ -424,11 +422,7 @@ def _replace_date(
         ]
     merged = kept + [dict(row) for row in rows]
     merged.sort(key=lambda row: [row.get("extract_date", "")] + _row_key(row))
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, header, lineterminator="\n", extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(merged)
-    return buffer.getvalue()
+    return csv_table(header, merged)
 
 
 _SEX_ORDER = {"all": 0, "female": 1, "male": 2}

@@ -1,0 +1,88 @@
+"""Writers quote whatever they are given (issue 10, case 2): random text, with carriage returns,
+line breaks, control characters and separators, written through CSV, JSON, SQLite and Parquet,
+reads back equal, one row per row. Validation refuses most of these characters; the writers do
+not rely on it."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sqlite3
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow.parquet as pq
+from frictionless import Resource, Schema
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pipeline.build.formats import render_parquet, render_sqlite
+from pipeline.build.tables import render_csv, render_json
+from pipeline.core.files import csv_line, csv_table
+from pipeline.core.model import TableOut
+
+ANY_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=20)
+NASTY = st.sampled_from(["\r", "\n", "\r\n", '"', ",", "\x00", "\u2028", "=1+1", " ", ""])
+TEXT = st.lists(ANY_TEXT | NASTY, max_size=4).map("".join)
+SCHEMA = {
+    "fields": [
+        {"name": "n", "type": "integer", "title": "n", "description": "n"},
+        {"name": "text", "type": "string", "title": "t", "description": "t"},
+    ],
+    "primaryKey": ["n"],
+}
+
+
+def table(texts: list[str]) -> TableOut:
+    rows = tuple({"n": i, "text": t or None} for i, t in enumerate(texts))
+    return TableOut("t", SCHEMA, rows, "T", "")
+
+
+def expected(texts: list[str]) -> list[str]:
+    return [t or "" for t in texts]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(TEXT, min_size=1, max_size=5))
+def test_csv_reads_back_equal_in_python_pandas_and_frictionless(texts: list[str]) -> None:
+    data = render_csv(table(texts))
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
+    assert [r[1] for r in rows[1:]] == expected(texts)
+    frame = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
+    assert len(frame) == len(texts)  # a bare CR does not split a row
+    assert list(frame["text"]) == expected(texts)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "t.csv"
+        path.write_bytes(data)
+        resource = Resource(
+            path=str(path), schema=Schema.from_descriptor(SCHEMA), format="csv", encoding="utf-8"
+        )
+        read = [row["text"] or "" for row in resource.read_rows()]
+    assert read == expected(texts)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(TEXT, min_size=1, max_size=5))
+def test_json_sqlite_and_parquet_read_back_equal(texts: list[str]) -> None:
+    out = table(texts)
+    assert [r["text"] or "" for r in json.loads(render_json(out))] == expected(texts)
+    with tempfile.TemporaryDirectory() as folder:
+        base = Path(folder)
+        (base / "t.sqlite").write_bytes(render_sqlite([out]))
+        with sqlite3.connect(base / "t.sqlite") as connection:
+            got = [r[0] or "" for r in connection.execute('SELECT "text" FROM "t" ORDER BY "n"')]
+        assert got == expected(texts)
+        (base / "t.parquet").write_bytes(render_parquet(out))
+        column: list[Any] = pq.read_table(base / "t.parquet").column("text").to_pylist()
+        assert [v or "" for v in column] == expected(texts)
+
+
+@given(st.lists(TEXT, min_size=1, max_size=4))
+def test_every_csv_helper_quotes_a_carriage_return(cells: list[str]) -> None:
+    line = csv_line(cells)
+    assert next(csv.reader(io.StringIO(line, newline=""))) == cells or cells == [""]
+    text = csv_table(["a"], [{"a": c} for c in cells])
+    assert [r[0] for r in csv.reader(io.StringIO(text, newline=""))][1:] == cells
