@@ -305,20 +305,24 @@ def release(
 @output_option
 @click.argument("version", required=False)
 def verify(output: Path, version: str | None) -> None:
-    """Re-check every file of the releases (or of VERSION) against datapackage.json.
+    """Re-check every file of the releases (or of VERSION), and the catalogue beside them.
 
-    Sizes and SHA-256 of every file, no file missing or extra, the zip, and a frictionless
-    validation of the package. Exit 1 on any problem.
+    Sizes and SHA-256 of every file, no file missing or extra, the descriptor's name and
+    version against its folder and zip, the zip, the SHA-256 catalog.json recorded, and a
+    frictionless validation of the package; then catalog.json, CHANGELOG.md and the site
+    must be exactly what the releases regenerate. Exit 1 on any problem.
 
     \b
     Example:
         ics-data verify 1.0.0
     """
+    from pipeline.release.verify import CATALOGUE, verify_catalogue
     from pipeline.release.verify import verify as verify_releases
 
     results = verify_releases(output, version)
     if not results:
         raise ProjectError(f"no releases in {display_path(output)}", hint="run ics-data publish")
+    results[CATALOGUE] = verify_catalogue(output)
     failed = False
     for name, issues in results.items():
         if issues:

@@ -714,7 +714,7 @@ def test_two_publishes_at_once_both_end_well(
 def test_verify_passes_an_intact_release(reference: Path) -> None:
     result = invoke("verify", "--output", reference)
     assert result.exit_code == 0, result.output
-    assert result.stdout.strip() == f"{VERSION}: ok"
+    assert result.stdout.strip() == f"{VERSION}: ok\ncatalogue: ok"
 
 
 def test_verify_an_unknown_version_or_empty_output(tmp_path: Path, reference: Path) -> None:

@@ -1,32 +1,103 @@
-"""Verify published releases: every file's size and SHA-256 against its descriptor, nothing
-missing or extra, each zip exactly its release, and frictionless's own validation."""
+"""Verify everything that is published: each release (every file's size and SHA-256 against its
+descriptor, nothing missing or extra, its name and version against its folder and zip, each zip
+exactly its release, frictionless's own validation), and the catalogue beside the releases
+(`catalog.json`, `CHANGELOG.md`, the site), which must be exactly what the releases regenerate.
+
+A tampered or malformed file is a finding, never a crash.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
+import json
+from collections.abc import Callable
+from pathlib import Path, PurePosixPath
 from typing import Any
 
-from pipeline.archive import find_releases, read_descriptor, zip_name
+from pipeline.archive import STAGING_PREFIX, find_releases, read_descriptor, zip_name
+from pipeline.changes.changelog import CHANGELOG, cumulative_changelog
 from pipeline.core.errors import ReleaseError
-from pipeline.core.files import display_path, file_sha256
+from pipeline.core.files import display_path, dump_json, file_sha256
 from pipeline.core.issues import Issue
 from pipeline.release.bundle import build_zip
+from pipeline.release.catalog import CATALOG, catalog
+from pipeline.site.pages import PAGES, render_site
+
+# What a tampered descriptor or folder can make a rebuild raise: each becomes a finding.
+REBUILD_ERRORS = (ReleaseError, KeyError, TypeError, ValueError, AttributeError, OSError)
+CATALOGUE = "catalogue"  # the key of the catalogue's findings in `verify`'s result
 
 
-def verify_release(release: Path) -> list[Issue]:
-    """Every file's size and SHA-256 against datapackage.json; nothing missing or extra; then
-    frictionless validates the package as a researcher's copy of frictionless would."""
-    from frictionless import Package
+def descriptor_problems(descriptor: dict[str, Any], file: str) -> list[Issue]:
+    """The shape a release descriptor must have before its entries can be checked."""
+    problems = []
+    files = descriptor.get("files")
+    if not isinstance(files, list) or not all(
+        isinstance(f, dict)
+        and isinstance(f.get("path"), str)
+        and isinstance(f.get("bytes"), int)
+        and isinstance(f.get("hash"), str)
+        for f in files
+    ):
+        problems.append(
+            Issue(file, 0, "malformed-descriptor", "`files` must list {path, bytes, hash} entries")
+        )
+    resources = descriptor.get("resources")
+    if not isinstance(resources, list) or not all(isinstance(r, dict) for r in resources):
+        problems.append(Issue(file, 0, "malformed-descriptor", "`resources` must be a list"))
+    for key in ("name", "version"):
+        if not isinstance(descriptor.get(key), str):
+            problems.append(Issue(file, 0, "malformed-descriptor", f"`{key}` must be text"))
+    return problems
 
+
+def inside(path: str) -> bool:
+    """A listed path stays inside its release (a tampered `../x` would be read elsewhere)."""
+    pure = PurePosixPath(path)
+    return bool(path) and not pure.is_absolute() and ".." not in pure.parts and "\\" not in path
+
+
+def verify_release(release: Path, package_name: str | None = None) -> list[Issue]:
+    """Every file's size and SHA-256 against datapackage.json; nothing missing or extra (files,
+    links or empty folders); the descriptor's version is its folder's name (and its name the
+    package's); then frictionless validates the package as a researcher's copy would."""
     file = display_path(release / "datapackage.json")
-    issues: list[Issue] = []
     try:
         descriptor = read_descriptor(release)
     except ReleaseError as exc:
         return [Issue(file, 0, "missing-file", exc.message)]
-    listed: dict[str, dict[str, Any]] = {f["path"]: f for f in descriptor.get("files", [])}
-    for resource in descriptor.get("resources", []):
-        entry = listed.get(resource.get("path", ""))
+    issues = descriptor_problems(descriptor, file)
+    if issues:
+        return issues
+    if descriptor["version"] != release.name:
+        issues.append(
+            Issue(
+                file,
+                0,
+                "version-mismatch",
+                f"the descriptor says version {descriptor['version']!r}, its folder is "
+                f"{release.name!r}: a release was moved or swapped",
+            )
+        )
+    if package_name is not None and descriptor["name"] != package_name:
+        issues.append(
+            Issue(
+                file,
+                0,
+                "name-mismatch",
+                f"the descriptor says name {descriptor['name']!r}, the catalogue's package is "
+                f"{package_name!r}",
+            )
+        )
+    listed: dict[str, dict[str, Any]] = {}
+    for entry in descriptor["files"]:
+        if not inside(entry["path"]):
+            issues.append(
+                Issue(file, 0, "malformed-descriptor", f"{entry['path']!r} is not in the release")
+            )
+        else:
+            listed[entry["path"]] = entry
+    for resource in descriptor["resources"]:
+        entry = listed.get(str(resource.get("path", "")))
         if entry is None:
             issues.append(
                 Issue(
@@ -46,32 +117,18 @@ def verify_release(release: Path) -> list[Issue]:
                 )
             )
     for path, entry in sorted(listed.items()):
-        target = release / path
-        where = display_path(target)
-        if not target.is_file():
-            issues.append(Issue(where, 0, "missing-file", "listed in datapackage.json but missing"))
-            continue
-        size = target.stat().st_size
-        if size != entry["bytes"]:
-            issues.append(
-                Issue(
-                    where, 0, "byte-count", f"{size} bytes, datapackage.json says {entry['bytes']}"
-                )
-            )
-        digest = f"sha256:{file_sha256(target)}"
-        if digest != entry["hash"]:
-            issues.append(
-                Issue(
-                    where,
-                    0,
-                    "hash-mismatch",
-                    f"SHA-256 is {digest[7:19]}..., datapackage.json says "
-                    f"{entry['hash'][7:19]}...; the file was changed",
-                )
-            )
+        issues.extend(_check_file(release / path, entry))
     for target in sorted(release.rglob("*")):
         rel = target.relative_to(release).as_posix()
-        if target.is_file() and rel != "datapackage.json" and rel not in listed:
+        if target.is_symlink() or not (target.is_file() or target.is_dir()):
+            issues.append(
+                Issue(display_path(target), 0, "extra-file", "not a regular file of the release")
+            )
+        elif target.is_dir() and not any(target.iterdir()):
+            issues.append(
+                Issue(display_path(target), 0, "extra-file", "an empty folder in the release")
+            )
+        elif target.is_file() and rel != "datapackage.json" and rel not in listed:
             issues.append(
                 Issue(
                     display_path(target),
@@ -81,25 +138,76 @@ def verify_release(release: Path) -> list[Issue]:
                 )
             )
     if not issues:
-        report = Package(str(release / "datapackage.json")).validate()
-        for task in report.tasks:
-            for error in task.errors:
-                row = getattr(error, "row_number", None) or 0
-                issues.append(
-                    Issue(
-                        display_path(release / task.place) if task.place else file,
-                        row,
-                        error.type,
-                        error.message,
-                        task.name,
-                    )
-                )
-        for error in report.errors:
-            issues.append(Issue(file, 0, error.type, error.message))
+        issues.extend(_frictionless(release, file))
     return issues
 
 
+def _check_file(target: Path, entry: dict[str, Any]) -> list[Issue]:
+    where = display_path(target)
+    if target.is_symlink() or not target.is_file():
+        return [Issue(where, 0, "missing-file", "listed in datapackage.json but missing")]
+    issues = []
+    size = target.stat().st_size
+    if size != entry["bytes"]:
+        issues.append(
+            Issue(where, 0, "byte-count", f"{size} bytes, datapackage.json says {entry['bytes']}")
+        )
+    digest = f"sha256:{file_sha256(target)}"
+    if digest != entry["hash"]:
+        issues.append(
+            Issue(
+                where,
+                0,
+                "hash-mismatch",
+                f"SHA-256 is {digest[7:19]}..., datapackage.json says "
+                f"{entry['hash'][7:19]}...; the file was changed",
+            )
+        )
+    return issues
+
+
+def _frictionless(release: Path, file: str) -> list[Issue]:
+    from frictionless import Package  # a heavy library, loaded by the commands that check
+
+    issues = []
+    report = Package(str(release / "datapackage.json")).validate()
+    for task in report.tasks:
+        for error in task.errors:
+            row = getattr(error, "row_number", None) or 0
+            issues.append(
+                Issue(
+                    display_path(release / task.place) if task.place else file,
+                    row,
+                    error.type,
+                    error.message,
+                    task.name,
+                )
+            )
+    for error in report.errors:
+        issues.append(Issue(file, 0, error.type, error.message))
+    return issues
+
+
+def package_name(output: Path) -> str | None:
+    """The package's name: catalog.json's, else the newest readable descriptor's."""
+    try:
+        data = json.loads((output / CATALOG).read_text(encoding="utf-8"))
+        if isinstance(data, dict) and isinstance(data.get("name"), str):
+            return str(data["name"])
+    except (OSError, ValueError):
+        pass
+    for info in reversed(find_releases(output)):
+        try:
+            name = read_descriptor(info.path).get("name")
+        except ReleaseError:
+            continue
+        if isinstance(name, str):
+            return name
+    return None
+
+
 def verify(output: Path, version: str | None = None) -> dict[str, list[Issue]]:
+    """The findings of each release (or of VERSION alone), by version."""
     releases = find_releases(output)
     if version is not None:
         releases = [r for r in releases if r.version == version]
@@ -108,16 +216,20 @@ def verify(output: Path, version: str | None = None) -> dict[str, list[Issue]]:
                 f"no release {version} in {display_path(output)}",
                 hint="ics-data releases lists the published versions",
             )
-    results = {r.version: verify_release(r.path) for r in releases}
-    zips = verify_zips(output)
-    for version_name, problems in zips.items():
+    name = package_name(output)
+    results = {r.version: verify_release(r.path, name) for r in releases}
+    for version_name, problems in verify_zips(output).items():
+        if version_name in results:
+            results[version_name].extend(problems)
+    for version_name, problems in verify_recorded_hashes(output).items():
         if version_name in results:
             results[version_name].extend(problems)
     return results
 
 
 def verify_zips(output: Path) -> dict[str, list[Issue]]:
-    """Each release's zip holds exactly the release's files, byte for byte."""
+    """Each release's zip, named by its descriptor's name and version, holds exactly the
+    release's files, byte for byte."""
     out: dict[str, list[Issue]] = {}
     for info in find_releases(output):
         try:
@@ -135,7 +247,7 @@ def verify_zips(output: Path) -> dict[str, list[Issue]]:
             expected = {
                 p.relative_to(info.path).as_posix(): p.read_bytes()
                 for p in info.path.rglob("*")
-                if p.is_file()
+                if p.is_file() and not p.is_symlink()
             }
             if path.read_bytes() != build_zip(expected, f"{name}-{info.version}"):
                 problems.append(
@@ -148,3 +260,82 @@ def verify_zips(output: Path) -> dict[str, list[Issue]]:
                 )
         out[info.version] = problems
     return out
+
+
+def verify_recorded_hashes(output: Path) -> dict[str, list[Issue]]:
+    """Each release's datapackage.json has the SHA-256 that catalog.json recorded for it: a
+    release whose data, descriptor and zip were all rewritten together still differs here."""
+    try:
+        data = json.loads((output / CATALOG).read_text(encoding="utf-8"))
+        entries = data["releases"] if isinstance(data, dict) else []
+        recorded = {str(e["version"]): str(e["datapackage_sha256"]) for e in entries}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}  # verify_catalogue reports catalog.json itself
+    out: dict[str, list[Issue]] = {}
+    for info in find_releases(output):
+        package = info.path / "datapackage.json"
+        if info.version not in recorded or not package.is_file():
+            continue
+        actual = file_sha256(package)
+        if actual != recorded[info.version]:
+            out[info.version] = [
+                Issue(
+                    display_path(package),
+                    0,
+                    "hash-mismatch",
+                    f"SHA-256 is {actual[:12]}..., {CATALOG} recorded "
+                    f"{recorded[info.version][:12]}... when it was published; the release was "
+                    "changed after publication",
+                )
+            ]
+    return out
+
+
+def verify_catalogue(output: Path) -> list[Issue]:
+    """catalog.json, CHANGELOG.md and the site (index.html, releases/<version>.html,
+    dcat.jsonld) are byte for byte what the releases regenerate; nothing is left over."""
+    issues: list[Issue] = []
+    name = package_name(output) or ""
+    expected: dict[str, bytes] = {}
+    builders: list[tuple[str, Callable[[], dict[str, bytes]]]] = [
+        (CATALOG, lambda: {CATALOG: dump_json(catalog(output, name))}),
+        (CHANGELOG, lambda: {CHANGELOG: cumulative_changelog(output).encode("utf-8")}),
+        ("the site", lambda: render_site(output)),
+    ]
+    for label, build in builders:
+        try:
+            expected.update(build())
+        except REBUILD_ERRORS as exc:
+            issues.append(
+                Issue(
+                    display_path(output),
+                    0,
+                    "unverifiable",
+                    f"{label} cannot be rebuilt from the releases ({type(exc).__name__}: {exc})",
+                )
+            )
+    for path, content in sorted(expected.items()):
+        target = output / path
+        where = display_path(target)
+        if target.is_symlink() or not target.is_file():
+            issues.append(Issue(where, 0, "missing-file", "the releases give this file"))
+        elif target.read_bytes() != content:
+            issues.append(
+                Issue(
+                    where,
+                    0,
+                    "hash-mismatch",
+                    "not what the releases give: it was changed, or a publish was interrupted "
+                    "before it was rewritten",
+                )
+            )
+    pages = output / PAGES
+    if pages.is_dir():
+        for page in sorted(pages.iterdir()):
+            if f"{PAGES}/{page.name}" not in expected:
+                issues.append(
+                    Issue(display_path(page), 0, "extra-file", "no release gives this page")
+                )
+    for stray in sorted(output.glob(f"{STAGING_PREFIX}*")):
+        issues.append(Issue(display_path(stray), 0, "extra-file", "left by an interrupted publish"))
+    return issues
