@@ -4,10 +4,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TOOLS := .venv-tools
+TOOLS_STAMP := $(TOOLS)/.installed
 ICS := $(BIN)/ics-data
 
 .DEFAULT_GOAL := help
-.PHONY: help install validate publish test test-fast check lint typecheck bench clean
+.PHONY: tools help install validate publish test test-fast check lint typecheck bench clean
 .PHONY: validate-github publish-check diff diff-summary
 
 help: ## List the targets
@@ -20,6 +22,14 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 install: $(STAMP) ## Create .venv and install the project with its dev tools
+
+$(TOOLS_STAMP): tests/tools-requirements.txt
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --upgrade pip
+	$(TOOLS)/bin/python -m pip install --quiet -r tests/tools-requirements.txt
+	@touch $(TOOLS_STAMP)
+
+tools: $(TOOLS_STAMP) ## Create .venv-tools: programs the tests run (datasette), apart from .venv
 
 validate: $(STAMP) ## Validate sources/ against schemas/
 	$(ICS) validate
@@ -44,7 +54,7 @@ diff-summary: $(STAMP) ## The same as markdown, appended to the GitHub job summa
 		$(ICS) diff latest sources --format markdown >> "$$summary"; \
 	fi
 
-test: $(STAMP) ## Run the test suite (and verify every committed release)
+test: $(STAMP) $(TOOLS_STAMP) ## Run the test suite (and verify every committed release)
 	$(BIN)/python -m pytest
 
 test-fast: $(STAMP) ## The inner loop: the tests not marked slow (no subprocesses, no browser)
@@ -63,5 +73,5 @@ bench: $(STAMP) ## Measure speed and memory (prints figures; writes the goals ta
 	$(BIN)/python -m bench --readme README.md
 
 clean: ## Remove .venv and caches (never output/)
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache build *.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

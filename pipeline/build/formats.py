@@ -26,6 +26,7 @@ from decimal import Decimal
 from typing import Any
 
 from pipeline.build.cells import json_value
+from pipeline.build.datasette import render_datasette
 from pipeline.build.tables import render_csv
 from pipeline.core.errors import ProjectError
 from pipeline.core.files import ZIP_EPOCH
@@ -47,6 +48,7 @@ def format_paths(name: str, tables: Iterable[TableOut]) -> dict[str, str]:
     paths = {
         "sqlite": f"{FORMATS_DIR}/{name}.sqlite",
         "xlsx": f"{FORMATS_DIR}/{name}.xlsx",
+        "datasette": f"{FORMATS_DIR}/{name}.metadata.json",
     }
     for table in tables:
         paths[f"parquet:{table.name}"] = f"{FORMATS_DIR}/parquet/{table.name}.parquet"
@@ -67,6 +69,7 @@ def render_formats(
     files = {
         paths["sqlite"]: render_sqlite(tables),
         paths["xlsx"]: render_xlsx(tables, metadata),
+        paths["datasette"]: render_datasette(tables, metadata),
     }
     for table in tables:
         text = csv.get(table.name) if csv else None

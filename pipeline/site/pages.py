@@ -37,6 +37,7 @@ DCAT = "dcat.jsonld"
 KINDS = (
     (".zip", "Zip of the whole release", "application/zip"),
     ("datapackage.json", "Frictionless data package descriptor", "application/json"),
+    (".metadata.json", "Datasette metadata", "application/json"),
     (".csv", "CSV", "text/csv"),
     (".json", "JSON", "application/json"),
     (".parquet", "Parquet", "application/vnd.apache.parquet"),
