@@ -113,9 +113,22 @@ def citation(metadata: Metadata) -> str:
     ).strip()
 
 
+def quickstart(tables: Sequence[TableOut]) -> dict[str, str] | None:
+    """What the researcher's quick start needs: registered patients and PCNs in the release."""
+    names = {t.name: t for t in tables}
+    if "pcns" not in names or "registered_patients" not in names:
+        return None
+    days = [row.get("extract_date") for row in names["registered_patients"].rows]
+    known = [d for d in days if d is not None]
+    if not known:
+        return None
+    return {"extract_date": str(max(known))}
+
+
 def render_readme(metadata: Metadata, tables: Sequence[TableOut]) -> str:
     template = environment().get_template("release_readme.md.j2")
     return template.render(
+        quickstart=quickstart(tables),
         meta=metadata.data,
         name=metadata.name,
         version=metadata.version,
