@@ -142,9 +142,8 @@ def test_formats_are_listed_with_size_and_hash(folder: Path, descriptor: dict[st
     listed = {f["path"]: f for f in descriptor["files"]}
     on_disk = sorted(p.relative_to(folder).as_posix() for p in (folder / "formats").rglob("*"))
     on_disk = [p for p in on_disk if (folder / p).is_file()]
-    expected = [f"formats/{NAME}.sqlite", f"formats/{NAME}.xlsx"] + [
-        f"formats/parquet/{r['name']}.parquet" for r in csv_resources(descriptor)
-    ]
+    whole = [f"formats/{NAME}.sqlite", f"formats/{NAME}.xlsx", f"formats/{NAME}.metadata.json"]
+    expected = whole + [f"formats/parquet/{r['name']}.parquet" for r in csv_resources(descriptor)]
     assert sorted(on_disk) == sorted(expected)
     for path in expected:
         assert listed[path]["bytes"] == (folder / path).stat().st_size
