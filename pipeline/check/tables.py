@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,6 +87,26 @@ class Finding:
     message: str = ""
 
 
+REMEMBERED = 50_000  # distinct cells a field's reader remembers: dates, ids and sources repeat
+
+
+def remembering(reader: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """READER, answering a cell it has read before from memory. A cell reader is a pure function
+    of the cell (its type and constraints are fixed), and parsing a date with strptime is most
+    of the time it takes."""
+    seen: dict[Any, Any] = {}
+
+    def read(cell: Any) -> Any:
+        answer = seen.get(cell)
+        if answer is None:
+            answer = reader(cell)
+            if len(seen) < REMEMBERED:
+                seen[cell] = answer
+        return answer
+
+    return read
+
+
 def read_rows(source: SourceTable, schema: ResourceSchema) -> tuple[list[Finding], list[Row]]:
     """Type every cell with frictionless's own cell readers (its types and constraints), and
     find what frictionless's row checks find: blank rows, unique fields, the primary key.
@@ -93,7 +114,7 @@ def read_rows(source: SourceTable, schema: ResourceSchema) -> tuple[list[Finding
     The same findings as `Resource(data=...).validate()`, without building a resource: the
     readers are made once per field, not once per cell."""
     fields = schema.frictionless().fields
-    readers = [(field.name, field.create_cell_reader()) for field in fields]
+    readers = [(field.name, remembering(field.create_cell_reader())) for field in fields]
     unique: dict[str, dict[Any, int]] = {f.name: {} for f in fields if f.constraints.get("unique")}
     key = schema.primary_key if set(schema.primary_key) <= set(schema.field_names) else ()
     seen_keys: dict[tuple[Any, ...], int] = {}
@@ -106,6 +127,7 @@ def read_rows(source: SourceTable, schema: ResourceSchema) -> tuple[list[Finding
         for name, reader in readers:
             raw = record.values.get(name)
             value, notes = reader(raw)
+            notes = dict(notes) if notes else None  # the reader's answers are shared
             type_note = notes.pop("type", None) if notes else None
             if value is None and not type_note:
                 blank += 1
