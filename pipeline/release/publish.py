@@ -23,7 +23,7 @@ from pipeline.changes.policy import check_version
 from pipeline.core.errors import ReleaseError
 from pipeline.core.files import display_path
 from pipeline.core.versions import parse_version
-from pipeline.release.bundle import build_zip
+from pipeline.release.bundle import write_zip
 from pipeline.release.catalog import write_catalog
 from pipeline.release.plan import BuiltPackage
 from pipeline.release.planning import check_release_order, check_review_gate
@@ -113,8 +113,8 @@ def publish(
         staging.mkdir()
         try:
             write_files(files, staging / version)
-            zipped = build_zip(files, f"{metadata.name}-{version}")
-            (staging / "release.zip").write_bytes(zipped)
+            with (staging / "release.zip").open("wb") as stream:  # written, not held in memory
+                write_zip(files, f"{metadata.name}-{version}", stream)
             _fsync_tree(staging)
             os.replace(staging / "release.zip", output / zip_name(metadata.name, version))
             os.replace(staging / version, target)  # the moment of publication
