@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-SCALED = ("pcns", "practices", "pcn_memberships")
+SCALED = ("pcns", "practices", "pcn_memberships", "pcn_names")
 
 
 @dataclass(frozen=True)
@@ -77,14 +77,18 @@ def make_scaled_project(root: Path, sources: Path, schemas: Path, factor: int) -
     pcn_header, pcns = read_csv(sources / "pcns.csv")
     practice_header, practices = read_csv(sources / "practices.csv")
     member_header, members = read_csv(sources / "pcn_memberships.csv")
+    names_path = sources / "pcn_names.csv"
+    name_header, names = read_csv(names_path) if names_path.exists() else ([], [])
     pcn_codes = fresh_codes("U", {row["pcn_code"] for row in pcns})
     practice_codes = fresh_codes("ZYXWV", {row["practice_code"] for row in practices})
 
     out_pcns, out_practices, out_members = list(pcns), list(practices), list(members)
+    out_names = list(names)
     for _ in range(1, factor):
         pcn_map = {row["pcn_code"]: next(pcn_codes) for row in pcns}
         practice_map = {row["practice_code"]: next(practice_codes) for row in practices}
         out_pcns += [{**row, "pcn_code": pcn_map[row["pcn_code"]]} for row in pcns]
+        out_names += [{**row, "pcn_code": pcn_map[row["pcn_code"]]} for row in names]
         out_practices += [
             {**row, "practice_code": practice_map[row["practice_code"]]} for row in practices
         ]
@@ -100,6 +104,8 @@ def make_scaled_project(root: Path, sources: Path, schemas: Path, factor: int) -
     write_csv(target / "pcns.csv", pcn_header, out_pcns)
     write_csv(target / "practices.csv", practice_header, out_practices)
     write_csv(target / "pcn_memberships.csv", member_header, out_members)
+    if names:
+        write_csv(target / "pcn_names.csv", name_header, out_names)
     claims = target / "claims.yaml"
     claims.write_bytes(scale_claims(claims.read_text("utf-8"), factor).encode("utf-8"))
     return ScaledProject(

@@ -65,7 +65,7 @@ def test_invalid_sources_exit_1_with_file_line_and_code(project: Project) -> Non
         result.stdout
     )
     assert result.stdout.rstrip().endswith("Fix the source records, or the schema if it is wrong.")
-    assert "45 problems in 3 files." in result.stdout  # 4 memberships, 40 registered rows
+    assert "46 problems in 4 files." in result.stdout  # 4 memberships, 1 name, 40 registered rows
 
 
 @pytest.mark.parametrize(
@@ -461,6 +461,8 @@ NEW_USER: list[tuple[str, Callable[[Project], object], list[str]]] = [
             "pcns.pcn_code   [foreign-key]",
             'sources/pcn_memberships.csv:243  pcn_memberships[241].pcn_code  "U04973" is not a '
             "pcns.pcn_code   [foreign-key]",
+            'sources/pcn_names.csv:3  pcn_names[1].pcn_code  "U04973" is not a pcns.pcn_code   '
+            "[foreign-key]",
             'sources/pcns.csv:3  pcns[1].pcn_code  "U4973" does not match ^U[0-9]{5}$   [pattern]',
             # the PCN's 40 rows of registered patients (lines 2-41: U04973 sorts first)
             *(
@@ -468,7 +470,7 @@ NEW_USER: list[tuple[str, Callable[[Project], object], list[str]]] = [
                 '"U04973" is not a pcns.pcn_code   [foreign-key]'
                 for n in range(2, 42)
             ),
-            "45 problems in 3 files. Fix the source records, or the schema if it is wrong.",
+            "46 problems in 4 files. Fix the source records, or the schema if it is wrong.",
         ],
     ),
     (

@@ -528,7 +528,10 @@ def test_a_claims_computed_figure_that_changes_is_read_out(
         "pcns.csv",
         project.read("pcns.csv")
         + "U99999,NEW TOWN PCN,91Q,2022-01-01,,,,,,east-kent,derived: member practices' 2019 "
-        "CCG (EPCMEM) 09C:1,false,,EPCN25; EPCMEM; KM-HCP; DERIVED\n",
+        "CCG (EPCMEM) 09C:1,false,EPCN25; EPCMEM; KM-HCP; DERIVED\n",
+    )
+    project.write(
+        "pcn_names.csv", project.read("pcn_names.csv") + "U99999,1,NEW TOWN PCN,,,,,,,EPCN25\n"
     )
     diff = diff_snapshots(release_snapshot(output / "1.0.0"), sources_snapshot(project.validate()))
     readings = [(c.kind, c.key, c.old, c.new) for c in diff.readings()]

@@ -35,6 +35,7 @@ def test_a_changed_source_takes_the_full_way_and_is_refused(
     publish_release(project.sources, project.schemas, output)
     before = fingerprint_of(project.sources, project.schemas, output)
     project.edit("pcns.csv", "MPA PCN", "MPA PRIMARY CARE NETWORK")
+    project.edit("pcn_names.csv", "MPA PCN", "MPA PRIMARY CARE NETWORK")
     after = fingerprint_of(project.sources, project.schemas, output)
     assert before is not None and after is not None and before.digest != after.digest
     assert unchanged_release(output, after) is None

@@ -166,6 +166,12 @@ def edit(path: Path, old: str, new: str) -> None:
     path.write_bytes(text.replace(old, new, 1).encode("utf-8"))
 
 
+def rename_garden_city(sources: Path) -> None:
+    """A correction of a PCN's name (a patch): in pcns and in its row of pcn_names."""
+    for name in ("pcns.csv", "pcn_names.csv"):
+        edit(sources / name, "GARDEN CITY PCN", "GARDEN CITY PRIMARY CARE NETWORK")
+
+
 def copy_project(root: Path) -> tuple[Path, Path]:
     shutil.copytree(SOURCES, root / "sources")
     shutil.copytree(SCHEMAS, root / "schemas")
@@ -437,7 +443,7 @@ def test_library_republish_reports_unchanged(validation: Validation, output: Pat
 
 def test_changed_content_under_the_same_version_is_refused(tmp_path: Path, output: Path) -> None:
     sources, schemas = copy_project(tmp_path / "project")
-    edit(sources / "pcns.csv", "GARDEN CITY PCN", "GARDEN CITY PRIMARY CARE NETWORK")
+    rename_garden_city(sources)
     stamps = stamps_of(output)
     result = invoke(*publish_args(output, sources, schemas))
     assert result.exit_code == 1
@@ -465,7 +471,7 @@ def test_a_version_lower_than_the_newest_is_refused(tmp_path: Path, output: Path
 def test_a_higher_version_is_a_second_release(tmp_path: Path, output: Path) -> None:
     sources, schemas = copy_project(tmp_path / "project")
     set_version(sources, "1.1.0")
-    edit(sources / "pcns.csv", "GARDEN CITY PCN", "GARDEN CITY PRIMARY CARE NETWORK")
+    rename_garden_city(sources)
     first = {p: c for p, c in files_of(output).items() if p.startswith(VERSION) or p == ZIP}
     result = invoke(*publish_args(output, sources, schemas))
     assert result.exit_code == 0, result.output
@@ -522,7 +528,7 @@ def test_check_decides_like_publish_and_touches_nothing(
     sources, schemas = copy_project(tmp_path / "project")
     set_version(sources, version)
     if change:
-        edit(sources / "pcns.csv", "GARDEN CITY PCN", "GARDEN CITY PRIMARY CARE NETWORK")
+        rename_garden_city(sources)
     stamps = stamps_of(output)
     result = invoke(*publish_args(output, sources, schemas), "--check")
     assert result.exit_code == exit_code, result.output

@@ -46,8 +46,20 @@ EPCN25 = FIXTURES / "epcn_2025-01-20_kent_medway.xlsx"
 MAP22 = FIXTURES / "gp-reg-pat-prac-map_2022-01-01_kent_medway.csv"
 MAP26 = FIXTURES / "gp-reg-pat-prac-map_2026-08-01_kent_medway.csv"
 MAP26_ZIP = FIXTURES / "gp-reg-pat-prac-map_2026-08-01_kent_medway.zip"
-EDITED = ("pcns.csv", "practices.csv", "pcn_memberships.csv", "package.yaml")
+EDITED = ("pcns.csv", "practices.csv", "pcn_memberships.csv", "pcn_names.csv", "package.yaml")
 
+NAME_FACTS = (
+    "pcn_code",
+    "number",
+    "name",
+    "valid_from",
+    "valid_from_earliest",
+    "valid_from_latest",
+    "valid_to",
+    "valid_to_earliest",
+    "valid_to_latest",
+    "source",
+)
 PCN_FACTS = (
     "pcn_code",
     "pcn_name",
@@ -128,6 +140,7 @@ def emptied(root: Path) -> Project:
     project = copy_project(root)
     header_only(project, "pcns.csv")
     header_only(project, "pcn_memberships.csv")
+    header_only(project, "pcn_names.csv")
     for resource in ("registered_patients", "registered_totals"):
         project.path(f"{resource}.csv").unlink()
         project.path(f"schemas/{resource}.schema.yaml").unlink()
@@ -326,12 +339,18 @@ def test_replaying_the_upstream_history_rebuilds_the_shipped_facts(replayed: Pro
     ]
     # Every PCN was new, so every partnership is a proposal awaiting review.
     assert {r["partnership_review"] for r in pcns} == {"true"}
-    # MAP22 (older than both the ePCNs and MAP26) adds the name U87442 had before 2022-04.
-    assert by_key(pcns, "pcn_code")[("U87442",)]["former_names"] == ""
+    # MAP22 (older than both the ePCNs and MAP26) adds the name U87442 had before 2022-04:
+    # pcn_names then holds every name of every PCN with its period, as shipped (MAP20, not among
+    # the fixtures, is cited by the shipped ASHFORD STOUR PCN row besides).
+    names_before = rows(replayed, "pcn_names.csv")
+    assert [r["name"] for r in names_before if r["pcn_code"] == "U87442"] == ["MID KENT PCN"]
     refresh(replayed, gp_map=MAP22, allow_older=True)
     pcns = rows(replayed, "pcns.csv")
-    assert facts(pcns, (*PCN_FACTS, "former_names")) == facts(
-        expected, (*PCN_FACTS, "former_names")
+    assert facts(pcns, PCN_FACTS) == facts(expected, PCN_FACTS)
+    # (the replay recorded MID KENT PCN first: numbers follow the order names are recorded)
+    periods = [c for c in NAME_FACTS if c not in ("source", "number")]
+    assert facts(rows(replayed, "pcn_names.csv"), periods) == facts(
+        rows(shipped, "pcn_names.csv"), periods
     )
     practices = by_key(rows(replayed, "practices.csv"), "practice_code")
     for key, row in by_key(rows(shipped, "practices.csv"), "practice_code").items():
@@ -403,7 +422,30 @@ def test_a_new_month_of_the_mapping_file(project: Project, tmp_path: Path) -> No
 
     renamed = pcns[("U17834",)]
     assert renamed["pcn_name"] == "DARTFORD MODEL PRIMARY CARE NETWORK"
-    assert renamed["former_names"] == "DARTFORD MODEL PCN (MAP26)"
+    # the old name ends between the newest file that showed it and the day before this one
+    assert [
+        (r["name"], r["valid_from_earliest"], r["valid_from_latest"])
+        + (r["valid_to_earliest"], r["valid_to_latest"], r["source"])
+        for r in rows(project, "pcn_names.csv")
+        if r["pcn_code"] == "U17834"
+    ] == [
+        (
+            "DARTFORD MODEL PCN",
+            "",
+            "",
+            "2026-08-01",
+            "2026-08-31",
+            "EPCN22; EPCN23; EPCN25; MAP20; MAP22; MAP26; MAP-2026-09-01",
+        ),
+        (
+            "DARTFORD MODEL PRIMARY CARE NETWORK",
+            "2026-08-02",
+            "2026-09-01",
+            "",
+            "",
+            "MAP-2026-09-01",
+        ),
+    ]
     assert renamed["partnership_review"] == "false"  # hand-curated fields kept
 
     left = members[("G82122", "U04973", "2019-10-01")]
@@ -669,7 +711,17 @@ def test_quirk_mapping_schemas_line_ends_and_extract_dates(from_epcn22: Project)
     assert plan.report.inputs[0].vintage == date(2022, 1, 1)
     assert [note.code for note in plan.report.notes] == ["stale-snapshot"]
     pcn = by_key(rows(from_epcn22, "pcns.csv"), "pcn_code")[("U87442",)]
-    assert (pcn["pcn_name"], pcn["former_names"]) == ("MID KENT PCN", "ASHFORD STOUR PCN (MAP22)")
+    assert pcn["pcn_name"] == "MID KENT PCN"
+    names = [
+        (r["name"], r["valid_from_earliest"], r["valid_from_latest"])
+        + (r["valid_to_earliest"], r["valid_to_latest"], r["source"])
+        for r in rows(from_epcn22, "pcn_names.csv")
+        if r["pcn_code"] == "U87442"
+    ]
+    assert names == [
+        ("ASHFORD STOUR PCN", "", "", "2022-01-01", "2022-04-26", "MAP22; EPCN22; DERIVED"),
+        ("MID KENT PCN", "2022-01-02", "2022-04-27", "", "", "EPCN22; MAP22"),
+    ]
     practice = by_key(rows(from_epcn22, "practices.csv"), "practice_code")[("G82017",)]
     assert practice["postcode"] == "ME14 5DY"
     assert practice["source"] == "EPCN22; MAP22; EPCMEM"
@@ -700,7 +752,7 @@ def test_quirk_the_zip_and_the_csv_give_the_same_sources(replayed: Project, tmp_
     refresh(other, epcn=EPCN25)
     refresh(replayed, gp_map=MAP26_ZIP)
     refresh(other, gp_map=MAP26)
-    for name in EDITED[:3]:
+    for name in EDITED[:4]:
         assert replayed.read(name) == other.read(name)
 
 
@@ -710,7 +762,10 @@ def test_quirk_case_alone_is_not_a_rename(project: Project, tmp_path: Path) -> N
     )
     refresh(project, gp_map=title)
     dover = by_key(rows(project, "pcns.csv"), "pcn_code")[("U34235",)]
-    assert (dover["pcn_name"], dover["former_names"]) == ("DOVER TOWN PCN", "")
+    assert dover["pcn_name"] == "DOVER TOWN PCN"
+    assert [r["name"] for r in rows(project, "pcn_names.csv") if r["pcn_code"] == "U34235"] == [
+        "DOVER TOWN PCN"
+    ]
 
 
 def test_only_this_ics_rows_are_kept_from_a_national_file(project: Project, tmp_path: Path) -> None:
@@ -725,7 +780,7 @@ def test_only_this_ics_rows_are_kept_from_a_national_file(project: Project, tmp_
     kent = copy_project(tmp_path / "kent")
     refresh(kent, gp_map=mapping(tmp_path, september, name="kent.zip"))
     assert plan.report.inputs[0].kept == 175
-    for name in EDITED[:3]:
+    for name in EDITED[:4]:
         assert project.read(name) == kent.read(name)
 
 

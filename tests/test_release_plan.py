@@ -24,6 +24,12 @@ from pipeline.sources.release_fields import set_release_fields
 RENAME = ("GARDEN CITY PCN", "GARDEN CITY PRIMARY CARE NETWORK")  # a patch change
 
 
+def rename(project: Project) -> None:
+    """Correct a PCN's name, in pcns and in its row of pcn_names."""
+    for name in ("pcns.csv", "pcn_names.csv"):
+        project.edit(name, *RENAME)
+
+
 def invoke(*args: Any) -> Any:
     return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
 
@@ -58,7 +64,7 @@ def declare(project: Project, version: str, day: str) -> None:
 def test_release_writes_only_version_and_date_and_prints_the_changelog_publish_writes(
     project: Project, output: Path
 ) -> None:
-    project.edit("pcns.csv", *RENAME)
+    rename(project)
     before = project.read("package.yaml").splitlines(keepends=True)
     result = invoke("release", "--date", "2026-12-04", *folders(project, output))
     assert result.exit_code == 0, result.output
@@ -81,7 +87,7 @@ def test_release_writes_only_version_and_date_and_prints_the_changelog_publish_w
 def test_release_computes_the_bump_from_the_newest_release_not_the_declared_version(
     project: Project, output: Path
 ) -> None:
-    project.edit("pcns.csv", *RENAME)
+    rename(project)
     declare(project, "1.3.0", "2026-11-01")  # a wrong plan by hand is corrected
     result = invoke("release", "--date", "2026-12-04", *folders(project, output))
     assert result.exit_code == 0, result.output
@@ -91,7 +97,7 @@ def test_release_computes_the_bump_from_the_newest_release_not_the_declared_vers
 
 
 def test_release_dry_run_writes_nothing(project: Project, output: Path) -> None:
-    project.edit("pcns.csv", *RENAME)
+    rename(project)
     before = project.read("package.yaml")
     result = invoke("release", "--date", "2026-12-04", "--dry-run", *folders(project, output))
     assert result.exit_code == 0, result.output
@@ -109,7 +115,7 @@ def test_release_dry_run_writes_nothing(project: Project, output: Path) -> None:
 def test_release_refuses_a_date_not_after_the_newest_release(
     project: Project, output: Path, day: str, said: str
 ) -> None:
-    project.edit("pcns.csv", *RENAME)
+    rename(project)
     before = project.read("package.yaml")
     result = invoke("release", "--date", day, *folders(project, output))
     assert result.exit_code == 1
@@ -205,7 +211,7 @@ def test_publish_check_keeps_releases_in_order(
     exit_code: int,
     said: str,
 ) -> None:
-    project.edit("pcns.csv", *RENAME)
+    rename(project)
     declare(project, version, day)
     for command in (["publish", "--check"], ["publish"]):
         result = invoke(*command, *extra, *folders(project, output))
@@ -259,7 +265,7 @@ def test_publish_refuses_while_anything_awaits_review_then_passes(
     project: Project, output: Path
 ) -> None:
     pcn_line, path_line = mark_for_review(project), add_placeholder(project)
-    project.edit("pcns.csv", *RENAME)
+    rename(project)
     declare(project, "1.0.1", "2026-12-04")
     for command in (["publish", "--check"], ["publish"]):
         refused = invoke(*command, *folders(project, output))

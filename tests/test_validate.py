@@ -21,7 +21,7 @@ from pipeline.core.issues import Issue
 
 PCN_ROW = (
     "U04973,GARDEN CITY PCN,91Q,2019-10-01,,,,,,dartford-gravesham-swanley,"
-    "derived: member practices' 2019 CCG (EPCMEM) 09J:3,false,,EPCN25; MAP26; EPCMEM; KM-HCP; "
+    "derived: member practices' 2019 CCG (EPCMEM) 09J:3,false,EPCN25; MAP26; EPCMEM; KM-HCP; "
     "DERIVED\n"
 )
 PRACTICE_ROW = "G82002,ST JAMES' SURGERY,CT16 1SF,10A,MAP26; EPCMEM"
@@ -136,6 +136,7 @@ CASES = [
             ("pcn_memberships.csv", "G82122,U04973", "pcn_code", "foreign-key"),
             ("pcn_memberships.csv", "G82212,U04973", "pcn_code", "foreign-key"),
             ("pcn_memberships.csv", "G82809,U04973", "pcn_code", "foreign-key"),
+            ("pcn_names.csv", "U04973,1,GARDEN", "pcn_code", "foreign-key"),
             ("pcns.csv", "U1234,GARDEN", "pcn_code", "pattern"),
             *patient_rows_of("U04973", "foreign-key"),
         ],
@@ -580,8 +581,8 @@ def test_all_problems_are_reported_at_once(project: Project) -> None:
     assert ("pcns.csv", 3, "pcn_code", "pattern") in flat
     assert ("ics.yaml", project.line_of("ics.yaml", "ics_since"), "ics_since", "type-error") in flat
     assert ("objectives.yaml", 8, "number", "duplicate-key") in flat
-    # and the memberships and registered patients of the bad PCN
-    assert len({file for file, _, _, _ in flat}) == 5
+    # and the memberships, names and registered patients of the bad PCN
+    assert len({file for file, _, _, _ in flat}) == 6
 
 
 def test_issue_carries_value_resource_and_record(project: Project) -> None:

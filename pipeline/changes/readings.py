@@ -13,10 +13,11 @@ from datetime import date
 from typing import Any
 
 from pipeline.build.cells import json_value
-from pipeline.changes.model import RECORD, Change, end_columns, key_text
+from pipeline.changes.model import KEY_SEPARATOR, RECORD, Change, end_columns, key_text
 from pipeline.changes.snapshot import Snapshot, TableData
 from pipeline.check.claims import CLAIM_CHECKS, Count, count_open
 from pipeline.core.model import Dataset
+from pipeline.core.names import name_on
 from pipeline.core.timeline import Moment, moment
 
 
@@ -69,11 +70,13 @@ def pcn_readings(old: Snapshot, new: Snapshot, changes: Sequence[Change]) -> lis
     if "pcns" not in old.tables or "pcns" not in new.tables:
         return []
     before, after = typed_by_key(old.tables["pcns"]), typed_by_key(new.tables["pcns"])
+    names = name_rows(new)
     found = []
     for key in added_keys(changes, "pcns"):
         row = after.get(key, {})
         opened, closed = moment(row, "open_date"), moment(row, "close_date")
-        text = f"PCN {key} {row.get('pcn_name') or ''}".rstrip() + f" opened {when(opened)}"
+        name = name_on(names, key, opened.lo) or row.get("pcn_name") or ""
+        text = f"PCN {key} {name}".rstrip() + f" opened {when(opened)}"
         if closed.known:
             text += f" and closed {when(closed)} (last day open)"
         found.append(
@@ -90,9 +93,10 @@ def pcn_readings(old: Snapshot, new: Snapshot, changes: Sequence[Change]) -> lis
     for key, fields in changed_fields(changes, "pcns").items():
         if "pcn_name" in fields:
             name = fields["pcn_name"]
-            covered = [("pcns", key, "pcn_name")]
+            covered = [("pcns", key, "pcn_name"), *name_changes(changes, key)]
             if "former_names" in fields and name.old in fields["former_names"].new:
-                covered.append(("pcns", key, "former_names"))  # the old name kept, as it should
+                # a project that still packs former names: the old name kept, as it should be
+                covered.append(("pcns", key, "former_names"))
             covered += derived_milestones(changes, key)
             found.append(
                 Change(
@@ -110,6 +114,7 @@ def pcn_readings(old: Snapshot, new: Snapshot, changes: Sequence[Change]) -> lis
         was, now = before.get(key, {}), after.get(key, {})
         closed = moment(now, "close_date")
         if ends and not moment(was, "close_date").known and closed.known:
+            last_name = name_on(names, key, closed.lo) or now.get("pcn_name") or ""
             found.append(
                 Change(
                     "pcns",
@@ -117,7 +122,7 @@ def pcn_readings(old: Snapshot, new: Snapshot, changes: Sequence[Change]) -> lis
                     key=key,
                     field="close_date",
                     new=closed.exact.isoformat() if closed.exact else "",
-                    description=f"PCN {key} {now.get('pcn_name') or ''}".rstrip()
+                    description=f"PCN {key} {last_name}".rstrip()
                     + f" closed {when(closed)} (last day open)",
                     covers=(
                         *(("pcns", key, f) for f in ends),
@@ -126,6 +131,21 @@ def pcn_readings(old: Snapshot, new: Snapshot, changes: Sequence[Change]) -> lis
                 )
             )
     return found
+
+
+def name_rows(snapshot: Snapshot) -> list[dict[str, Any]]:
+    table = snapshot.tables.get("pcn_names")
+    return table.typed_rows() if table is not None else []
+
+
+def name_changes(changes: Sequence[Change], code: str) -> list[tuple[str, str, str]]:
+    """The pcn_names records a rename of PCN CODE added or changed (the old name's end, the new
+    name's row): the rename explains them."""
+    return [
+        (c.resource, c.key, c.field)
+        for c in changes
+        if c.resource == "pcn_names" and c.group == RECORD and c.key.split(KEY_SEPARATOR)[0] == code
+    ]
 
 
 def derived_milestones(changes: Sequence[Change], code: str) -> list[tuple[str, str, str]]:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pipeline.check.claims import check_claims, summarise
 from pipeline.check.keys import check_membership_ids
+from pipeline.check.names import check_names
 from pipeline.check.patients import check_patients
 from pipeline.check.references import check_foreign_keys, check_provenance
 from pipeline.check.review import check_review
@@ -37,6 +38,7 @@ def validate(loaded: LoadedSources) -> Validation:
     issues.extend(check_rules(dataset))
     issues.extend(check_patients(dataset))
     issues.extend(check_membership_ids(dataset, issues))
+    issues.extend(check_names(dataset, issues))
     issues.extend(check_review(dataset, loaded.metadata))
     claim_issues, claims = check_claims(dataset)
     issues.extend(claim_issues)

@@ -113,6 +113,7 @@ LIFESPANS = {
     "pcns": ("open_date", "close_date"),
     "pcn_memberships": ("start_date", "end_date"),
     "icbs": ("valid_from", "valid_to"),
+    "pcn_names": ("valid_from", "valid_to"),
 }
 
 

@@ -40,9 +40,22 @@ PCN_COLUMNS = (
     "partnership",
     "partnership_basis",
     "partnership_review",
-    "former_names",
     "source",
 )
+NAME_COLUMNS = (
+    "pcn_code",
+    "number",
+    "name",
+    "valid_from",
+    "valid_from_earliest",
+    "valid_from_latest",
+    "valid_to",
+    "valid_to_earliest",
+    "valid_to_latest",
+    "source",
+)
+FROM_COLUMNS = ("valid_from", "valid_from_earliest", "valid_from_latest")
+TO_COLUMNS = ("valid_to", "valid_to_earliest", "valid_to_latest")
 PRACTICE_COLUMNS = ("practice_code", "practice_name", "postcode", "ccg_2019_code", "source")
 MEMBERSHIP_COLUMNS = (
     "membership_id",
@@ -106,6 +119,11 @@ def practice_key(row: CsvRow) -> tuple[str, ...]:
     return (row.get("practice_code"),)
 
 
+def name_key(row: CsvRow) -> tuple[str, ...]:
+    # a first name (no start at all) sorts before the names that follow it
+    return (row.get("pcn_code"), row.get("valid_from") or row.get("valid_from_earliest") or "")
+
+
 def membership_key(row: CsvRow) -> tuple[str, ...]:
     return (row.get("practice_code"), row.get("pcn_code"), row.get("start_date"))
 
@@ -125,6 +143,9 @@ class EditableTables:
     vintages: dict[str, date]
     partnership_of_ccg: dict[str, str]
     derivation_ids: tuple[str, ...] = ("DERIVED",)
+    names: CsvDocument | None = None  # pcn_names.csv: every name of every PCN, with its period
+    # registry id -> vintage of every dated source, hand edits included: what provenance compares
+    dated: dict[str, date] = field(default_factory=dict)
     notes: list[Note] = field(default_factory=list)
     proposed: list[str] = field(default_factory=list)  # PCN codes given a proposed partnership
 
@@ -132,6 +153,8 @@ class EditableTables:
         self.pcns.require(PCN_COLUMNS)
         self.practices.require(PRACTICE_COLUMNS)
         self.memberships.require(MEMBERSHIP_COLUMNS)
+        if self.names is not None:
+            self.names.require(NAME_COLUMNS)
         self._pcn = {row.get("pcn_code"): row for row in self.pcns.rows}
         self._practice = {row.get("practice_code"): row for row in self.practices.rows}
         self._members: dict[tuple[str, str], list[CsvRow]] = defaultdict(list)
@@ -161,7 +184,8 @@ class EditableTables:
 
     def cited(self) -> set[str]:
         ids: set[str] = set()
-        for document in (self.pcns, self.practices, self.memberships):
+        documents = (self.pcns, self.practices, self.memberships, self.names)
+        for document in (d for d in documents if d is not None):
             for row in document.rows:
                 ids.update(split_ids(row.get("source")))
         return ids
@@ -171,8 +195,13 @@ class EditableTables:
         days = [self.vintages[i] for i in self.cited() if i in self.vintages]
         return max(days) if days else None
 
+    def vintage_of(self, ident: str) -> date | None:
+        return self.vintages.get(ident) or self.dated.get(ident)
+
     def record_vintage(self, row: CsvRow) -> date | None:
-        days = [self.vintages[i] for i in split_ids(row.get("source")) if i in self.vintages]
+        """The newest date among the sources the record cites, a hand edit's included: a file
+        older than that never replaces the record's values."""
+        days = [d for i in split_ids(row.get("source")) if (d := self.vintage_of(i)) is not None]
         return max(days) if days else None
 
     def may_override(self, row: CsvRow, stamp: Stamp) -> bool:
@@ -233,13 +262,40 @@ class EditableTables:
         values = {**values, "partnership_review": "true", "source": stamp.id}
         row = self.pcns.insert(values, pcn_key)
         self._pcn[values["pcn_code"]] = row
+        if values.get("pcn_name"):
+            self._add_name({"pcn_code": values["pcn_code"], "name": values["pcn_name"]}, stamp)
         return row
 
-    def rename(self, row: CsvRow, name: str, stamp: Stamp) -> None:
-        """Take a newer file's name, keeping the old one in former_names.
+    def names_of(self, code: str) -> list[CsvRow]:
+        """PCN CODE's rows in pcn_names, oldest first."""
+        if self.names is None:
+            return []
+        own = [row for row in self.names.rows if row.get("pcn_code") == code]
+        return sorted(own, key=lambda row: moment(row, "valid_from").lo or date.min)
 
-        An older file's different name is a former name too (MAP22's ASHFORD STOUR PCN for
-        U87442, MID KENT PCN since 2022-04): it is added to former_names, the name stays.
+    def _add_name(self, values: dict[str, str], stamp: Stamp, *extra: str) -> CsvRow | None:
+        if self.names is None:
+            return None
+        code = values["pcn_code"]
+        taken = [int(r.get("number")) for r in self.names_of(code) if r.get("number").isdigit()]
+        number = str(max(taken, default=0) + 1)  # never renumbered: the key stays
+        row = self.names.insert({**values, "number": number, "source": stamp.id}, name_key)
+        self.stamp(row, stamp, extra)
+        return row
+
+    def _vintages_of(self, row: CsvRow) -> list[date]:
+        return sorted(
+            d for i in split_ids(row.get("source")) if (d := self.vintage_of(i)) is not None
+        )
+
+    def rename(self, row: CsvRow, name: str, stamp: Stamp) -> None:
+        """Take a newer file's name: the old name's row in pcn_names ends between the newest
+        file that showed it and the day before this one, and the new name's row starts.
+
+        A file older than the record's newest source (a hand edit is one, with its date) never
+        renames: its name is an earlier one, added before the first (MAP22's ASHFORD STOUR PCN
+        for U87442, MID KENT PCN since 2022-04), or already kept; a name the sources do not know
+        at all is left for review.
         """
         current = row.get("pcn_name")
         if not name or name == current:
@@ -250,28 +306,64 @@ class EditableTables:
         # Case alone is not a new name (QOF title-cases what ODS capitalises).
         if name.casefold() == current.casefold():
             return
-        former = split_ids(row.get("former_names"))
-        if not self.may_override(row, stamp):
-            if name not in (_former_name(entry) for entry in former):
-                self.put(row, "former_names", "; ".join([*former, f"{name} ({stamp.id})"]), stamp)
-            return
         code = row.get("pcn_code")
-        cited = [i for i in split_ids(row.get("source")) if i in self.vintages]
-        kept = [entry for entry in former if _former_name(entry) != name]
-        if cited:
-            newest = max(cited, key=lambda i: self.vintages[i])
-            if current not in (_former_name(entry) for entry in kept):
-                kept.append(f"{current} ({newest})")
-        else:
-            self.note(
-                "unnamed-former-name",
-                "pcns",
-                code,
-                f"PCN {code} renamed from {current} to {name}; no upstream file is cited for "
-                "the old name, so it is not kept in former_names",
-            )
-        self.put(row, "former_names", "; ".join(kept), stamp)
+        own = self.names_of(code)
+        if not self.may_override(row, stamp):
+            self._older_name(row, code, name, own, stamp)
+            return
+        last = own[-1] if own else None
+        shown = self._vintages_of(last) if last is not None else []
+        before = shown[-1] if shown else None
+        if last is not None and not any(last.get(c) for c in TO_COLUMNS):
+            if before is not None:
+                self.put(last, "valid_to_earliest", before.isoformat(), stamp)
+            self.put(last, "valid_to_latest", (stamp.vintage - DAY).isoformat(), stamp)
+        self._add_name(
+            {
+                "pcn_code": code,
+                "name": name,
+                "valid_from_earliest": iso(before + DAY) if before else "",
+                "valid_from_latest": stamp.vintage.isoformat(),
+            },
+            stamp,
+        )
         self.put(row, "pcn_name", name, stamp)
+
+    def _older_name(
+        self, row: CsvRow, code: str, name: str, own: list[CsvRow], stamp: Stamp
+    ) -> None:
+        if any(other.get("name") == name for other in own):
+            return  # an earlier name, kept already
+        first = own[0] if own else None
+        shown = self._vintages_of(first) if first is not None else []
+        if first is not None and shown and stamp.vintage < shown[0]:
+            ids = split_ids(first.get("source"))
+            oldest = next(i for i in ids if self.vintage_of(i) == shown[0])
+            # the first name so far now starts after this file (set first, so that the older
+            # name's row sorts before it)
+            if not any(first.get(c) for c in FROM_COLUMNS):
+                self.put(first, "valid_from_earliest", (stamp.vintage + DAY).isoformat(), stamp)
+                self.put(first, "valid_from_latest", shown[0].isoformat(), stamp)
+            self._add_name(
+                {
+                    "pcn_code": code,
+                    "name": name,
+                    "valid_to_earliest": stamp.vintage.isoformat(),
+                    "valid_to_latest": (shown[0] - DAY).isoformat(),
+                },
+                stamp,
+                oldest,
+                *self.derivation_ids[:1],
+            )
+            return
+        self.note(
+            "kept-newer",
+            "pcns",
+            code,
+            f"PCN {code}: {stamp.file} ({stamp.vintage}) names it {name}; the sources hold "
+            f"{row.get('pcn_name')} from a newer source ({self.record_vintage(row)}), kept. If "
+            f"{name} was a name of its own, add it to pcn_names",
+        )
 
     def merge_date(
         self, row: CsvRow, resource: str, column: str, value: date | None, stamp: Stamp
@@ -440,11 +532,6 @@ class EditableTables:
             return None
         latest = max(earlier, key=lambda row: moment(row, "start_date").lo or date.min)
         return latest.get("pcn_code")
-
-
-def _former_name(entry: str) -> str:
-    """The name in a former_names entry "NAME (SOURCEID)"."""
-    return entry.rsplit(" (", 1)[0]
 
 
 def _describe_key(resource: str, row: CsvRow) -> str:

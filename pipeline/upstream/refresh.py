@@ -56,6 +56,7 @@ from pipeline.upstream.registry import (
     KIND_LABELS,
     SourceEntry,
     append_entries,
+    dated_vintages,
     find_entry,
     held_vintages,
     new_entry,
@@ -63,7 +64,12 @@ from pipeline.upstream.registry import (
     upstream_vintages,
 )
 
-FILES = {"pcns": "pcns.csv", "practices": "practices.csv", "pcn_memberships": "pcn_memberships.csv"}
+FILES = {
+    "pcns": "pcns.csv",
+    "practices": "practices.csv",
+    "pcn_memberships": "pcn_memberships.csv",
+    "pcn_names": "pcn_names.csv",
+}
 # Registered patients: rows of one extract date are replaced as a whole by a file of that date.
 PATIENT_FILES = {
     "registered_patients": "registered_patients.csv",
@@ -207,6 +213,8 @@ def plan_refresh(
         upstream_vintages(entries),
         _partnership_of_ccg(sources),
         _derivation_ids(documents["pcns"], upstream_vintages(entries)),
+        names=documents["pcn_names"],
+        dated=dated_vintages(entries),
     )
     codes = _ics_codes(sources, documents["pcns"])
     held = held_vintages(entries, records.cited())

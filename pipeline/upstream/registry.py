@@ -110,6 +110,12 @@ def upstream_vintages(entries: Iterable[SourceEntry]) -> dict[str, date]:
     return {e.id: e.vintage for e in entries if e.kind is not None and e.vintage is not None}
 
 
+def dated_vintages(entries: Iterable[SourceEntry]) -> dict[str, date]:
+    """Source id -> vintage, for every entry with a dated vintage: upstream files and the
+    entries people add for their own evidence (a hand edit is a source with its date)."""
+    return {e.id: e.vintage for e in entries if e.vintage is not None}
+
+
 def held_vintages(entries: Iterable[SourceEntry], cited: Iterable[str]) -> dict[str, date]:
     """The newest vintage of each publication that some record cites."""
     cited = set(cited)
