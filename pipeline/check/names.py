@@ -21,8 +21,10 @@ def check_names(dataset: Dataset, found: Iterable[Issue] = ()) -> Iterable[Issue
         return
     found = list(found)
     doubted = {i.record for i in found if i.resource == NAMES and i.field == "pcn_code"}
-    # a PCN whose own code is reported wrong is left to that report
-    wrong = {i.record for i in found if i.resource == "pcns" and i.field == "pcn_code"}
+    # a PCN whose own code or name is reported wrong is left to that report
+    wrong = {
+        i.record for i in found if i.resource == "pcns" and i.field in ("pcn_code", "pcn_name")
+    }
     by_pcn: dict[str, list[Row]] = {}
     for row in names.rows:
         code = row.values.get("pcn_code")
