@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from shipped import shipped_output
+from shipped import release_folder, shipped_output
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -171,6 +171,16 @@ def test_explore_the_release(browser: Any, output: Path, tmp_path: Path, width: 
     preview.locator("button.next").click()
     assert preview.locator("caption .from").inner_text() == "11"
     assert preview.locator("tbody tr").count() == 10
+    rows = (release_folder(output) / "data" / "pcn_memberships.csv").read_text().count("\n") - 1
+    assert preview.locator(".where").inner_text() == f"rows 11 to 20 of {rows}"
+    second = preview.locator("tbody tr").first.locator("td").first.inner_text()
+    assert (
+        second
+        == (release_folder(output) / "data" / "pcn_memberships.csv")
+        .read_text(encoding="utf-8")
+        .splitlines()[11]
+        .split(",")[0]
+    )
     no_sideways_scroll(page)
     page.screenshot(path=str(tmp_path / f"explore-{width}.png"))
     pyramid.screenshot(path=str(tmp_path / f"pyramid-{width}.png"))

@@ -139,7 +139,7 @@
 
   function pagedPreview(box) {
     var source = document.getElementById("rows-" + box.getAttribute("data-preview"));
-    var rows = JSON.parse(source.textContent).slice(1);
+    var rows = JSON.parse(source.textContent);  /* the rows only: the header is in the table */
     var pager = box.querySelector(".pager");
     var table = box.querySelector("table");
     var body = table.tBodies[0];
