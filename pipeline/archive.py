@@ -58,3 +58,21 @@ def previous_release(output: Path, version: str) -> Path | None:
     """The newest release in OUTPUT older than `version`: what a release of it is compared with."""
     older = [r for r in find_releases(output) if parse_version(r.version) < parse_version(version)]
     return older[-1].path if older else None
+
+
+def package_name(output: Path) -> str | None:
+    """The package's name: catalog.json's, else the newest readable descriptor's."""
+    try:
+        data = json.loads((output / "catalog.json").read_text(encoding="utf-8"))
+        if isinstance(data, dict) and isinstance(data.get("name"), str):
+            return str(data["name"])
+    except (OSError, ValueError):
+        pass
+    for info in reversed(find_releases(output)):
+        try:
+            name = read_descriptor(info.path).get("name")
+        except ReleaseError:
+            continue
+        if isinstance(name, str):
+            return name
+    return None

@@ -12,7 +12,15 @@ from typing import Any, TypeVar
 
 import click
 
-from pipeline.core.errors import InvalidSources, PipelineError, ProjectError
+from pipeline.core.errors import (
+    EXIT_INTERRUPTED,
+    EXIT_REFUSED,
+    InvalidSources,
+    PipelineError,
+    ProjectError,
+    describe_os_error,
+    os_error_hint,
+)
 from pipeline.core.files import display_path
 from pipeline.core.issues import (
     RELEASE_ADVICE,
@@ -99,7 +107,8 @@ def terminal_progress(fmt: str = "text") -> Iterator[Progress]:
 
 
 class Group(click.Group):
-    """Turns pipeline errors into one message and exit 1; a traceback only with --debug."""
+    """Turns pipeline errors and OS errors into one message and their exit code (1; 3 for a
+    release published without its catalogue; 130 for Ctrl-C); a traceback only with --debug."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -110,7 +119,18 @@ class Group(click.Group):
             click.echo(f"Error: {exc.message}", err=True)
             if exc.hint:
                 click.echo(f"Hint: {exc.hint}", err=True)
-            ctx.exit(1)
+            ctx.exit(exc.exit_code)
+        except OSError as exc:  # permission, disk full, not a folder, ...: never a traceback
+            if ctx.params.get("debug"):
+                raise
+            click.echo(f"Error: {describe_os_error(exc)}", err=True)
+            click.echo(f"Hint: {os_error_hint(exc)}", err=True)
+            ctx.exit(EXIT_REFUSED)
+        except KeyboardInterrupt:
+            if ctx.params.get("debug"):
+                raise
+            click.echo("Interrupted: nothing was published that is not complete.", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -401,24 +421,25 @@ def diff(
 @cli.command()
 @output_option
 def site(output: Path) -> None:
-    """Regenerate the static catalogue in OUTPUT from the published releases.
+    """Regenerate the catalogue in OUTPUT from the published releases.
 
-    Writes OUTPUT/index.html, OUTPUT/releases/<version>.html and OUTPUT/dcat.jsonld (publish
-    does this after every release). Releases themselves are never touched.
+    Writes OUTPUT/catalog.json, OUTPUT/CHANGELOG.md, OUTPUT/index.html,
+    OUTPUT/releases/<version>.html and OUTPUT/dcat.jsonld (publish does this after every
+    release; run it when a publish says the catalogue could not be updated). Releases
+    themselves are never touched.
 
     \b
     Example:
         ics-data site --output output
     """
-    from pipeline.archive import find_releases
-    from pipeline.release.publish import publish_lock
-    from pipeline.site.pages import write_site
+    from pipeline.archive import find_releases, package_name
+    from pipeline.release.publish import publish_lock, write_catalogue
 
     if not find_releases(output):
         raise ProjectError(f"no releases in {display_path(output)}", hint="run ics-data publish")
     with publish_lock(output):
-        written = write_site(output)
-    click.echo(f"wrote {len(written)} files of the site in {display_path(output)}")
+        written = write_catalogue(output, package_name(output) or "")
+    click.echo(f"wrote {len(written)} files of the catalogue in {display_path(output)}")
 
 
 @cli.command("as-at")

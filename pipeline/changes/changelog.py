@@ -182,11 +182,13 @@ def cumulative_changelog(output: Path) -> str:
     return "\n".join(parts) + "\n"
 
 
-def write_changelog(output: Path) -> None:
+def write_changelog(output: Path) -> list[Path]:
     """Rebuild OUTPUT/CHANGELOG.md from the releases (under the publish lock), writing it only
-    when that changes it."""
+    when that changes it (the file, if written)."""
     data = cumulative_changelog(output).encode("utf-8")
-    write_if_changed(output / CHANGELOG, data, output / f"{STAGING_PREFIX}{CHANGELOG}")
+    target = output / CHANGELOG
+    temporary = output / f"{STAGING_PREFIX}{CHANGELOG}"
+    return [target] if write_if_changed(target, data, temporary) else []
 
 
 # --- reports of `ics-data diff` ------------------------------------------------------------------

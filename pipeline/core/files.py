@@ -47,8 +47,15 @@ def write_if_changed(target: Path, data: bytes, temporary: Path) -> bool:
     if target.is_file() and target.read_bytes() == data:
         return False
     target.parent.mkdir(parents=True, exist_ok=True)
-    temporary.write_bytes(data)
-    os.replace(temporary, target)
+    try:
+        with temporary.open("wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, target)
+    except BaseException:  # a full disk or Ctrl-C leaves no half-written temporary behind
+        temporary.unlink(missing_ok=True)
+        raise
     return True
 
 

@@ -51,11 +51,12 @@ def catalog(output: Path, name: str) -> dict[str, Any]:
     }
 
 
-def write_catalog(output: Path, name: str) -> None:
+def write_catalog(output: Path, name: str) -> list[Path]:
     """catalog.json lists every release; it is rebuilt from the release folders each time, and
-    written only when that changes it."""
+    written only when that changes it (the file, if written)."""
     data = dump_json(catalog(output, name))
-    write_if_changed(output / CATALOG, data, output / f"{STAGING_PREFIX}{CATALOG}")
+    target = output / CATALOG
+    return [target] if write_if_changed(target, data, output / f"{STAGING_PREFIX}{CATALOG}") else []
 
 
 def release_rows(output: Path) -> list[dict[str, Any]]:

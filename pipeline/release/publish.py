@@ -10,6 +10,7 @@ exclusive lock on the OUTPUT folder keeps two publishes from interleaving.
 from __future__ import annotations
 
 import fcntl
+import glob
 import os
 import shutil
 from collections.abc import Iterator
@@ -20,7 +21,7 @@ from pipeline.archive import STAGING_PREFIX, find_releases, previous_release, zi
 from pipeline.build.package import write_files
 from pipeline.changes.changelog import write_changelog
 from pipeline.changes.policy import check_version
-from pipeline.core.errors import ReleaseError
+from pipeline.core.errors import CatalogueNotUpdated, ReleaseError
 from pipeline.core.files import display_path
 from pipeline.core.versions import parse_version
 from pipeline.release.bundle import write_zip
@@ -44,17 +45,20 @@ def publish_lock(output: Path) -> Iterator[None]:
         os.close(descriptor)  # closing releases the lock
 
 
-def clean_staging(output: Path) -> None:
-    """Remove what a killed publish left behind (only ever called under the lock)."""
+def clean_staging(output: Path, name: str) -> None:
+    """Remove what a killed publish left behind (only ever called under the lock): staging
+    files and folders, and a zip of this package (NAME-X.Y.Z.zip) whose release folder is absent.
+    Nothing else: `my-backup-2.0.0.zip` or another package's zip is not ours to remove."""
     for path in output.glob(f"{STAGING_PREFIX}*"):
         shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink()
-    for zip_path in output.glob("*.zip"):
-        version = zip_path.stem.rsplit("-", 1)[-1]
+    prefix = f"{name}-"
+    for zip_path in output.glob(f"{glob.escape(prefix)}*.zip"):
+        version = zip_path.name[len(prefix) : -len(".zip")]
         try:
             parse_version(version)
         except ValueError:
             continue
-        if not (output / version).is_dir():
+        if zip_path.name == zip_name(name, version) and not (output / version).is_dir():
             zip_path.unlink()  # moved into place by a publish killed before its rename
 
 
@@ -79,7 +83,7 @@ def publish(
         return PublishResult(version, output / version, "checked", len(files))
     with publish_lock(output):
         if not check:
-            clean_staging(output)
+            clean_staging(output, metadata.name)
         if previous_release(output, version) != package.previous:
             raise ReleaseError(
                 f"a release was published in {display_path(output)} while {version} was built",
@@ -90,7 +94,7 @@ def publish(
         if target.exists():
             if same_content(files, target):
                 if not check:  # a publish killed after its rename never wrote these
-                    write_catalogue(output, metadata.name)
+                    complete_catalogue(output, metadata.name, version)
                 return PublishResult(version, target, "unchanged", len(files))
             raise ReleaseError(
                 f"version {version} is already published in {display_path(target)} with "
@@ -115,28 +119,53 @@ def publish(
             write_files(files, staging / version)
             with (staging / "release.zip").open("wb") as stream:  # written, not held in memory
                 write_zip(files, f"{metadata.name}-{version}", stream)
-            _fsync_tree(staging)
+            fsync_tree(staging)
             os.replace(staging / "release.zip", output / zip_name(metadata.name, version))
             os.replace(staging / version, target)  # the moment of publication
+            fsync_folder(output)  # the renames themselves reach the disk before "published"
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-        write_catalogue(output, metadata.name)
+        complete_catalogue(output, metadata.name, version)
     return PublishResult(version, target, "published", len(files))
 
 
-def write_catalogue(output: Path, name: str) -> None:
+def complete_catalogue(output: Path, name: str, version: str) -> None:
+    """Rewrite the catalogue after VERSION is in place. The release is published whatever
+    happens here: a fault (a full disk, Ctrl-C) says so, and how to complete the catalogue."""
+    try:
+        write_catalogue(output, name)
+    except (OSError, ReleaseError, KeyboardInterrupt) as exc:
+        raise CatalogueNotUpdated(version, display_path(output), exc) from exc
+
+
+def write_catalogue(output: Path, name: str) -> list[Path]:
     """Everything beside the releases, rebuilt from them: catalog.json, the cumulative
-    CHANGELOG.md and the site (index.html, releases/<version>.html, dcat.jsonld)."""
-    write_catalog(output, name)
-    write_changelog(output)
-    write_site(output)
+    CHANGELOG.md and the site (release pages before the index that links them, dcat.jsonld).
+    Returns the files written (a no-op run writes none)."""
+    written = write_catalog(output, name)
+    written += write_changelog(output)
+    written += write_site(output)
+    fsync_folder(output)
+    return written
 
 
-def _fsync_tree(folder: Path) -> None:
-    for path in folder.rglob("*"):
+def fsync_tree(folder: Path) -> None:
+    """Every file and folder under FOLDER (and FOLDER) on disk: a rename of it is then durable."""
+    for path in sorted(folder.rglob("*"), reverse=True):
         if path.is_file():
             with path.open("rb") as handle:
                 os.fsync(handle.fileno())
+        elif path.is_dir():
+            fsync_folder(path)
+    fsync_folder(folder)
+
+
+def fsync_folder(folder: Path) -> None:
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 # --- verify -----------------------------------------------------------------------------------

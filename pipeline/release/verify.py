@@ -13,7 +13,13 @@ from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from pipeline.archive import STAGING_PREFIX, find_releases, read_descriptor, zip_name
+from pipeline.archive import (
+    STAGING_PREFIX,
+    find_releases,
+    package_name,
+    read_descriptor,
+    zip_name,
+)
 from pipeline.changes.changelog import CHANGELOG, cumulative_changelog
 from pipeline.core.errors import ReleaseError
 from pipeline.core.files import display_path, dump_json, file_sha256
@@ -186,24 +192,6 @@ def _frictionless(release: Path, file: str) -> list[Issue]:
     for error in report.errors:
         issues.append(Issue(file, 0, error.type, error.message))
     return issues
-
-
-def package_name(output: Path) -> str | None:
-    """The package's name: catalog.json's, else the newest readable descriptor's."""
-    try:
-        data = json.loads((output / CATALOG).read_text(encoding="utf-8"))
-        if isinstance(data, dict) and isinstance(data.get("name"), str):
-            return str(data["name"])
-    except (OSError, ValueError):
-        pass
-    for info in reversed(find_releases(output)):
-        try:
-            name = read_descriptor(info.path).get("name")
-        except ReleaseError:
-            continue
-        if isinstance(name, str):
-            return name
-    return None
 
 
 def verify(output: Path, version: str | None = None) -> dict[str, list[Issue]]:

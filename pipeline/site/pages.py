@@ -364,7 +364,8 @@ def write_site(output: Path) -> list[Path]:
     releases that are no longer there. Returns the files written."""
     files = render_site(output)
     written = []
-    for path, content in sorted(files.items()):
+    # the release pages first: the index and dcat.jsonld never link a page not yet written
+    for path, content in sorted(files.items(), key=lambda item: (item[0] in (INDEX, DCAT), item)):
         target = output / path
         temporary = output / f"{STAGING_PREFIX}site-{path.replace('/', '-')}"
         if write_if_changed(target, content, temporary):  # a no-op publish touches nothing
