@@ -166,7 +166,7 @@ def no_more_files(*_: object, **__: object) -> None:
     [
         ("pipeline.release.publish.write_files", disk_full, "No space left on device"),
         ("pipeline.release.publish.write_files", read_only, "Permission denied"),
-        ("pipeline.release.publish.build_zip", no_more_files, "Too many open files"),
+        ("pipeline.release.publish.write_zip", no_more_files, "Too many open files"),
         ("pipeline.release.publish.publish_lock", read_only, "Permission denied"),
         ("pipeline.release.publish.write_files", interrupt, "Interrupted"),
     ],
