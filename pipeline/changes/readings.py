@@ -87,7 +87,11 @@ def pcn_readings(old: Snapshot, new: Snapshot, changes: Sequence[Change]) -> lis
                 field="open_date",
                 new=opened.exact.isoformat() if opened.exact else "",
                 description=text,
-                covers=(("pcns", key, ""), *derived_milestones(changes, key)),
+                covers=(
+                    ("pcns", key, ""),
+                    *name_changes(changes, key),
+                    *derived_milestones(changes, key),
+                ),
             )
         )
     for key, fields in changed_fields(changes, "pcns").items():

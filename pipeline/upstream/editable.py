@@ -402,6 +402,10 @@ class EditableTables:
             return
         if not current.known or not column.startswith(("end", "close")):
             return
+        if current.lo is not None and current.lo >= stamp.vintage:
+            # open on the file's date is what an end after that date says too (a move entered
+            # by hand ends the earlier membership after the file): nothing to merge
+            return
         if not self.may_override(row, stamp):
             return  # an older file saw it still open; the newer record knows better
         self.note(

@@ -15,6 +15,7 @@ older vintage, sources that would not be valid) are `PipelineError`s and change 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterable, Sequence
@@ -528,6 +529,34 @@ def _upstream(
     return UpstreamFile(kind, path, vintage, sha, entry, registered, rows, kept, detail)
 
 
+LINE_REF = re.compile(r"\(line ([0-9]+)\)")
+
+
+def merge_conflicts(before: Validation, after: Validation) -> list[str]:
+    """Overlaps the merge would make in sources that had none: each names both memberships
+    and their sources, for a person to decide (`validate` would report the same overlap)."""
+    if not before.report.ok:
+        return []
+    table = after.dataset.tables.get("pcn_memberships")
+    if table is None:
+        return []
+    by_line = {row.record.line: row.values for row in table.rows}
+
+    def record(line: int) -> str:
+        values = by_line.get(line, {})
+        ident = values.get("membership_id") or f"line {line}"
+        return f"{ident} (line {line}, source {values.get('source') or '-'})"
+
+    found = []
+    for issue in after.report.errors:
+        if issue.code != "overlap" or issue.resource != "pcn_memberships":
+            continue
+        other = LINE_REF.search(issue.message)
+        both = record(issue.line) + (f" and {record(int(other[1]))}" if other else "")
+        found.append(f"{both}: {issue.message}")
+    return found
+
+
 def _validate_both(
     sources: Path, schemas: Path, texts: dict[str, str]
 ) -> tuple[Validation, Validation]:
@@ -539,6 +568,14 @@ def _validate_both(
         for name, text in texts.items():
             (copy / name).write_bytes(text.encode("utf-8"))
         validation = validate_project(copy, schemas)
+        conflicts = merge_conflicts(before, validation)
+        if conflicts:
+            raise RefreshError(
+                "refresh cannot merge the upstream periods with the records below, so nothing "
+                "was written. Review:\n" + "\n".join(f"  - {line}" for line in conflicts),
+                hint="decide which record holds (end one membership before the other starts, "
+                "citing your evidence), then run refresh again",
+            )
         if not validation.report.ok:
             shown = render_text(validation.report.issues)
             shown = shown.replace(display_path(copy), display_path(sources))
