@@ -324,6 +324,9 @@ def test_the_release_page_shows_everything_without_script(output: Path) -> None:
     assert html.count('<g class="band">') == 5 * 20  # the ICB and four partnerships
     assert "2,036,209" in html and "1.9 million people" in html
     assert "not a mismatch" in html
+    # the timeline has the rename and a practice's move
+    assert "PCN U87442 renamed from ASHFORD STOUR PCN to MID KENT PCN" in html
+    assert "G82024 " in html and "moved from SOUTH MAIDSTONE PCN (U92034) to ATHENA PCN" in html
     # the data dictionary and the chart come before the file hashes
     assert (
         html.index('id="structure"') < html.index('id="dictionary"') < html.index('id="download"')

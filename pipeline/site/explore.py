@@ -313,6 +313,22 @@ def _practices(
     return tuple(out)
 
 
+def _renames(folder: Path) -> list[Event]:
+    """Renames from `pcn_names` (a release with that table): each name after a PCN's first,
+    from the day it took effect (or its bounds)."""
+    names: dict[str, list[Row]] = defaultdict(list)
+    for r in read_rows(folder, "pcn_names"):
+        names[r["pcn_code"]].append(r)
+    events = []
+    for code, rows in sorted(names.items()):
+        rows.sort(key=lambda r: int(r.get("number") or 0))
+        for before, after in zip(rows, rows[1:], strict=False):
+            m = moment(after, "valid_from")
+            text = f"PCN {code} renamed from {before.get('name', '')} to {after.get('name', '')}"
+            events.append(Event(m.text() or "date not known", m.sort() or "9999", "renamed", text))
+    return events
+
+
 _FORMER = re.compile(r"^(.*) \(([A-Z0-9-]+)\)$")
 
 
@@ -340,6 +356,7 @@ def _events(
             if source:
                 text += f" (the old name last published in {source}{f', {seen}' if seen else ''})"
             events.append(Event(when, seen or "9999", "renamed", text))
+    events.extend(_renames(folder))
     by_practice: dict[str, list[Row]] = defaultdict(list)
     for r in memberships:
         by_practice[r["practice_code"]].append(r)
