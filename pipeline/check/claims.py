@@ -13,6 +13,7 @@ from pipeline.check.patients import TOTALS_TABLE, icb_registered, pcn_sums
 from pipeline.check.tables import row_issue
 from pipeline.core.issues import Issue, quote
 from pipeline.core.model import Dataset, Row
+from pipeline.core.scope import scope_of
 from pipeline.core.timeline import row_life
 
 
@@ -72,7 +73,22 @@ def count_open(rows: Iterable[Row], resource: str, day: date, key: str | None = 
 
 
 def pcns_open(dataset: Dataset, day: date) -> Count:
-    return count_open(dataset.rows("pcns"), "pcns", day, "pcn_code")
+    """The ICS's PCNs open on `day`: its own, and other ICBs' PCNs its practices were in then
+    (as the structure lists them)."""
+    scope = scope_of(dataset.values("ics"))
+    if scope is None:
+        return count_open(dataset.rows("pcns"), "pcns", day, "pcn_code")
+    with_members = {
+        row.values.get("pcn_code")
+        for row in dataset.rows("pcn_memberships")
+        if (span := row_life("pcn_memberships", row.values)) is not None and span.definitely_on(day)
+    }
+    rows = [
+        row
+        for row in dataset.rows("pcns")
+        if scope.owns(row.values.get("sub_icb_code")) or row.values.get("pcn_code") in with_members
+    ]
+    return count_open(rows, "pcns", day, "pcn_code")
 
 
 def registered_patients(dataset: Dataset, day: date) -> Count:
@@ -149,6 +165,7 @@ def check_claims(dataset: Dataset) -> tuple[list[Issue], list[ClaimCheck]]:
     table = dataset.tables.get("claims")
     if table is None:
         return issues, checks
+    scope = scope_of(dataset.values("ics"))
     for row in table.rows:
         values = row.values
         kind = str(values.get("check") or "none")
@@ -157,6 +174,8 @@ def check_claims(dataset: Dataset) -> tuple[list[Issue], list[ClaimCheck]]:
         compute = CLAIM_CHECKS.get(kind)
         if CLAIM_RESOURCES.get(kind) not in dataset.tables:
             compute = None  # its file is missing or unreadable, already reported there
+        if kind == "partnerships" and scope is not None and not scope.has_partnerships:
+            compute = None  # the ICS has no partnership layer (ics.partnership_rule none)
         computed: Count | None = None
         context = ""
         if kind in CONTEXT_CHECKS and CLAIM_RESOURCES[kind] in dataset.tables:

@@ -2,19 +2,21 @@
 
 - dates in order, and a date given either exactly or by its bounds, not both;
 - a membership lies within its PCN's life;
-- no practice in two PCNs on the same day;
-- every PCN belongs to a partnership;
-- each checkable claim agrees with the records (the figure computed is shown beside the claim).
+- no practice in two PCNs on the same day, unless both periods are as the publisher gave them
+  (exact dates, cited only to registered upstream files): then a `publisher-overlap` warning.
+
+The partnership rules and the publisher's other anomalies are in `anomalies`.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import date
 
 from pipeline.check.tables import row_issue
-from pipeline.core.issues import Issue
+from pipeline.core.issues import WARNING, Issue
 from pipeline.core.model import Dataset, Row, Table
 from pipeline.core.timeline import LIFESPANS, Life, Moment, life, moment, row_life
 
@@ -26,7 +28,6 @@ def check_rules(dataset: Dataset) -> list[Issue]:
         if table is not None:
             issues.extend(check_dates(table))
     issues.extend(check_memberships(dataset))
-    issues.extend(check_partnerships(dataset))
     return issues
 
 
@@ -91,8 +92,27 @@ def check_memberships(dataset: Dataset) -> Iterable[Issue]:
         practice = row.values.get("practice_code")
         if practice:
             by_practice[practice].append((row, span))
+    published = _published(dataset)
     for practice, spans in by_practice.items():
-        yield from _overlaps(table, practice, spans)
+        yield from _overlaps(table, practice, spans, published)
+
+
+def _published(dataset: Dataset) -> Callable[[Row], bool]:
+    """Is a membership as the publisher gave it: exact dates, citing only registered files?"""
+    registered = frozenset(
+        str(entry["id"])
+        for entry in (dataset.metadata.data.get("sources") or [] if dataset.metadata else [])
+        if isinstance(entry, dict) and entry.get("sha256") and "id" in entry
+    )
+
+    def published(row: Row) -> bool:
+        source = row.values.get("source")
+        ids = [part.strip() for part in source.split(";")] if isinstance(source, str) else []
+        start, end = moment(row.values, "start_date"), moment(row.values, "end_date")
+        exact = start.exact is not None and (end.exact is not None or not end.known)
+        return exact and bool(ids) and all(i in registered for i in ids)
+
+    return published
 
 
 def _reversed(span: Life) -> bool:
@@ -139,7 +159,12 @@ def _within_pcn(table: Table, row: Row, span: Life, pcn: Life, code: object) -> 
             )
 
 
-def _overlaps(table: Table, practice: str, spans: list[tuple[Row, Life]]) -> Iterable[Issue]:
+def _overlaps(
+    table: Table,
+    practice: str,
+    spans: list[tuple[Row, Life]],
+    published: Callable[[Row], bool],
+) -> Iterable[Issue]:
     definite = [(row, s) for row, s in spans if s.definite_span() is not None]
     for i, (row_a, span_a) in enumerate(definite):
         first_a, last_a = span_a.definite_span() or (date.min, None)
@@ -150,30 +175,32 @@ def _overlaps(table: Table, practice: str, spans: list[tuple[Row, Life]]) -> Ite
             end = min(ends) if ends else None
             if end is None or start <= end:
                 other = row_a.values.get("pcn_code")
+                where = (
+                    f"practice {practice} is in {row_b.values.get('pcn_code')} and in {other} "
+                    f"(line {row_a.record.line}) on {start}"
+                )
+                if published(row_a) and published(row_b):
+                    issue = row_issue(
+                        table,
+                        row_b,
+                        "pcn_code",
+                        "publisher-overlap",
+                        f"{where}: both periods as the publisher gives them, kept (decisions "
+                        f"key: {practice} {row_b.values.get('pcn_code')} "
+                        f"{_iso(row_b.values.get('start_date'))})",
+                        row_b.values.get("pcn_code"),
+                    )
+                    yield replace(issue, severity=WARNING)
+                    continue
                 yield row_issue(
                     table,
                     row_b,
                     "pcn_code",
                     "overlap",
-                    f"practice {practice} is in {row_b.values.get('pcn_code')} and in {other} "
-                    f"(line {row_a.record.line}) on {start}; end one membership before the "
-                    "other starts",
+                    f"{where}; end one membership before the other starts",
                     row_b.values.get("pcn_code"),
                 )
 
 
-def check_partnerships(dataset: Dataset) -> Iterable[Issue]:
-    table = dataset.tables.get("pcns")
-    if table is None or "partnership" not in table.schema.field_names:
-        return
-    for row in table.rows:
-        if row.values.get("partnership") is None and row.values.get("pcn_code"):
-            yield row_issue(
-                table,
-                row,
-                "partnership",
-                "missing-partnership",
-                f"PCN {row.values.get('pcn_code')} belongs to no partnership; every PCN open on "
-                "a date belongs to exactly one",
-                None,
-            )
+def _iso(value: object) -> str:
+    return value.isoformat() if isinstance(value, date) else ""

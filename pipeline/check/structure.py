@@ -19,12 +19,15 @@ from pipeline.core.errors import ProjectError
 from pipeline.core.files import csv_table
 from pipeline.core.issues import Issue
 from pipeline.core.model import Dataset, TableOut, sort_key
+from pipeline.core.scope import scope_of
 from pipeline.core.timeline import row_life
 from pipeline.sources.schemas import derived_schema
 
 # The tables the structure is built from; without any of them there is no structure.
 NEEDS = ("pcns", "pcn_memberships", "practices", "partnerships", "organisations", "icbs")
 SCHEMA_FILE = "structure.schema.yaml"
+# The group of PCNs with no partnership (the rule none, or PCNs of other ICBs).
+NO_PARTNERSHIP = "No partnership"
 
 
 @dataclass(frozen=True)
@@ -129,7 +132,13 @@ def _member(member: Member) -> dict[str, str]:
 
 
 def structure_as_at(dataset: Dataset, day: date) -> Structure:
-    """The PCNs definitely open on `day`, by partnership, each with its member practices."""
+    """The ICS's PCNs definitely open on `day`, by partnership, each with its member practices.
+
+    The ICS's PCNs are its own (commissioner in ics.yaml) and the PCNs of other ICBs that its
+    practices definitely belonged to that day; a PCN with no partnership (the rule none, or a
+    PCN of another ICB) is listed under "no partnership".
+    """
+    scope = scope_of(_v(dataset, "ics"))
     names = {
         str(r["practice_code"]): str(r.get("practice_name") or "") for r in _v(dataset, "practices")
     }
@@ -150,6 +159,9 @@ def structure_as_at(dataset: Dataset, day: date) -> Structure:
     for values in _v(dataset, "pcns"):
         span = row_life("pcns", values)
         code = str(values.get("pcn_code"))
+        own = scope is None or scope.owns(values.get("sub_icb_code"))
+        if not own and not members.get(code):
+            continue  # another ICB's PCN, none of whose members that day are the ICS's
         if span is None or not span.definitely_on(day):
             if span is not None and span.possibly_on(day):
                 uncertain.append(code)
@@ -165,15 +177,19 @@ def structure_as_at(dataset: Dataset, day: date) -> Structure:
                 tuple(sorted(set(possible[code]), key=lambda m: m.practice_code)),
             )
         )
+    groups = [
+        (str(p["id"]), str(p.get("name") or p["id"]))
+        for p in sorted(_v(dataset, "partnerships"), key=lambda p: str(p["id"]))
+    ]
+    if by_partnership.get(""):
+        groups.append(("", NO_PARTNERSHIP))
     partnerships = tuple(
         PartnershipAt(
-            str(p["id"]),
-            str(p.get("name") or p["id"]),
-            tuple(
-                sorted(by_partnership.get(str(p["id"]), []), key=lambda x: (x.pcn_name, x.pcn_code))
-            ),
+            ident,
+            name,
+            tuple(sorted(by_partnership.get(ident, []), key=lambda x: (x.pcn_name, x.pcn_code))),
         )
-        for p in sorted(_v(dataset, "partnerships"), key=lambda p: str(p["id"]))
+        for ident, name in groups
     )
     ics = next(iter(_v(dataset, "ics")), {})
     return Structure(
@@ -198,21 +214,16 @@ def structure_schema() -> dict[str, Any]:
 
 
 def structure_rows(dataset: Dataset, day: date) -> list[dict[str, Any]]:
-    """The flat lookup on `day`: one row per practice in an open PCN, with its PCN,
-    partnership, sub-ICB location and ICB (typed values, as the other tables hold)."""
+    """The flat lookup on `day`: one row per practice in an open PCN of the ICS, with its PCN,
+    partnership, the PCN's sub-ICB location and the ICS's ICB (typed values, as the other tables
+    hold)."""
     structure = structure_as_at(dataset, day)
     organisations = {str(o["code"]): o for o in _v(dataset, "organisations")}
-    icbs: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for values in _v(dataset, "icbs"):
-        span = row_life("icbs", values)
-        if span is None or span.definitely_on(day):
-            icbs[str(values.get("icb_ods_code"))].append(values)
+    icb = _icb_on(dataset, day)
     rows = []
     for part in structure.partnerships:
         for pcn in part.pcns:
             sub_icb = organisations.get(pcn.sub_icb_code, {})
-            icb_code = str(sub_icb.get("icb_ods_code") or "")
-            icb = icbs[icb_code][0] if len(icbs.get(icb_code, [])) == 1 else {}
             for member in pcn.members:
                 rows.append(
                     {
@@ -220,8 +231,8 @@ def structure_rows(dataset: Dataset, day: date) -> list[dict[str, Any]]:
                         "practice_name": member.practice_name,
                         "pcn_code": pcn.pcn_code,
                         "pcn_name": pcn.pcn_name,
-                        "partnership": part.id,
-                        "partnership_name": part.name,
+                        "partnership": part.id or None,
+                        "partnership_name": part.name if part.id else None,
                         "sub_icb_code": pcn.sub_icb_code,
                         "sub_icb_name": sub_icb.get("name"),
                         "sub_icb_ons_code": sub_icb.get("ons_code"),
@@ -232,6 +243,19 @@ def structure_rows(dataset: Dataset, day: date) -> list[dict[str, Any]]:
                     }
                 )
     return rows
+
+
+def _icb_on(dataset: Dataset, day: date) -> dict[str, Any]:
+    """The icbs row of the ICS's ICB (the ics record's code and ONS code) valid on `day`."""
+    ics = next(iter(_v(dataset, "ics")), {})
+    found = [
+        values
+        for values in _v(dataset, "icbs")
+        if values.get("icb_ods_code") == ics.get("code")
+        and values.get("icb_ons_code") == ics.get("ons_code")
+        and ((span := row_life("icbs", values)) is None or span.definitely_on(day))
+    ]
+    return found[0] if len(found) == 1 else {}
 
 
 def structure_table(dataset: Dataset) -> list[TableOut]:
@@ -308,56 +332,29 @@ def render_text(structure: Structure) -> str:
 def check_structure(dataset: Dataset) -> list[Issue]:
     """The generated `structure` table (a row per practice of each PCN open on the release date)
     must meet its own schema, or publish would crash writing it. Its ICB columns are required:
-    each such PCN's sub-ICB location needs an `icb_ods_code` with exactly one `icbs` row valid
-    on that day. Called only when the records are otherwise valid: it is built from them."""
-
-    pcns = dataset.tables.get("pcns")
+    the ics record's ICB (code and ONS code) needs exactly one `icbs` row valid on that day.
+    Called only when the records are otherwise valid: it is built from them."""
+    ics = dataset.tables.get("ics")
     issues: list[Issue] = []
     for table in structure_table(dataset):
         required = [
             f["name"] for f in table.schema["fields"] if f.get("constraints", {}).get("required")
         ]
-        reported: set[str] = set()
-        for out in table.rows:
-            missing = [name for name in required if out.get(name) is None]
-            code = str(out.get("pcn_code"))
-            if not missing or code in reported or pcns is None:
-                continue
-            reported.add(code)
-            row = next(r for r in pcns.rows if r.values.get("pcn_code") == code)
-            sub_icb, day = out.get("sub_icb_code"), out.get("as_at")
-            icb = next(
-                (
-                    o.get("icb_ods_code")
-                    for o in dataset.values("organisations")
-                    if o.get("code") == sub_icb
-                ),
-                None,
+        missing = sorted({name for out in table.rows for name in required if out.get(name) is None})
+        if not missing or ics is None or not ics.rows:
+            continue
+        row = ics.rows[0]
+        day = dataset.metadata.release_date if dataset.metadata else None
+        issues.append(
+            row_issue(
+                ics,
+                row,
+                "ons_code",
+                "missing-icb",
+                f"the generated structure table needs {', '.join(missing)} on the release date "
+                f"{day}, but icbs has no single row of ICB {row.values.get('code')} "
+                f"{row.values.get('ons_code')} valid that day",
+                row.values.get("ons_code"),
             )
-            if icb is None:
-                why = f"organisations gives sub-ICB location {sub_icb} no icb_ods_code"
-            else:
-                valid = sum(
-                    1
-                    for values in dataset.values("icbs")
-                    if values.get("icb_ods_code") == icb
-                    and (span := row_life("icbs", values)) is not None
-                    and isinstance(day, date)
-                    and span.definitely_on(day)
-                )
-                why = (
-                    f"icbs has {valid} rows of ICB {icb} (of sub-ICB location {sub_icb}) "
-                    "valid that day, not one"
-                )
-            issues.append(
-                row_issue(
-                    pcns,
-                    row,
-                    "sub_icb_code",
-                    "missing-icb",
-                    f"PCN {code} is open on the release date {day}, so the generated structure "
-                    f"table needs its {', '.join(missing)}, but {why}",
-                    sub_icb,
-                )
-            )
+        )
     return issues

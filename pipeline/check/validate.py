@@ -7,6 +7,12 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+from pipeline.check.anomalies import (
+    apply_decisions,
+    check_anomalies,
+    check_partnerships,
+    ics_scope,
+)
 from pipeline.check.claims import check_claims, summarise
 from pipeline.check.keys import check_membership_ids
 from pipeline.check.names import check_names
@@ -40,6 +46,10 @@ def validate(loaded: LoadedSources) -> Validation:
     issues.extend(check_membership_ids(dataset, issues))
     issues.extend(check_names(dataset, issues))
     issues.extend(check_review(dataset, loaded.metadata))
+    scope = ics_scope(dataset)
+    issues.extend(check_partnerships(dataset, scope))
+    issues.extend(check_anomalies(dataset, scope))
+    issues, decided = apply_decisions(dataset, issues)
     claim_issues, claims = check_claims(dataset)
     issues.extend(claim_issues)
     if not any(issue.is_error for issue in issues):  # generated tables need valid records
@@ -48,6 +58,8 @@ def validate(loaded: LoadedSources) -> Validation:
     warnings = Counter(issue.code for issue in issues if not issue.is_error)
     if warnings:
         summary["warnings"] = dict(sorted(warnings.items()))
+    if decided:
+        summary["decided"] = decided
     return Validation(dataset, ValidationReport(sort_issues(issues), summary))
 
 

@@ -297,6 +297,10 @@ def parse_yaml_records(
                 resource,
             )
         ]
+    if not root.value and root.flow_style:
+        # An explicit `[]` is a resource with no records yet (an ICS with no partnership
+        # layer, no decision recorded); a file with nothing in it is still an empty file.
+        return SourceTable(resource, path, "yaml", (), ()), issues
     records: list[Record] = []
     names: list[str] = []
     for index, node in enumerate(root.value):

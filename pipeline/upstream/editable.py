@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from pipeline.core.keys import next_membership_id
+from pipeline.core.scope import BY_CCG_2019, BY_SUB_ICB, HAND_KEPT, NO_PARTNERSHIPS, Scope
 from pipeline.core.timeline import iso, life, moment
 from pipeline.upstream.csvedit import CsvDocument, CsvRow
 
@@ -73,6 +74,7 @@ DAY = timedelta(days=1)
 # How a proposed partnership is derived, in the words of partnership_basis.
 CCG_BASIS = "derived: member practices' 2019 CCG (EPCMEM)"
 HISTORY_BASIS = "derived: member practices' earlier PCNs"
+COMMISSIONER_BASIS = "derived: commissioner sub-ICB location"
 
 
 @dataclass(frozen=True)
@@ -148,6 +150,11 @@ class EditableTables:
     dated: dict[str, date] = field(default_factory=dict)
     notes: list[Note] = field(default_factory=list)
     proposed: list[str] = field(default_factory=list)  # PCN codes given a proposed partnership
+    # What the ICS says it is (ics.yaml): which PCNs are its own, and its partnership rule. None
+    # treats every PCN as the ICS's own, under the rule ccg-2019.
+    scope: Scope | None = None
+    # sub-ICB location (or former CCG) code -> partnership id (partnerships.sub_icb_locations)
+    partnership_of_sub_icb: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.pcns.require(PCN_COLUMNS)
@@ -165,6 +172,10 @@ class EditableTables:
 
     def pcn(self, code: str) -> CsvRow | None:
         return self._pcn.get(code)
+
+    def owns(self, row: CsvRow) -> bool:
+        """Is this PCN the ICS's own (not another ICB's PCN kept as a reference)?"""
+        return self.scope is None or self.scope.owns(row.get("sub_icb_code"))
 
     def memberships_of(self, practice: str, pcn: str) -> list[CsvRow]:
         return self._members.get((practice, pcn), [])
@@ -455,9 +466,26 @@ class EditableTables:
     # --- partnerships ----------------------------------------------------------------------
 
     def propose_partnership(self, row: CsvRow, stamp: Stamp, as_at: date) -> None:
-        """Propose a new PCN's partnership from its members' 2019 CCG, else their earlier PCNs."""
+        """Propose a new PCN's partnership as the ICS's partnership rule says: by its members'
+        2019 CCG, else their earlier PCNs (ccg-2019), or by its commissioner (sub-icb-location).
+        A PCN of another ICB, or an ICS whose partnerships are hand-kept or absent, gets none."""
         code = row.get("pcn_code")
         name = row.get("pcn_name")
+        rule = self.scope.partnership_rule if self.scope is not None else BY_CCG_2019
+        if not self.owns(row) or rule in (HAND_KEPT, NO_PARTNERSHIPS):
+            self.put(row, "partnership_review", "false", stamp)
+            if self.owns(row) and rule == HAND_KEPT:
+                self.note(
+                    "partnership-to-set",
+                    "pcns",
+                    code,
+                    f"PCN {code} {name} is new: set its partnership by hand (the partnership "
+                    "rule is hand-kept)",
+                )
+            return
+        if rule == BY_SUB_ICB:
+            self._propose_by_commissioner(row, stamp)
+            return
         closed = moment(row, "close_date")
         members = self._members_of(code, as_at, closed.known)
         label = f"as at {closed.hi}: " if closed.known and closed.hi else ""
@@ -508,6 +536,31 @@ class EditableTables:
                 code,
                 f"PCN {code} {name}: its members point to more than one partnership ({split})",
             )
+
+    def _propose_by_commissioner(self, row: CsvRow, stamp: Stamp) -> None:
+        code, commissioner = row.get("pcn_code"), row.get("sub_icb_code")
+        self.put(row, "partnership_review", "true", stamp)
+        chosen = self.partnership_of_sub_icb.get(commissioner)
+        if chosen is None:
+            self.note(
+                "no-partnership",
+                "pcns",
+                code,
+                f"PCN {code} {row.get('pcn_name')}: no partnership lists its commissioner "
+                f"{commissioner} in sub_icb_locations; set partnership by hand",
+            )
+            return
+        self.put(row, "partnership", chosen, stamp)
+        self.put(row, "partnership_basis", f"{COMMISSIONER_BASIS} {commissioner}", stamp)
+        self.stamp(row, stamp, self.derivation_ids)
+        self.proposed.append(code)
+        self.note(
+            "partnership-proposed",
+            "pcns",
+            code,
+            f"PCN {code} {row.get('pcn_name')} is new: partnership {chosen} proposed from its "
+            f"commissioner {commissioner}; partnership_review = true until someone confirms it",
+        )
 
     def _members_of(self, pcn: str, day: date, closed: bool) -> list[str]:
         rows = self._by_pcn.get(pcn, [])

@@ -152,6 +152,12 @@ class GpMapRow:
     icb_code: str
     icb_name: str
     line: int
+    # The ONS codes and the region, where the file has them (init reads them; refresh does not).
+    sub_icb_ons_code: str = ""
+    icb_ons_code: str = ""
+    region_code: str = ""
+    region_name: str = ""
+    region_ons_code: str = ""
 
 
 @dataclass(frozen=True)
@@ -361,19 +367,12 @@ _GP_MAP_COLUMNS = (
     _column("sub_icb_name", "CCG_NAME", "SUB_ICB_LOCATION_NAME"),
     _column("icb_code", "STP_CODE", "ICB_CODE"),
     _column("icb_name", "STP_NAME", "ICB_NAME"),
-    _column(
-        None,
-        "PUBLICATION",
-        "ONS_CCG_CODE",
-        "ONS_SUB_ICB_LOCATION_CODE",
-        "ONS_STP_CODE",
-        "ONS_ICB_CODE",
-        "ONS_COMM_REGION_CODE",
-        "COMM_REGION_CODE",
-        "COMM_REGION_NAME",
-        "SUPPLIER_NAME",
-        required=False,
-    ),
+    _column("sub_icb_ons_code", "ONS_CCG_CODE", "ONS_SUB_ICB_LOCATION_CODE", required=False),
+    _column("icb_ons_code", "ONS_STP_CODE", "ONS_ICB_CODE", required=False),
+    _column("region_code", "COMM_REGION_CODE", required=False),
+    _column("region_name", "COMM_REGION_NAME", required=False),
+    _column("region_ons_code", "ONS_COMM_REGION_CODE", required=False),
+    _column(None, "PUBLICATION", "SUPPLIER_NAME", required=False),
 )
 
 
@@ -772,6 +771,11 @@ def _gp_map_row(table: _Table, values: Sequence[str], line: int) -> GpMapRow:
         icb_code=table.cell(values, line, "icb_code", _code),
         icb_name=table.cell(values, line, "icb_name", _text),
         line=line,
+        sub_icb_ons_code=table.optional_cell(values, line, "sub_icb_ons_code", _text) or "",
+        icb_ons_code=table.optional_cell(values, line, "icb_ons_code", _text) or "",
+        region_code=table.optional_cell(values, line, "region_code", _text) or "",
+        region_name=table.optional_cell(values, line, "region_name", _text) or "",
+        region_ons_code=table.optional_cell(values, line, "region_ons_code", _text) or "",
     )
 
 

@@ -207,10 +207,13 @@ def _map_pcns(
 def _close_absent_pcns(
     records: EditableTables, in_file: set[str], stamp: Stamp, known: date | None
 ) -> None:
-    """A PCN with no practice in the snapshot closed after `known`, before the extract date."""
+    """A PCN of the ICS with no practice in the snapshot closed after `known`, before the extract
+    date."""
     for row in records.pcns.rows:
         if row.get("pcn_code") in in_file or moment(row, "close_date").known:
             continue
+        if not records.owns(row):
+            continue  # another ICB's PCN: the ICS's rows of the file say nothing of its life
         opened = moment(row, "open_date")
         if opened.hi is None or opened.hi >= stamp.vintage:
             continue

@@ -34,22 +34,16 @@ from pipeline.core.errors import PipelineError
 from pipeline.core.files import csv_table, display_path, file_sha256
 from pipeline.core.issues import render_text
 from pipeline.core.model import Validation
+from pipeline.core.scope import Scope, scope_of
 from pipeline.core.versions import next_version
 from pipeline.sources.load import load_source_file
 from pipeline.sources.metadata import load_metadata
 from pipeline.sources.project import check_folders
+from pipeline.upstream.boundary import keep_epcn, keep_gp_map, merge_upstream
 from pipeline.upstream.csvedit import CsvDocument
 from pipeline.upstream.editable import EditableTables, Note, Stamp, split_ids
 from pipeline.upstream.patients import patient_records, read_registered_patients
-from pipeline.upstream.readers import (
-    EpcnExtract,
-    GpMapExtract,
-    filter_epcn,
-    filter_gp_map,
-    read_epcn,
-    read_gp_map,
-)
-from pipeline.upstream.reconcile import apply_epcn, apply_gp_map
+from pipeline.upstream.readers import EpcnExtract, GpMapExtract, read_epcn, read_gp_map
 from pipeline.upstream.registry import (
     AGES,
     EPCN,
@@ -217,20 +211,20 @@ def plan_refresh(
         names=documents["pcn_names"],
         dated=dated_vintages(entries),
     )
-    codes = _ics_codes(sources, documents["pcns"])
+    scope = _ics_scope(sources)
+    records.scope = scope
+    records.partnership_of_sub_icb = _partnership_of_sub_icb(sources)
+    codes = scope.codes
     held = held_vintages(entries, records.cited())
     inputs = _read_inputs(epcn, gp_map, codes, entries, held, allow_older)
-
-    # Oldest first, so that a newer file has the last word when both are given.
-    known = records.newest_known()
-    for upstream, extract in sorted(inputs, key=lambda item: item[0].vintage):
-        stamp = Stamp(upstream.entry.id, upstream.vintage, upstream.path.name)
-        records.vintages[stamp.id] = upstream.vintage
-        if isinstance(extract, EpcnExtract):
-            apply_epcn(records, extract, stamp)
-        elif isinstance(extract, GpMapExtract):
-            apply_gp_map(records, extract, stamp, known)
-        known = max(d for d in (known, upstream.vintage) if d is not None)
+    merge_upstream(
+        records,
+        [
+            (Stamp(u.entry.id, u.vintage, u.path.name), extract)
+            for u, extract in inputs
+            if extract is not None
+        ],
+    )
 
     texts: dict[str, str] = {}
     for resource, name in FILES.items():
@@ -294,24 +288,16 @@ def _values(sources: Path, resource: str) -> list[dict[str, str | None]]:
     return []
 
 
-def _ics_codes(sources: Path, pcns: CsvDocument) -> frozenset[str]:
-    """The ICB and sub-ICB codes of the ICS, its former CCGs, and the PCNs' commissioners."""
-    codes: set[str] = set()
-    for record in _values(sources, "ics"):
-        for name in ("code", "sub_icb_location_code"):
-            if record.get(name):
-                codes.add(str(record[name]))
-    if not codes:
+def _ics_scope(sources: Path) -> Scope:
+    """What the ICS is, from its ics record only: its ICB, sub-ICB locations and former CCGs."""
+    scope = scope_of(_values(sources, "ics"))
+    if scope is None:
         raise RefreshError(
             f"no ICS code in {display_path(sources)}/ics.yaml",
-            hint="The ics record's code (the ICB) and sub_icb_location_code say which upstream "
-            "rows belong to this ICS.",
+            hint="The ics record's code (the ICB), sub_icb_locations and former_ccgs say which "
+            "upstream rows belong to this ICS.",
         )
-    for record in _values(sources, "organisations"):
-        if record.get("org_type") in ("former-ccg", "sub-icb-location") and record.get("code"):
-            codes.add(str(record["code"]))
-    codes.update(row.get("sub_icb_code") for row in pcns.rows if row.get("sub_icb_code"))
-    return frozenset(codes)
+    return scope
 
 
 def _partnership_of_ccg(sources: Path) -> dict[str, str]:
@@ -320,6 +306,15 @@ def _partnership_of_ccg(sources: Path) -> dict[str, str]:
         for ccg in split_ids(str(record.get("ccgs_2019") or "")):
             if record.get("id"):
                 mapping[ccg] = str(record["id"])
+    return mapping
+
+
+def _partnership_of_sub_icb(sources: Path) -> dict[str, str]:
+    mapping: dict[str, str] = {}
+    for record in _values(sources, "partnerships"):
+        for code in split_ids(str(record.get("sub_icb_locations") or "")):
+            if record.get("id"):
+                mapping[code] = str(record["id"])
     return mapping
 
 
@@ -458,6 +453,17 @@ def _read_inputs(
 ) -> list[tuple[UpstreamFile, EpcnExtract | GpMapExtract | None]]:
     found: list[tuple[UpstreamFile, EpcnExtract | GpMapExtract | None]] = []
     taken = list(entries)
+    practices: frozenset[str] = frozenset()
+    if gp_map is not None:
+        mapping = read_gp_map(gp_map)
+        kept_map = keep_gp_map(mapping, codes)
+        practices = frozenset(row.practice_code for row in kept_map.rows)
+        detail = f"{len(kept_map.rows)} of {len(mapping.rows)} practices"
+        upstream = _upstream(
+            GP_MAP, gp_map, mapping.vintage, taken, len(mapping.rows), len(kept_map.rows), detail
+        )
+        found.append((upstream, kept_map))
+        taken.append(upstream.entry)
     if epcn is not None:
         extract = read_epcn(epcn)
         if extract.vintage is None:
@@ -466,23 +472,14 @@ def _read_inputs(
                 "vintage is unknown",
                 hint="Give the ePCN.xlsx as downloaded from ODS.",
             )
-        kept = _keep_epcn(extract, codes)
+        kept = keep_epcn(extract, codes, practices)
         detail = (
             f"{len(kept.pcns)} of {len(extract.pcns)} PCNs, {len(kept.relationships)} of "
             f"{len(extract.relationships)} practice-PCN rows"
         )
         rows = len(extract.pcns) + len(extract.relationships)
         size = len(kept.pcns) + len(kept.relationships)
-        found.append((_upstream(EPCN, epcn, extract.vintage, taken, rows, size, detail), kept))
-        taken.append(found[-1][0].entry)
-    if gp_map is not None:
-        mapping = read_gp_map(gp_map)
-        kept_map = filter_gp_map(mapping, codes)
-        detail = f"{len(kept_map.rows)} of {len(mapping.rows)} practices"
-        upstream = _upstream(
-            GP_MAP, gp_map, mapping.vintage, taken, len(mapping.rows), len(kept_map.rows), detail
-        )
-        found.append((upstream, kept_map))
+        found.insert(0, (_upstream(EPCN, epcn, extract.vintage, taken, rows, size, detail), kept))
     for upstream, _ in found:
         newest = held.get(upstream.kind)
         if newest is not None and upstream.vintage < newest and not allow_older:
@@ -501,15 +498,6 @@ def _read_inputs(
                 "that the ics record in sources/ics.yaml has the right codes.",
             )
     return found
-
-
-def _keep_epcn(extract: EpcnExtract, codes: frozenset[str]) -> EpcnExtract:
-    """This ICS's rows, plus any PCN elsewhere that one of its practices belonged to."""
-    kept = filter_epcn(extract, codes)
-    have = {pcn.code for pcn in kept.pcns}
-    wanted = {rel.pcn_code for rel in kept.relationships} - have
-    extra = tuple(pcn for pcn in extract.pcns if pcn.code in wanted)
-    return replace(kept, pcns=kept.pcns + extra) if extra else kept
 
 
 def _upstream(
