@@ -30,6 +30,7 @@ from pipeline.core.issues import (
     render_text,
 )
 from pipeline.core.progress import SILENT, Progress
+from pipeline.core.scope import BY_SUB_ICB, PARTNERSHIP_RULES
 
 # Each command imports the stages it runs when it runs: `ics-data --help` and `validate` need
 # neither the writers (pyarrow, openpyxl, jinja2) nor the diff and the site.
@@ -137,7 +138,7 @@ class Group(click.Group):
 @click.option("--debug", is_flag=True, help="Show tracebacks for pipeline errors.")
 @click.version_option(package_name="ics-data")
 def cli(debug: bool) -> None:
-    """Publish the NHS Kent and Medway ICS structure as versioned Frictionless data packages.
+    """Publish an integrated care system's structure as versioned Frictionless data packages.
 
     \b
     Example:
@@ -542,6 +543,74 @@ def refresh(
     )
     report = plan.report if dry_run else apply_refresh(plan)
     click.echo(render_refresh(report, fmt))
+
+
+@cli.command("init")
+@click.argument("folder", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--icb", required=True, help="The ODS code of the ICB, e.g. QOP or S9B9J.")
+@click.option(
+    "--gp-map",
+    "gp_maps",
+    multiple=True,
+    required=True,
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="NHS England gp-reg-pat-prac-map (.zip or .csv); the newest says what the ICB is, "
+    "older ones only fill gaps. Repeatable.",
+)
+@click.option(
+    "--epcn",
+    "epcns",
+    multiple=True,
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="ODS ePCN.xlsx workbook; repeatable, merged in vintage order.",
+)
+@upstream_file("--epcmem", "ODS epcmem.csv: each practice's 2019 CCG.")
+@upstream_file("--eccg", "ODS eccg.csv: CCGs and sub-ICB locations, open and closed.")
+@upstream_file("--icb-names", "ONS ICB names and codes (ICB24CD, ICB24CDH, ICB24NM).")
+@click.option(
+    "--partnership-rule",
+    type=click.Choice(PARTNERSHIP_RULES),
+    default=BY_SUB_ICB,
+    show_default=True,
+    help="How PCNs map to the ICS's partnerships (written to ics.yaml).",
+)
+@click.option(
+    "--schemas",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("schemas"),
+    show_default=True,
+    help="The generic Table Schemas to copy into FOLDER/schemas.",
+)
+@format_option("text", "json")
+def init(
+    folder: Path,
+    icb: str,
+    gp_maps: tuple[Path, ...],
+    epcns: tuple[Path, ...],
+    epcmem: Path | None,
+    eccg: Path | None,
+    icb_names: Path | None,
+    partnership_rule: str,
+    schemas: Path,
+    fmt: str,
+) -> None:
+    """Write FOLDER/sources and FOLDER/schemas for any ICB in England from the national files.
+
+    The ICB's practices are those of the newest mapping file; its sub-ICB locations are
+    theirs; its former CCGs are derived. The ePCN files, then the mapping file, are merged as
+    refresh merges them. Writes nothing unless the result is valid. Then run validate,
+    publish, refresh and diff with --sources FOLDER/sources --schemas FOLDER/schemas.
+
+    \b
+    Example:
+        ics-data init gm --icb QOP --gp-map gp-reg-pat-prac-map.zip --epcn ePCN.xlsx \\
+            --epcmem epcmem.csv --eccg eccg.csv --icb-names icb_names.csv
+    """
+    from pipeline.upstream.init import init_project, read_init_inputs, render_init
+
+    inputs = read_init_inputs(gp_maps, epcns, epcmem, eccg, icb_names)
+    result = init_project(folder, icb, inputs, schemas, rule=partnership_rule)
+    click.echo(render_init(result, fmt))
 
 
 def main() -> None:

@@ -111,7 +111,9 @@ def _partnerships_not_used(dataset: Dataset, pcns: Table) -> Iterable[Issue]:
                 row.values.get("partnership"),
             )
     table = dataset.tables.get("partnerships")
-    for row in table.rows if table is not None else ():
+    if table is None:
+        return
+    for row in table.rows:
         yield row_issue(
             table,
             row,
@@ -131,7 +133,9 @@ def check_anomalies(dataset: Dataset, scope: Scope | None) -> Iterable[Issue]:
     for row in memberships:
         members.setdefault(row.values.get("pcn_code"), set()).add(row.values.get("practice_code"))
     own_pcns: set[object] = set()
-    for row in pcns.rows if pcns is not None else ():
+    if pcns is None:
+        return
+    for row in pcns.rows:
         code = row.values.get("pcn_code")
         if not code or not _own(scope, row):
             continue
@@ -195,27 +199,33 @@ def apply_decisions(dataset: Dataset, issues: Sequence[Issue]) -> tuple[list[Iss
     keys: dict[tuple[str, int], str] = {}
     for resource in {i.resource for i in issues if not i.is_error}:
         source = dataset.tables.get(resource)
-        for row in source.rows if source is not None else ():
+        if source is None:
+            continue
+        for row in source.rows:
             keys[(resource, row.record.index)] = record_key(source, row)
     kept: list[Issue] = []
     used: set[tuple[object, object, object]] = set()
     for issue in issues:
         if not issue.is_error:
-            ident = (issue.code, issue.resource, keys.get((issue.resource, issue.record)))
+            ident: tuple[object, object, object] = (
+                issue.code,
+                issue.resource,
+                keys.get((issue.resource, issue.record)),
+            )
             if ident in wanted:
                 used.add(ident)
                 continue
         kept.append(issue)
-    for ident, row in wanted.items():
-        if ident not in used:
-            code, resource, key = ident
+    for wanted_key, row in wanted.items():
+        if wanted_key not in used:
+            what, where, key = wanted_key
             kept.append(
                 row_issue(
                     table,
                     row,
                     "key",
                     "decision-unmatched",
-                    f"no {code} warning on {resource} record {key!r}: is the code, resource "
+                    f"no {what} warning on {where} record {key!r}: is the code, resource "
                     "or key mistyped, or was the warning resolved in the data?",
                     key,
                 )
