@@ -603,8 +603,7 @@ def init(
 
     \b
     Example:
-        ics-data init gm --icb QOP --gp-map gp-reg-pat-prac-map.zip --epcn ePCN.xlsx \\
-            --epcmem epcmem.csv --eccg eccg.csv --icb-names icb_names.csv
+        ics-data init gm --icb QOP --gp-map gp-reg-pat-prac-map.zip --epcn ePCN.xlsx
     """
     from pipeline.upstream.init import init_project, read_init_inputs, render_init
 

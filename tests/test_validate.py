@@ -138,6 +138,7 @@ CASES = [
             ("pcn_memberships.csv", "G82809,U04973", "pcn_code", "foreign-key"),
             ("pcn_names.csv", "U04973,1,GARDEN", "pcn_code", "foreign-key"),
             ("pcns.csv", "U1234,GARDEN", "pcn_code", "pattern"),
+            ("pcns.csv", "U1234,GARDEN", "pcn_code", "pcn-without-members"),
             *patient_rows_of("U04973", "foreign-key"),
         ],
     ),
@@ -168,10 +169,8 @@ CASES = [
     Case(
         "enum-and-foreign-key-partnership-typo",
         edit("pcns.csv", ",,,,,,dartford-gravesham-swanley,", ",,,,,,east-kentt,"),
-        [
-            ("pcns.csv", "east-kentt", "partnership", "enum"),
-            ("pcns.csv", "east-kentt", "partnership", "foreign-key"),
-        ],
+        # partnership ids are the ICS's data: the foreign key checks them, not an enum
+        [("pcns.csv", "east-kentt", "partnership", "foreign-key")],
     ),
     Case(
         "enum-yaml",
@@ -198,8 +197,9 @@ CASES = [
         "primary-key-composite-duplicate-membership",
         append("pcn_memberships.csv", "G82006-U17834-1," + MEMBERSHIP_ROW + "\n"),
         [
-            ("pcn_memberships.csv", 248, "pcn_code", "overlap"),
             ("pcn_memberships.csv", 248, "membership_id", "primary-key"),
+            # both rows cite only the registered ePCN with exact dates: as the publisher gives
+            ("pcn_memberships.csv", 248, "pcn_code", "publisher-overlap"),
             ("pcn_memberships.csv", 248, "membership_id", "unique"),
         ],
     ),
@@ -495,15 +495,21 @@ CASES = [
     ),
     Case(
         "overlap-practice-in-two-pcns-the-same-day",
-        append("pcn_memberships.csv", "G82006-U04973-1,G82006,U04973,2020-01-01,,,,,,EPCN25\n"),
+        append("pcn_memberships.csv", "G82006-U04973-1,G82006,U04973,2020-01-01,,,,,,DERIVED\n"),
         [("pcn_memberships.csv", "G82006,U04973", "pcn_code", "overlap")],
+    ),
+    Case(
+        # the same overlap, both periods citing only the registered ePCN with exact dates: the
+        # publisher's own data, kept, a warning
+        "publisher-overlap-is-a-warning",
+        append("pcn_memberships.csv", "G82006-U04973-1,G82006,U04973,2020-01-01,,,,,,EPCN25\n"),
+        [("pcn_memberships.csv", "G82006,U04973", "pcn_code", "publisher-overlap")],
     ),
     Case(
         "missing-partnership",
         edit("pcns.csv", ",,,,,,dartford-gravesham-swanley,", ",,,,,,,"),
         [
             ("pcns.csv", "U04973,", "partnership", "missing-partnership"),
-            ("pcns.csv", "U04973,", "partnership", "missing-value"),
         ],
     ),
     Case(

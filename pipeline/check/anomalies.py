@@ -14,9 +14,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date
 
-from pipeline.check.tables import row_issue
+from pipeline.check.tables import record_key, row_issue
 from pipeline.core.issues import WARNING, Issue
 from pipeline.core.model import Dataset, Row, Table
 from pipeline.core.scope import (
@@ -34,15 +33,6 @@ SHORT_LIFE_DAYS = 1
 
 def ics_scope(dataset: Dataset) -> Scope | None:
     return scope_of(dataset.values("ics"))
-
-
-def record_key(table: Table, row: Row) -> str:
-    """A record's primary key as a decision names it: its parts joined by a space."""
-    parts = []
-    for name in table.schema.primary_key:
-        value = row.values.get(name)
-        parts.append(value.isoformat() if isinstance(value, date) else str(value or ""))
-    return " ".join(parts)
 
 
 def _own(scope: Scope | None, row: Row) -> bool:

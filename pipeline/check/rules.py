@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import date
 
-from pipeline.check.tables import row_issue
+from pipeline.check.tables import record_key, row_issue
 from pipeline.core.issues import WARNING, Issue
 from pipeline.core.model import Dataset, Row, Table
 from pipeline.core.timeline import LIFESPANS, Life, Moment, life, moment, row_life
@@ -186,8 +186,7 @@ def _overlaps(
                         "pcn_code",
                         "publisher-overlap",
                         f"{where}: both periods as the publisher gives them, kept (decisions "
-                        f"key: {practice} {row_b.values.get('pcn_code')} "
-                        f"{_iso(row_b.values.get('start_date'))})",
+                        f"key: {record_key(table, row_b)})",
                         row_b.values.get("pcn_code"),
                     )
                     yield replace(issue, severity=WARNING)
@@ -200,7 +199,3 @@ def _overlaps(
                     f"{where}; end one membership before the other starts",
                     row_b.values.get("pcn_code"),
                 )
-
-
-def _iso(value: object) -> str:
-    return value.isoformat() if isinstance(value, date) else ""

@@ -10,6 +10,7 @@ import difflib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from pipeline.core.issues import Issue, quote
@@ -224,3 +225,12 @@ def row_issue(table: Table, row: Row, field: str, code: str, message: str, value
         "" if value is None else str(value),
         row.record.index,
     )
+
+
+def record_key(table: Table, row: Row) -> str:
+    """A record's primary key as a person names it (in a decision): its parts joined by a space."""
+    parts = []
+    for name in table.schema.primary_key:
+        value = row.values.get(name)
+        parts.append(value.isoformat() if isinstance(value, date) else str(value or ""))
+    return " ".join(parts)

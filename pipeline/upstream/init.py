@@ -333,8 +333,13 @@ class _Project:
         (folder / "schemas").mkdir()
         for name, text in self.texts.items():
             (folder / "sources" / name).write_bytes(text.encode("utf-8"))
+        written = {name.rsplit(".", 1)[0] for name in self.texts}
         for path in sorted(schemas.glob("*.schema.yaml")):
             shutil.copyfile(path, folder / "schemas" / path.name)
+            resource = path.name.removesuffix(".schema.yaml")
+            if resource not in written:  # a resource init has no data for yet: no records
+                text = _yaml_records(f"No {resource} records yet (see its schema).", [])
+                (folder / "sources" / f"{resource}.yaml").write_bytes(text.encode("utf-8"))
 
 
 class _Builder:
@@ -490,6 +495,13 @@ class _Builder:
             return []
         for row in self._own_pcns():
             self.records.propose_partnership(row, map_stamp, self.release_date)
+            # Each PCN follows the rule as it stands; what awaits review is the partnership
+            # layer itself, which partnerships.note says. A split vote stays marked for review.
+            if not any(
+                n.code == "partnership-split" and n.key == row.get("pcn_code")
+                for n in self.records.notes
+            ):
+                self.records.put(row, "partnership_review", "false", map_stamp)
         self.records.notes = [n for n in self.records.notes if n.code != "partnership-proposed"]
         return records
 
@@ -915,7 +927,9 @@ class _Builder:
 
 
 def _entry(ident: str, title: str, file: NationalFile) -> dict[str, Any]:
-    entry: dict[str, Any] = {"id": ident, "title": title, "path": file.path.name}
+    # No path: init cannot know where the file was downloaded from (the title names the file,
+    # the sha256 identifies it); a person adds the address, as after a refresh.
+    entry: dict[str, Any] = {"id": ident, "title": title}
     if file.vintage is not None:
         entry["vintage"] = file.vintage.isoformat()
     entry["sha256"] = file.sha256
