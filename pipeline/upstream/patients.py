@@ -12,7 +12,7 @@ line or totals that do not add up stop the read (`UpstreamFormatError`, naming
 the file, line and column), and a file larger than the limits is refused before it is read.
 
 The records sum the single years into five-year bands (0-4 ... 90-94, 95+): 1,800 lines a
-month for the 45 PCNs of Kent and Medway instead of 8,640, so the source file grows by about
+month for an ICS of 45 PCNs instead of 8,640, so the source file grows by about
 80 KB a month, not 400 KB; the published file, cited with its sha256, keeps the single years.
 """
 

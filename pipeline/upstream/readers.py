@@ -15,7 +15,7 @@ must never build records from a file it half understood. Values are otherwise ke
 (names in their published case); text is only stripped of surrounding spaces.
 
 `filter_epcn` and `filter_gp_map` keep the rows of one ICS, so the same code reads the national
-files and the Kent and Medway subsets.
+files and the one-ICS subsets.
 """
 
 from __future__ import annotations

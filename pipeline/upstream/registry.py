@@ -131,7 +131,7 @@ def find_entry(
 ) -> SourceEntry | None:
     """The entry of this file: same bytes, else the same publication and vintage.
 
-    The second rule matters for subsets and re-downloads: a Kent and Medway extract of the
+    The second rule matters for subsets and re-downloads: one ICS's extract of the
     ePCN of 2025-01-20 is the same publication as the national file registered as EPCN25.
     """
     for entry in entries:
