@@ -28,9 +28,7 @@ from tests.conftest import SCHEMAS, SOURCES
 NATIONAL = Path(__file__).parent / "fixtures" / "national"
 MAP26 = NATIONAL / "gp-reg-pat-prac-map_2026-08-01.zip"
 MAP22 = NATIONAL / "gp-reg-pat-prac-map_2022-01-01.csv"
-EPCNS = tuple(
-    NATIONAL / f"epcn_{day}.xlsx" for day in ("2022-04-27", "2023-01-26", "2025-01-20")
-)
+EPCNS = tuple(NATIONAL / f"epcn_{day}.xlsx" for day in ("2022-04-27", "2023-01-26", "2025-01-20"))
 EPCMEM, ECCG = NATIONAL / "epcmem.csv", NATIONAL / "eccg.csv"
 ICB_NAMES = NATIONAL / "icb_names_codes_dec_2024.csv"
 
@@ -194,7 +192,9 @@ def test_kent_through_init_reproduces_the_shipped_facts(tmp_path: Path) -> None:
                     unreproduced.append((name, key, column, row["source"]))
     assert unreproduced, "every fact reproduced: drop the MAP20 exception below"
     assert all(
-        name == "practices.csv" and column == "postcode" and "MAP20" in source.split("; ")
+        name == "practices.csv"
+        and column == "postcode"
+        and "MAP20" in source.split("; ")
         and "MAP22" not in source.split("; ")
         for name, _, column, source in unreproduced
     ), unreproduced
