@@ -42,11 +42,12 @@ from pipeline.core.scope import (
     PARTNERSHIP_RULES,
     Scope,
 )
-from pipeline.core.timeline import life
+from pipeline.core.timeline import life, moment
 from pipeline.upstream.boundary import keep_epcn, keep_gp_map, merge_upstream
 from pipeline.upstream.csvedit import CsvDocument, CsvRow
 from pipeline.upstream.editable import (
     MEMBERSHIP_COLUMNS,
+    NAME_COLUMNS,
     PCN_COLUMNS,
     PRACTICE_COLUMNS,
     EditableTables,
@@ -360,6 +361,7 @@ class _Builder:
             {},
             {},
             (DERIVED_ID,),
+            names=_empty(NAME_COLUMNS, "pcn_names.csv"),
         )
         map_file, mapping = inputs.gp_map
         self.map_rows = [row for row in mapping.rows if row.icb_code == icb]
@@ -419,6 +421,8 @@ class _Builder:
         self.records.scope = Scope(
             self.scope.icb, self.scope.sub_icb_locations, self.scope.former_ccgs, NO_PARTNERSHIPS
         )
+        for stamp, _ in [*self.stamps, *self.older]:
+            self.records.dated[stamp.id] = stamp.vintage
         merge_upstream(self.records, self.stamps)
         newest = self.release_date
         for stamp, extract in self.older:
@@ -439,6 +443,7 @@ class _Builder:
             "pcns.csv": self.records.pcns.render(),
             "practices.csv": self.records.practices.render(),
             "pcn_memberships.csv": self.records.memberships.render(),
+            "pcn_names.csv": self._names_text(),
             "organisations.csv": self._csv("organisations", organisations),
             "icbs.csv": self._csv("icbs", self._icbs()),
             "ics.yaml": _yaml_records("The integrated care system (one record).", [self._ics()]),
@@ -465,6 +470,30 @@ class _Builder:
         name = self._names()
         texts["package.yaml"] = self._package(name)
         return _Project(name["slug"], day, pcns_open, practices_open, texts)
+
+    def _names_text(self) -> str:
+        """pcn_names, each PCN's names numbered in the order they held: an older mapping file,
+        merged last, adds an earlier name after the later ones."""
+        names = self.records.names
+        if names is None:
+            return ""
+        by_pcn: dict[str, list[CsvRow]] = defaultdict(list)
+        for row in names.rows:
+            by_pcn[row.get("pcn_code")].append(row)
+        ordered: list[CsvRow] = []
+        for code in sorted(by_pcn):
+            rows = sorted(
+                by_pcn[code],
+                key=lambda r: (
+                    moment(r, "valid_to").hi or date.max,
+                    moment(r, "valid_from").lo or date.min,
+                ),
+            )
+            for number, row in enumerate(rows, start=1):
+                row.set("number", str(number))
+            ordered.extend(rows)
+        names.rows[:] = ordered
+        return names.render()
 
     # --- practices' 2019 CCGs ---------------------------------------------------------------
 
