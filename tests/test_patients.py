@@ -24,6 +24,7 @@ from pipeline.upstream import patients
 from pipeline.upstream.patients import BANDS, read_registered_patients
 from pipeline.upstream.readers import UpstreamFormatError
 from pipeline.upstream.refresh import apply_refresh, plan_refresh
+from pipeline.upstream.report import render_refresh
 
 FIXTURES = Path(__file__).parent / "fixtures" / "upstream"
 AGE26 = FIXTURES / "gp-reg-pat-prac-sing-age-regions_2026-08-01_kent_medway.zip"
@@ -298,3 +299,18 @@ def test_the_claims_registered_agrees_and_population_is_context() -> None:
     assert population["claimed"] == 1_900_000
     assert "2,036,209 patients registered" in population["context"]
     assert "not residents" in population["context"]
+
+
+def test_an_open_pcn_missing_from_the_file_is_listed_for_review(project: Project) -> None:
+    lines = fixture_text().splitlines(keepends=True)
+    kept = [line for line in lines if ",PCN,U04973," not in line]
+    path = project.root / MEMBER
+    path.write_text("".join(kept), encoding="utf-8", newline="")
+    plan = plan_refresh(project.sources, project.schemas, registered_patients=path)
+    (note,) = [n for n in plan.report.notes if n.code == "no-registered-patients"]
+    assert note.key == "U04973"
+    assert "GARDEN CITY PCN is open on 2026-08-01" in note.message
+    assert "no-registered-patients" in render_refresh(plan.report, "text")
+    # its patients then count as the ICB's unallocated, and the totals still add up
+    apply_refresh(plan)
+    assert project.validate().report.ok

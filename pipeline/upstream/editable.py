@@ -92,7 +92,7 @@ class Note:
 
     Codes: `partnership-proposed`, `partnership-split`, `no-partnership`, `practice-without-ccg`,
     `kept-newer`, `corrected`, `reopened`, `closed-pcn-mapped`, `stale-snapshot`,
-    `missing-start-date`, `unnamed-former-name`.
+    `missing-start-date`, `unnamed-former-name`, `no-registered-patients`.
     """
 
     code: str

@@ -40,7 +40,7 @@ from pipeline.sources.load import load_source_file
 from pipeline.sources.metadata import load_metadata
 from pipeline.sources.project import check_folders
 from pipeline.upstream.boundary import keep_epcn, keep_gp_map, merge_upstream
-from pipeline.upstream.csvedit import CsvDocument
+from pipeline.upstream.csvedit import CsvDocument, CsvRow
 from pipeline.upstream.editable import EditableTables, Note, Stamp, split_ids
 from pipeline.upstream.patients import patient_records, read_registered_patients
 from pipeline.upstream.readers import EpcnExtract, GpMapExtract, read_epcn, read_gp_map
@@ -235,9 +235,11 @@ def plan_refresh(
     fresh = [u.entry for u, _ in inputs if not u.registered and u.entry.id in cited]
     if registered_patients is not None:
         taken = [*entries, *(u.entry for u, _ in inputs)]
-        patients, patient_texts = _patients(
+        patients, patient_texts, missing = _patients(
             registered_patients, sources, schemas, documents["pcns"], taken, originals
         )
+        for code, message in missing:
+            records.note("no-registered-patients", "registered_patients", code, message)
         inputs.append((patients, None))
         texts.update(patient_texts)
         if not patients.registered and patient_texts:
@@ -351,9 +353,10 @@ def _patients(
     pcns: CsvDocument,
     entries: Sequence[SourceEntry],
     originals: dict[str, bytes],
-) -> tuple[UpstreamFile, dict[str, str]]:
+) -> tuple[UpstreamFile, dict[str, str], list[tuple[str, str]]]:
     """Registered patients of the ICS's PCNs, ICBs and sub-ICB locations on the file's extract
-    date: the new texts of registered_patients.csv and registered_totals.csv."""
+    date: the new texts of registered_patients.csv and registered_totals.csv, and the PCNs
+    open that day (by the records) that the file has no patients for, each with a message."""
     headers: dict[str, list[str]] = {}
     for resource in PATIENT_FILES:
         schema = schemas / f"{resource}.schema.yaml"
@@ -398,7 +401,30 @@ def _patients(
     upstream = UpstreamFile(
         AGES, path, extract.vintage, sha, entry, registered, extract.lines - 1, kept_rows, detail
     )
-    return upstream, texts
+    day = extract.vintage.isoformat()
+    missing = [
+        (
+            str(row.get("pcn_code")),
+            f"PCN {row.get('pcn_code')} {row.get('pcn_name')} is open on {day} by the records, "
+            f"but {path.name} has no registered patients for it; check its dates, or that the "
+            "file is complete",
+        )
+        for row in pcns.rows
+        if _open_on(row, day) and extract.get("pcn", str(row.get("pcn_code"))) is None
+    ]
+    return upstream, texts, missing
+
+
+def _open_on(row: CsvRow, day: str) -> bool:
+    """Definitely open on `day` (ISO text), by the row's open and close dates or bounds."""
+    opened = row.get("open_date") or row.get("open_date_latest")
+    closed = [row.get(f"close_date{s}") for s in ("", "_earliest", "_latest")]
+    if not opened or opened > day:
+        return False
+    if not any(closed):
+        return True
+    last = closed[0] or closed[1]
+    return bool(last) and last >= day
 
 
 def _schema_fields(path: Path) -> list[str]:
