@@ -628,7 +628,7 @@ KILL_POINTS = [
     ("partial write pcns.json", "published"),  # staging only
     ("after replace " + ZIP, "published"),  # the zip in place, its folder not yet
     ("after replace " + VERSION, "unchanged"),  # published, no catalog or site yet
-    ("partial write .staging-site-index.html", "unchanged"),  # catalog written, site not
+    ("before replace index.html", "unchanged"),  # catalog and release pages written, index not
 ]
 
 
