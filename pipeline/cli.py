@@ -533,14 +533,16 @@ def refresh(
     from pipeline.upstream.refresh import apply_refresh, plan_refresh
     from pipeline.upstream.report import render_refresh
 
-    plan = plan_refresh(
-        sources,
-        schemas,
-        epcn=epcn,
-        gp_map=gp_map,
-        allow_older=allow_older,
-        registered_patients=registered_patients,
-    )
+    with terminal_progress(fmt) as progress:
+        plan = plan_refresh(
+            sources,
+            schemas,
+            epcn=epcn,
+            gp_map=gp_map,
+            allow_older=allow_older,
+            registered_patients=registered_patients,
+            progress=progress,
+        )
     report = plan.report if dry_run else apply_refresh(plan)
     click.echo(render_refresh(report, fmt))
 
@@ -607,7 +609,8 @@ def init(
     """
     from pipeline.upstream.init import init_project, read_init_inputs, render_init
 
-    inputs = read_init_inputs(gp_maps, epcns, epcmem, eccg, icb_names)
+    with terminal_progress(fmt) as progress:
+        inputs = read_init_inputs(gp_maps, epcns, epcmem, eccg, icb_names, progress)
     result = init_project(folder, icb, inputs, schemas, rule=partnership_rule)
     click.echo(render_init(result, fmt))
 

@@ -35,6 +35,7 @@ from pipeline.check.validate import validate_project
 from pipeline.core.errors import PipelineError
 from pipeline.core.files import display_path, file_sha256
 from pipeline.core.issues import render_text
+from pipeline.core.progress import SILENT, Progress
 from pipeline.core.scope import (
     BY_CCG_2019,
     BY_SUB_ICB,
@@ -137,17 +138,23 @@ def read_init_inputs(
     epcmem: Path | None = None,
     eccg: Path | None = None,
     icb_names: Path | None = None,
+    progress: Progress = SILENT,
 ) -> InitInputs:
     paths = [gp_map] if isinstance(gp_map, Path) else list(gp_map)
     if not paths:
         raise InitError("no mapping file", hint="Give --gp-map gp-reg-pat-prac-map.zip.")
-    maps = sorted(
-        ((NationalFile(p, file_sha256(p), (m := read_gp_map(p)).vintage), m) for p in paths),
-        key=lambda item: item[1].vintage,
-    )
+    others = [f for f in (epcmem, eccg, icb_names) if f is not None]
+    progress.start(len(paths) + len(epcn) + len(others), "reading the national files")
+    read_maps = []
+    for path in paths:
+        extract_map = read_gp_map(path)
+        read_maps.append((NationalFile(path, file_sha256(path), extract_map.vintage), extract_map))
+        progress.advance(path.name)
+    maps = sorted(read_maps, key=lambda item: item[1].vintage)
     workbooks = []
     for path in epcn:
         extract = read_epcn(path)
+        progress.advance(path.name)
         if extract.vintage is None:
             raise InitError(
                 f"{path.name}: the workbook has no last-saved date (docProps/core.xml), so its "
@@ -158,6 +165,9 @@ def read_init_inputs(
     members = read_epcmem(epcmem) if epcmem else None
     eccg_rows = read_eccg(eccg) if eccg else None
     names = read_icb_names(icb_names) if icb_names else None
+    for path in others:
+        progress.advance(path.name)
+    progress.finish()
     return InitInputs(
         maps[-1],
         tuple(workbooks),

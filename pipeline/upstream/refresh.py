@@ -34,6 +34,7 @@ from pipeline.core.errors import PipelineError
 from pipeline.core.files import csv_table, display_path, file_sha256
 from pipeline.core.issues import render_text
 from pipeline.core.model import Validation
+from pipeline.core.progress import SILENT, Progress
 from pipeline.core.scope import Scope, scope_of
 from pipeline.core.versions import next_version
 from pipeline.sources.load import load_source_file
@@ -180,6 +181,7 @@ def plan_refresh(
     gp_map: Path | None = None,
     allow_older: bool = False,
     registered_patients: Path | None = None,
+    progress: Progress = SILENT,
 ) -> RefreshPlan:
     """Read the upstream files and work out the new sources; write nothing."""
     if epcn is None and gp_map is None and registered_patients is None:
@@ -216,7 +218,9 @@ def plan_refresh(
     records.partnership_of_sub_icb = _partnership_of_sub_icb(sources)
     codes = scope.codes
     held = held_vintages(entries, records.cited())
+    progress.start(5, "reading the upstream files")
     inputs = _read_inputs(epcn, gp_map, codes, entries, held, allow_older)
+    progress.advance("merging")
     merge_upstream(
         records,
         [
@@ -231,6 +235,7 @@ def plan_refresh(
         text = documents[resource].render()
         if text.encode("utf-8") != originals[name]:
             texts[name] = text
+    progress.advance("registered patients" if registered_patients else "merged")
     cited = records.cited()
     fresh = [u.entry for u, _ in inputs if not u.registered and u.entry.id in cited]
     if registered_patients is not None:
@@ -249,12 +254,15 @@ def plan_refresh(
         texts[PACKAGE] = append_entries(package, fresh, display_path(sources / PACKAGE))
 
     diff, before_issues = None, 0
+    progress.advance("validating the sources before and after")
     if texts:
         before, after = _validate_both(sources, schemas, texts)
+        progress.advance("comparing them")
         if before.report.ok:
             diff = diff_snapshots(sources_snapshot(before, BEFORE), sources_snapshot(after, AFTER))
         else:
             before_issues = len(before.report.issues)
+    progress.finish()
     report = RefreshReport(
         sources=display_path(sources),
         codes=tuple(sorted(codes)),
