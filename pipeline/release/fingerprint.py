@@ -29,7 +29,7 @@ from pipeline.sources.metadata import load_metadata
 CACHE = ".cache"
 RECORD = "fingerprints.json"
 # The libraries whose versions can change a published byte (their writers, their readers).
-LIBRARIES = ("frictionless", "pyarrow", "openpyxl", "PyYAML", "Jinja2")
+LIBRARIES = ("frictionless", "pyarrow", "xlsxwriter", "PyYAML", "Jinja2")
 CODE = Path(__file__).resolve().parent.parent  # the pipeline package: code, templates, schemas
 
 
