@@ -144,3 +144,26 @@ def test_the_checker_finds_an_import_upward() -> None:
     assert layer_violations(graph) == [
         "pipeline.core.files imports pipeline.release.publish, a higher layer"
     ]
+
+
+def test_the_readme_names_every_module_in_its_layer() -> None:
+    """The README's table of layers lists every module, in the row of its own layer."""
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    rows = {
+        line.split("|")[1].strip(): line
+        for line in readme[readme.index("| layer | owns |") :].split("\n\n")[0].splitlines()[2:]
+    }
+    missing = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        relative = path.relative_to(PACKAGE.parent).as_posix()
+        if path.name in ("__init__.py", "__main__.py"):
+            continue
+        if len(path.relative_to(PACKAGE).parts) == 1:
+            if not any(f"`{relative}`" in key for key in rows):
+                missing.append(relative)
+            continue
+        folder = f"`{path.parent.relative_to(PACKAGE.parent).as_posix()}/`"
+        row = next((line for key, line in rows.items() if folder in key), "")
+        if f"`{path.stem}`" not in row:
+            missing.append(relative)
+    assert missing == []
