@@ -167,7 +167,7 @@ CASES = [
         [("objectives.yaml", "- number: 2", "objective", "missing-value")],
     ),
     Case(
-        "enum-and-foreign-key-partnership-typo",
+        "foreign-key-partnership-typo",
         edit("pcns.csv", ",,,,,,dartford-gravesham-swanley,", ",,,,,,east-kentt,"),
         # partnership ids are the ICS's data: the foreign key checks them, not an enum
         [("pcns.csv", "east-kentt", "partnership", "foreign-key")],
@@ -285,10 +285,7 @@ CASES = [
     Case(
         "missing-cell",
         edit("practices.csv", PRACTICE_ROW, "G82002,ST JAMES' SURGERY,CT16 1SF,10A"),
-        [
-            ("practices.csv", 2, "source", "missing-cell"),
-            ("practices.csv", 2, "source", "missing-value"),
-        ],
+        [("practices.csv", 2, "source", "missing-cell")],  # the short row is one message
     ),
     # --- reading the files --------------------------------------------------------------------
     Case(
@@ -592,12 +589,28 @@ def test_all_problems_are_reported_at_once(project: Project) -> None:
 
 
 def test_issue_carries_value_resource_and_record(project: Project) -> None:
-    project.edit("pcns.csv", ",,,,,,dartford-gravesham-swanley,", ",,,,,,east-kentt,")
+    project.edit("pcn_memberships.csv", "G82006,U17834,", "G82006,U17843,")
     issues = project.validate().report.issues
     fk = next(i for i in issues if i.code == "foreign-key")
-    assert (fk.resource, fk.field, fk.value, fk.record) == ("pcns", "partnership", "east-kentt", 1)
-    assert fk.message == '"east-kentt" is not a partnerships.id'
-    assert Path(fk.file) == project.path("pcns.csv")
+    assert (fk.resource, fk.field, fk.value, fk.record) == (
+        "pcn_memberships",
+        "pcn_code",
+        "U17843",
+        1,
+    )
+    assert fk.message.startswith('"U17843" is not a pcns.pcn_code; did you mean "U17834"')
+    assert Path(fk.file) == project.path("pcn_memberships.csv")
+
+
+def test_a_typo_gets_the_nearest_valid_values(project: Project) -> None:
+    project.edit("pcns.csv", ",,,,,,dartford-gravesham-swanley,", ",,,,,,east-kentt,")
+    (fk,) = project.validate().report.issues
+    assert fk.code == "foreign-key" and fk.message.endswith(
+        '; did you mean "east-kent" or "west-kent"?'
+    )
+    project.edit("pcns.csv", ",,,,,,east-kentt,", ",,,,,,zzzz,")
+    (fk,) = project.validate().report.issues
+    assert "did you mean" not in fk.message  # nothing near: no guess
 
 
 MESSAGES = [
@@ -664,3 +677,12 @@ def test_message_says_what_to_fix(
 def test_flatten_is_compact() -> None:
     issue = Issue("/x/sources/pcns.csv", 3, "pattern", "m", "pcns", "pcn_code", "U1234", 1)
     assert flatten([issue]) == [("pcns.csv", 3, "pcn_code", "pattern")]
+
+
+def test_an_unquoted_comma_is_one_message_for_its_row(project: Project) -> None:
+    """The row's cells shift under the wrong headers: the shape is the one thing to fix, so the
+    type, pattern, enum and reference errors of the shifted cells are left out."""
+    project.edit("pcns.csv", "U04973,GARDEN CITY PCN,", "U04973,GARDEN CITY, PCN,")
+    line = project.line_of("pcns.csv", "U04973,GARDEN CITY, PCN")
+    on_the_row = [f for f in project.flat() if f[0] == "pcns.csv" and f[1] == line]
+    assert on_the_row == [("pcns.csv", line, "", "extra-cell")]

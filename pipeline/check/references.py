@@ -3,9 +3,10 @@ declared in the package's registry of public sources."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
-from pipeline.core.issues import Issue, quote
+from pipeline.core.issues import Issue, did_you_mean, quote
 from pipeline.core.model import Dataset, Metadata
 
 
@@ -26,16 +27,37 @@ def check_foreign_keys(dataset: Dataset) -> Iterable[Issue]:
                 if any(v is None for v in key):
                     continue
                 shown = ", ".join(str(v) for v in key)
+                hint = did_you_mean(shown, suggestions(dataset, target, ref_fields, known))
                 yield Issue(
                     table.source.file,
                     row.record.line_of(fields[0]),
                     "foreign-key",
-                    f"{quote(shown)} is not a {target}.{', '.join(ref_fields)}",
+                    f"{quote(shown)} is not a {target}.{', '.join(ref_fields)}{hint}",
                     table.resource,
                     ", ".join(fields),
                     shown,
                     row.record.index,
                 )
+
+
+def suggestions(
+    dataset: Dataset, target: str, fields: list[str], known: set[tuple[object, ...]]
+) -> list[str]:
+    """The referenced keys a typo may have meant: only those that are themselves valid (a
+    target whose own code breaks its pattern is never offered)."""
+    schema = dataset.tables[target].schema
+    patterns = []
+    for name in fields:
+        try:
+            pattern = schema.field(name).get("constraints", {}).get("pattern")
+        except KeyError:
+            pattern = None
+        patterns.append(re.compile(pattern) if pattern else None)
+    return [
+        ", ".join(str(v) for v in key)
+        for key in known
+        if all(p is None or p.fullmatch(str(v)) for p, v in zip(patterns, key, strict=True))
+    ]
 
 
 def check_provenance(dataset: Dataset, metadata: Metadata) -> Iterable[Issue]:

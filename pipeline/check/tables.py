@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from pipeline.core.issues import Issue, quote
+from pipeline.core.issues import Issue, did_you_mean, quote
 from pipeline.core.model import Record, ResourceSchema, Row, SourceTable, Table
 
 CONSTRAINT = re.compile(r'constraint "(\w+)" is "(.*)"$')
@@ -188,7 +188,11 @@ def frictionless_issue(error: Any, source: SourceTable, schema: ResourceSchema) 
         elif constraint == "pattern":
             code, message = "pattern", f"{quote(value)} does not match {limit}"
         elif constraint == "enum":
-            code, message = "enum", f"{quote(value)} is not one of {limit}"
+            allowed = _enum_of(schema, name)
+            code, message = (
+                "enum",
+                f"{quote(value)} is not one of {limit}" + did_you_mean(value, allowed),
+            )
         else:
             code, message = "constraint", f"{quote(value)} breaks {constraint} {limit}"
     elif error.type == "unique-error":
@@ -234,3 +238,10 @@ def record_key(table: Table, row: Row) -> str:
         value = row.values.get(name)
         parts.append(value.isoformat() if isinstance(value, date) else str(value or ""))
     return " ".join(parts)
+
+
+def _enum_of(schema: ResourceSchema, name: str) -> list[str]:
+    try:
+        return [str(v) for v in schema.field(name).get("constraints", {}).get("enum", [])]
+    except KeyError:
+        return []

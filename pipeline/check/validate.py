@@ -60,7 +60,23 @@ def validate(loaded: LoadedSources) -> Validation:
         summary["warnings"] = dict(sorted(warnings.items()))
     if decided:
         summary["decided"] = decided
-    return Validation(dataset, ValidationReport(sort_issues(issues), summary))
+    return Validation(dataset, ValidationReport(sort_issues(quieten(issues)), summary))
+
+
+SHAPE = ("extra-cell", "missing-cell")
+
+
+def quieten(issues: list[Issue]) -> list[Issue]:
+    """A row with too many or too few cells is one message: the errors of its shifted cells (a
+    value under the wrong header) say nothing the shape does not, so they are left out. A
+    value that breaks its enum or pattern is not also reported as a reference to nothing."""
+    broken = {(i.file, i.record) for i in issues if i.code in SHAPE and i.record >= 0}
+    issues = [i for i in issues if i.code in SHAPE or (i.file, i.record) not in broken]
+    # a value outside its enum or pattern is one message too, not also a reference to nothing
+    wrong = {(i.file, i.record, i.field) for i in issues if i.code in ("enum", "pattern")}
+    return [
+        i for i in issues if i.code != "foreign-key" or (i.file, i.record, i.field) not in wrong
+    ]
 
 
 def validate_project(sources: Path, schemas: Path) -> Validation:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
+from difflib import get_close_matches
 from typing import Any
 
 from pipeline.core.text import shorten
@@ -94,6 +95,16 @@ def quote(value: object) -> str:
     """A value as it appears in a message: strings quoted, so blanks and spaces are visible."""
     text = json.dumps(value, ensure_ascii=False) if isinstance(value, str) else str(value)
     return shorten(text)
+
+
+def did_you_mean(value: str, choices: Iterable[str], n: int = 3) -> str:
+    """ "; did you mean ...?" with the nearest valid values (difflib's ratio, the case ignored),
+    or nothing when none is near: a typo such as `east-kentt` is answered with `east-kent`."""
+    options = {str(c).casefold(): str(c) for c in choices if c is not None}
+    near = get_close_matches(value.casefold(), list(options), n=n, cutoff=0.6)
+    if not near:
+        return ""
+    return "; did you mean " + " or ".join(quote(options[c]) for c in near) + "?"
 
 
 SOURCE_ADVICE = "Fix the source records, or the schema if it is wrong."
