@@ -164,10 +164,18 @@ def render_summary(report: ValidationReport) -> str:
     claims = summary.get("claims", [])
     if claims:
         lines.append("Claims:")
+        # every column as wide as its widest value: a long id or figure keeps the columns
+        width = max(len(str(claim["id"])) for claim in claims)
+        said = max(len(str(claim["claimed"])) for claim in claims)
+        found = max(
+            len(str(claim["computed"] if claim["computed"] is not None else "-"))
+            for claim in claims
+        )
         for claim in claims:
             computed = claim["computed"] if claim["computed"] is not None else "-"
             lines.append(
-                f"  {claim['id']:<22} claimed {claim['claimed']!s:<8} computed {computed:<8} "
+                f"  {claim['id']:<{width}} claimed {claim['claimed']!s:<{said}} "
+                f"computed {computed!s:<{found}} "
                 f"at {claim['as_at'] or '-'}  {claim['status']}"
             )
             if claim.get("context"):

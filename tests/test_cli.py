@@ -609,3 +609,22 @@ def test_the_fast_text_check_agrees_with_the_policy_character_by_character(text:
 
     for multiline in (True, False):
         assert text_problem(text, multiline=multiline) == first_refused(text, multiline=multiline)
+
+
+def test_the_claims_summary_keeps_its_columns_for_long_ids_and_figures() -> None:
+    from pipeline.cli import render_summary
+    from pipeline.core.issues import ValidationReport
+
+    claims = [
+        {"id": "a", "claimed": 4, "computed": 4, "as_at": "2022-07-01", "status": "agrees"},
+        {
+            "id": "four-health-and-care-partnerships-and-more",
+            "claimed": 1900000,
+            "computed": None,
+            "as_at": "2022-07-01",
+            "status": "context",
+        },
+    ]
+    lines = render_summary(ValidationReport((), {"claims": claims})).splitlines()[-2:]
+    for word in ("claimed", "computed", "at 2022"):
+        assert len({line.index(word) for line in lines}) == 1, (word, lines)

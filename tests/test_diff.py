@@ -205,6 +205,8 @@ def test_the_release_carries_its_changelog(releases: Path) -> None:
     assert bullets == WEEK_NOTABLE
     first = (releases / "1.0.0" / "CHANGELOG.md").read_text("utf-8")
     assert first.startswith("# Changelog\n\n## 1.0.0 (2026-11-24)\n\nFirst release. 10 tables")
+    # the index shows this beside its Tables column, which counts the generated tables too
+    assert "(the tables generated at publication, such as `changes`, besides)" in first
 
 
 def test_the_cumulative_changelog_has_every_release_newest_first(releases: Path) -> None:

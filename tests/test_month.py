@@ -139,6 +139,11 @@ def test_the_month(tmp_path: Path) -> None:
     result = invoke("refresh", "--gp-map", december(tmp_path), *refresh_args(project))
     assert result.exit_code == 0, result.output
     assert "Review before publishing" in result.stdout
+    # both sides of a refresh share the release date: said once
+    # (the new PCN opened between two files, so on that day it may or may not be open)
+    assert "Dartford, Gravesham and Swanley: 7 to 8 PCNs open on 2026-11-25, was 7\n" in (
+        result.stdout
+    )
     assert project.read("pcn_names.csv").count(NEW) == 1  # the NHS name agrees: no change
     validated = invoke("validate", *refresh_args(project))
     assert validated.exit_code == 0

@@ -301,3 +301,20 @@ def test_bytes_that_are_not_utf8_name_their_line(tmp_path: Path, data: bytes, li
     assert table is None
     assert [(i.code, i.line, i.resource) for i in issues] == [("encoding", line, "t")]
     assert "UTF-8" in issues[0].message
+
+
+def test_descriptions_of_refreshed_tables_name_no_file_of_today() -> None:
+    """What refresh keeps current (pcns, practices, pcn_memberships, pcn_names) is described by
+    what its fields mean, never by which file filled them today: that goes stale at the next
+    refresh (a registry id such as MAP26 or EPCN25, or an extract date)."""
+    import re
+
+    import yaml
+
+    # (2019 facts such as epcmem's last date are history, not a file of today)
+    stale = re.compile(r"\b(?:EPCN|MAP)[0-9]{2}\b|\b202[1-9]-[0-9]{2}-[0-9]{2}\b")
+    schemas = Path(__file__).resolve().parent.parent / "schemas"
+    for name in ("pcns", "practices", "pcn_memberships", "pcn_names"):
+        schema = yaml.safe_load((schemas / f"{name}.schema.yaml").read_text("utf-8"))
+        texts = [schema["description"], *(f.get("description", "") for f in schema["fields"])]
+        assert [t for t in texts if stale.search(t)] == [], name

@@ -126,7 +126,8 @@ def release_section(diff: Diff | None, new: Snapshot) -> str:
     if diff is None:
         total = sum(len(t.rows) for t in new.tables.values())
         lines += [
-            f"First release. {len(new.tables)} tables, {total} records.",
+            f"First release. {len(new.tables)} tables, {total} records (the tables generated at "
+            "publication, such as `changes`, besides).",
             "",
             "| resource | records |",
             "|---|---:|",

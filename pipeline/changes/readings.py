@@ -287,7 +287,11 @@ def pcn_counts(old: Snapshot, new: Snapshot, old_data: Dataset, new_data: Datase
                 old=str(was),
                 new=str(now),
                 description=f"Partnership {partnerships.get(pid, pid)}: {now} PCNs open on "
-                f"{new.released.isoformat()}, was {was} on {old.released.isoformat()}",
+                + (
+                    f"{new.released.isoformat()}, was {was}"
+                    if new.released == old.released  # a refresh: the same day both sides
+                    else f"{new.released.isoformat()}, was {was} on {old.released.isoformat()}"
+                ),
             )
         )
     return found
