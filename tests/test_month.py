@@ -235,3 +235,31 @@ def test_an_end_after_the_files_date_is_not_reopened(tmp_path: Path) -> None:
     result = invoke("refresh", "--epcn", EPCN["EPCN25"], "--dry-run", *refresh_args(project))
     assert result.exit_code == 0, result.output
     assert "no change: the sources already hold these facts" in result.stdout
+
+
+def test_a_rename_dated_after_the_file_stays_whatever_it_cites(tmp_path: Path) -> None:
+    """A rename typed by hand from 2026-11-20, citing an older registry entry: MAP26 (2026-08-01)
+    shows the old name because it predates the rename, so refresh changes nothing."""
+    project = copy_project(tmp_path / "project")
+    project.edit("pcns.csv", f"U21470,{OLD},", f"U21470,{NEW},")
+    name = next(
+        line for line in project.read("pcn_names.csv").splitlines() if line.startswith("U21470,")
+    )
+    ended = name.replace(f",{OLD},,,,,,,", f",{OLD},,,,2026-11-19,,,")
+    project.edit("pcn_names.csv", name + "\n", f"{ended}\nU21470,2,{NEW},2026-11-20,,,,,,KM-ICS\n")
+    assert invoke("validate", *refresh_args(project)).exit_code == 0
+    result = invoke("refresh", "--gp-map", MAP["MAP26"], "--dry-run", *refresh_args(project))
+    assert result.exit_code == 0, result.output
+    assert "no change: the sources already hold these facts" in result.stdout
+
+
+def test_an_empty_membership_id_is_one_message_with_the_id_to_use(project: Project) -> None:
+    project.edit(
+        "pcn_memberships.csv",
+        "G82002-U34235-1,G82002,U34235,2019-10-01,,,,,,EPCN25\n",
+        "G82002-U34235-1,G82002,U34235,2019-10-01,,,2026-11-30,,,EPCN25\n"
+        ",G82002,U25255,2026-12-01,,,,,,EPCN25\n",
+    )
+    (issue,) = project.validate().report.issues
+    assert issue.code == "membership-id"
+    assert "use G82002-U25255-1" in issue.message

@@ -74,8 +74,17 @@ def quieten(issues: list[Issue]) -> list[Issue]:
     issues = [i for i in issues if i.code in SHAPE or (i.file, i.record) not in broken]
     # a value outside its enum or pattern is one message too, not also a reference to nothing
     wrong = {(i.file, i.record, i.field) for i in issues if i.code in ("enum", "pattern")}
-    return [
+    issues = [
         i for i in issues if i.code != "foreign-key" or (i.file, i.record, i.field) not in wrong
+    ]
+    # an empty key cell is one message: not also a duplicate of other empty keys, and a
+    # membership's empty id is said once, with the id to use
+    said = {(i.file, i.record, i.field, i.code) for i in issues}
+    return [
+        i
+        for i in issues
+        if not (i.code == "primary-key" and (i.file, i.record, i.field, "missing-value") in said)
+        and not (i.code == "missing-value" and (i.file, i.record, i.field, "membership-id") in said)
     ]
 
 

@@ -319,10 +319,13 @@ class EditableTables:
             return
         code = row.get("pcn_code")
         own = self.names_of(code)
-        if not self.may_override(row, stamp):
+        last = own[-1] if own else None
+        began = moment(last, "valid_from").lo if last is not None else None
+        # a file older than the record's newest source, or dated before the current name was
+        # taken, shows an earlier name: it never renames
+        if not self.may_override(row, stamp) or (began is not None and began > stamp.vintage):
             self._older_name(row, code, name, own, stamp)
             return
-        last = own[-1] if own else None
         shown = self._vintages_of(last) if last is not None else []
         before = shown[-1] if shown else None
         if last is not None and not any(last.get(c) for c in TO_COLUMNS):
