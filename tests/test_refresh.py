@@ -895,7 +895,7 @@ def test_a_file_edited_after_the_plan_is_not_overwritten(project: Project, tmp_p
 def test_writing_is_all_files_or_none(
     project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import pipeline.upstream.refresh as module
+    import pipeline.core.files as module  # commit_files: the journal's rename, then each file's
 
     plan = plan_refresh(project.sources, project.schemas, gp_map=mapping(tmp_path, september))
     before = snapshot(project)
@@ -913,6 +913,7 @@ def test_writing_is_all_files_or_none(
         apply_refresh(plan)
     assert snapshot(project) == before  # the two files already replaced were put back
     assert not [p for p in project.sources.iterdir() if p.name.endswith(".tmp")]
+    assert not [p for p in project.sources.iterdir() if p.name.startswith(".commit")]
 
 
 def test_nothing_to_refresh_from_is_an_error(project: Project) -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.core.errors import ProjectError
-from pipeline.core.files import display_path
+from pipeline.core.files import display_path, recover_files
 from pipeline.core.issues import Issue
 from pipeline.core.model import Metadata, ResourceSchema, SourceTable
 from pipeline.sources.load import find_source, load_source_files
@@ -30,6 +30,7 @@ def load_sources(sources: Path, schemas: Path) -> LoadedSources:
     """Read the schemas in SCHEMAS, then `package.yaml` and one source file per schema in
     SOURCES."""
     check_folders(sources, schemas)
+    recover_files(sources)  # a refresh killed between its renames is completed first
     issues: list[Issue] = []
     found, problems_schemas = load_schemas(schemas)
     issues.extend(problems_schemas)

@@ -14,11 +14,10 @@ older vintage, sources that would not be valid) are `PipelineError`s and change 
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -31,7 +30,7 @@ from pipeline.changes.model import Diff
 from pipeline.changes.snapshot import sources_snapshot
 from pipeline.check.validate import validate_project
 from pipeline.core.errors import PipelineError
-from pipeline.core.files import csv_table, display_path, file_sha256
+from pipeline.core.files import commit_files, csv_table, display_path, file_sha256
 from pipeline.core.issues import render_text
 from pipeline.core.model import Validation
 from pipeline.core.progress import SILENT, Progress
@@ -614,7 +613,7 @@ def _validate_both(
 
 
 def apply_refresh(plan: RefreshPlan) -> RefreshReport:
-    """Write every changed source file, or none: all temporary files first, then the renames.
+    """Write every changed source file, or none (`core.files.commit_files`), even if killed.
 
     Refuses if a file changed on disk since the plan was made.
     """
@@ -627,36 +626,13 @@ def apply_refresh(plan: RefreshPlan) -> RefreshReport:
                 f"{display_path(path)} changed since the refresh was planned; nothing was written",
                 hint="Run ics-data refresh again.",
             )
-    temporary: list[tuple[Path, Path]] = []
     try:
-        for name, text in plan.texts.items():
-            target = plan.sources / name
-            handle, temp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=plan.sources)
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(text.encode("utf-8"))
-                stream.flush()
-                os.fsync(stream.fileno())
-            if target.exists():
-                shutil.copymode(target, temp)
-            else:  # a new file gets the mode any new file gets here, not mkstemp's 0600
-                mask = os.umask(0)
-                os.umask(mask)
-                os.chmod(temp, 0o666 & ~mask)
-            temporary.append((Path(temp), target))
-        _replace_all(temporary, plan)
-    finally:
-        for leftover, _ in temporary:
-            leftover.unlink(missing_ok=True)
-    return replace(plan.report, written=True)
-
-
-def _replace_all(temporary: Iterable[tuple[Path, Path]], plan: RefreshPlan) -> None:
-    done: list[Path] = []
-    try:
-        for temp, target in temporary:
-            os.replace(temp, target)
-            done.append(target)
+        # staged and synced, then one journal renamed into place, then the renames: a run
+        # killed between two of them is completed by the next (all files or none)
+        commit_files(plan.sources, {n: t.encode("utf-8") for n, t in plan.texts.items()})
     except OSError as exc:
-        for target in done:  # put back what was already replaced: all files or none
-            target.write_bytes(plan.originals[target.name])
-        raise RefreshError(f"cannot write {display_path(target)}: {exc.strerror}") from None
+        raise RefreshError(
+            f"cannot write {display_path(plan.sources)}: {exc.strerror}; nothing was written",
+            hint="free some space or fix the folder's permissions, then run it again",
+        ) from None
+    return replace(plan.report, written=True)
