@@ -45,6 +45,13 @@ PCN_DETAILS_SHEET = "PCNDetails"
 PARTNER_SHEET = "PCN Core Partner Details"
 GP_MAP_MEMBER = "gp-reg-pat-prac-map.csv"
 UNALLOCATED_PCN_CODE = "U"
+# Limits on an upstream file, far above the national files (ePCN: 1,392 PCNs, 7,648 partner
+# rows, about 1 MB; the mapping: 6,650 practices, 1 MB inside its zip): a shared-strings bomb
+# or a zip holding a gigabyte stops with a message, before memory or hours are spent.
+MAX_UNCOMPRESSED = 200 * 1024 * 1024  # bytes, all the entries of a zip (or an xlsx) together
+MAX_ROWS = 1_000_000  # rows of a sheet, lines of a CSV
+MAX_COLUMNS = 500
+_LIMIT_HINT = "Take the file as published; an upstream file of this size is not the NHS's."
 
 
 class UpstreamFormatError(PipelineError):
@@ -482,6 +489,49 @@ def _match_header(
 # ePCN workbook
 
 
+def check_archive(path: Path, file: str) -> None:
+    """Refuse a zip (or xlsx) whose entries decompress to more than MAX_UNCOMPRESSED bytes.
+    The declared sizes can lie, so every entry is decompressed (and discarded) as counted."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            total = 0
+            for info in archive.infolist():
+                total += info.file_size
+                if total > MAX_UNCOMPRESSED:
+                    raise _too_big(file, info.filename)
+            total = 0
+            for info in archive.infolist():
+                with archive.open(info) as entry:
+                    while chunk := entry.read(1 << 20):
+                        total += len(chunk)
+                        if total > MAX_UNCOMPRESSED:
+                            raise _too_big(file, info.filename)
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
+        raise UpstreamFormatError(
+            f"a damaged zip archive ({exc})", file, hint="Download the file again."
+        ) from None
+
+
+def _too_big(file: str, entry: str) -> UpstreamFormatError:
+    return UpstreamFormatError(
+        f"the zip decompresses to more than {MAX_UNCOMPRESSED // (1024 * 1024)} MB (at entry "
+        f"{_show(entry)}); nothing was read",
+        file,
+        hint=_LIMIT_HINT,
+    )
+
+
+def _check_shape(values: Sequence[object], file: str, sheet: str | None, row: int) -> None:
+    if row > MAX_ROWS:
+        raise UpstreamFormatError(
+            f"more than {MAX_ROWS:,} rows", file, sheet, row, hint=_LIMIT_HINT
+        )
+    if len(values) > MAX_COLUMNS:
+        raise UpstreamFormatError(
+            f"{len(values):,} columns, more than {MAX_COLUMNS}", file, sheet, row, hint=_LIMIT_HINT
+        )
+
+
 def read_epcn(path: Path) -> EpcnExtract:
     """Read an ODS ePCN workbook: every PCN and every practice-PCN period, closed ones too.
 
@@ -494,6 +544,8 @@ def read_epcn(path: Path) -> EpcnExtract:
     file = path.name
     _require_file(path, file)
     hint = "Give the ePCN.xlsx workbook as downloaded from ODS."
+    if zipfile.is_zipfile(path):
+        check_archive(path, file)  # before openpyxl reads every shared string into memory
     try:
         with zipfile.ZipFile(path) as archive:
             vintage = _xlsx_modified(archive, file)
@@ -600,7 +652,16 @@ def _rows(sheet: ReadOnlyWorksheet, file: str, name: str) -> Iterator[Sequence[o
                 row,
                 hint=_PUBLISHED_HINT,
             ) from exc
+        _check_shape(_trimmed(values), file, name, row)
         yield values
+
+
+def _trimmed(values: Sequence[object]) -> Sequence[object]:
+    """The row without its trailing empty cells (a formatted but empty column is no column)."""
+    end = len(values)
+    while end and _is_blank(values[end - 1]):
+        end -= 1
+    return values[:end]
 
 
 def _data_rows(
@@ -656,7 +717,12 @@ def read_gp_map(path: Path) -> GpMapExtract:
     """Read gp-reg-pat-prac-map as a .csv, or as the published .zip holding one .csv."""
     _require_file(path, path.name)
     if zipfile.is_zipfile(path):
+        check_archive(path, path.name)
         return _read_gp_map_zip(path)
+    if path.stat().st_size > MAX_UNCOMPRESSED:
+        raise UpstreamFormatError(
+            f"more than {MAX_UNCOMPRESSED // (1024 * 1024)} MB", path.name, hint=_LIMIT_HINT
+        )
     if path.suffix.casefold() == ".zip":
         raise UpstreamFormatError(
             "not a zip archive", path.name, hint="Give the zip as downloaded, or the csv inside."
@@ -707,9 +773,11 @@ def _read_gp_map_csv(stream: Iterable[str], file: str) -> GpMapExtract:
         last_line = reader.line_num
         if header is None or all(_is_blank(value) for value in header):
             raise UpstreamFormatError("no header line", file, None, 1, hint="The header is line 1.")
+        _check_shape(header, file, None, 1)
         table = _match_header(file, None, header, _GP_MAP_COLUMNS)
         for values in reader:
             line, last_line = last_line + 1, reader.line_num
+            _check_shape(values, file, None, line)
             if all(_is_blank(value) for value in values):
                 continue
             if len(values) != len(header):
