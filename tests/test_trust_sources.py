@@ -346,3 +346,28 @@ def test_a_folder_in_place_of_a_file_is_refused(project: Project, name: str) -> 
     path.unlink()
     path.mkdir()
     assert "unreadable-file" in [code for *_, code in project.flat()]
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        "loop: &l [*l]\n",
+        "loop: &m {a: *m}\n",
+        "loop: &n [1, [2, [3, *n]]]\n",
+    ],
+)
+@pytest.mark.parametrize("where", ["package.yaml", "schemas/claims.schema.yaml"])
+def test_an_alias_inside_itself_is_refused(project: Project, where: str, extra: str) -> None:
+    text = project.read(where)
+    project.write(where, text + extra)
+    line = len(text.splitlines()) + 1
+    assert (Path(where).name, line, "", "yaml-limit") in project.flat()
+
+
+def test_nesting_stacked_by_aliases_is_refused(project: Project) -> None:
+    levels = 20
+    lines = ["a0: &a0 [x]"]
+    for n in range(1, 6):  # each alias nests the one before 20 levels deeper: 100 in all
+        lines.append(f"a{n}: &a{n} " + "[" * levels + f"*a{n - 1}" + "]" * levels)
+    project.write("package.yaml", project.read("package.yaml") + "\n".join(lines) + "\n")
+    assert "yaml-limit" in [code for *_, code in project.flat()]

@@ -67,34 +67,54 @@ def _kind(mode: int) -> str:
 
 
 def yaml_bounds(root: yaml.Node) -> tuple[int, str] | None:
-    """(0-based line, message) where ROOT nests deeper than MAX_DEPTH or its aliases expand it
-    by more than MAX_EXPANSION nodes; None when it is within both. Each node is visited once."""
+    """(0-based line, message) where ROOT nests deeper than MAX_DEPTH (aliases included), an
+    alias refers to a list or mapping it is inside (a cycle), or aliases expand the document by
+    more than MAX_EXPANSION nodes; None when it is within all three. Each node is visited once."""
     size: dict[int, int] = {}
-    order: list[yaml.Node] = []
-    stack: list[tuple[yaml.Node, int]] = [(root, 1)]
-    seen: set[int] = set()
+    height: dict[int, int] = {}
+    visiting: set[int] = set()
+    written = 0
+    stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
     while stack:  # iterative: a deep document must not exhaust Python's stack
-        node, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            return node.start_mark.line, (
-                f"lists and mappings nest more than {MAX_DEPTH} levels deep here; "
-                "a source file needs a few"
-            )
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        order.append(node)
-        stack.extend((child, depth + 1) for child in _children(node))
-    for node in reversed(order):  # children before parents
+        node, depth, leaving = stack.pop()
         children = _children(node)
-        size[id(node)] = 1 + sum(size[id(c)] for c in children)
-        if size[id(node)] - len(seen) > MAX_EXPANSION:
+        if leaving:
+            visiting.discard(id(node))
+            size[id(node)] = 1 + sum(size[id(c)] for c in children)
+            height[id(node)] = 1 + max((height[id(c)] for c in children), default=0)
+            if size[id(node)] - written > MAX_EXPANSION:
+                return node.start_mark.line, (
+                    f"aliases (*name) here expand the document to {size[id(node)]:,} nodes; "
+                    f"more than {MAX_EXPANSION:,} added is refused (an alias bomb); write the "
+                    "values out"
+                )
+            continue
+        if depth > MAX_DEPTH:
+            return node.start_mark.line, NESTING
+        if id(node) in visiting:
             return node.start_mark.line, (
-                f"aliases (*name) here expand the document to {size[id(node)]:,} nodes from "
-                f"{len(seen):,} written; more than {MAX_EXPANSION:,} added is refused "
-                "(an alias bomb); write the values out"
+                "an alias (*name) refers to the list or mapping it is inside: the value would be "
+                "endless; write it out"
             )
+        if id(node) in size:
+            continue  # a shared node, measured already
+        visiting.add(id(node))
+        written += 1
+        stack.append((node, depth, True))
+        stack.extend((child, depth + 1, False) for child in reversed(children))
+    if height[id(root)] > MAX_DEPTH:  # aliases can stack nesting that no one line shows
+        node, depth = root, 1
+        while depth < MAX_DEPTH:
+            node = max(_children(node), key=lambda c: height[id(c)])
+            depth += 1
+        return node.start_mark.line, NESTING
     return None
+
+
+NESTING = (
+    f"lists and mappings nest more than {MAX_DEPTH} levels deep here (aliases included); "
+    "a source file needs a few"
+)
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:
