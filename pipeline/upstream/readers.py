@@ -508,7 +508,7 @@ def check_archive(path: Path, file: str) -> None:
                             raise _too_big(file, info.filename)
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
         raise UpstreamFormatError(
-            f"a damaged zip archive ({exc})", file, hint="Download the file again."
+            f"cannot read the zip entry ({exc})", file, hint="Download the zip again."
         ) from None
 
 
