@@ -9,7 +9,8 @@ TOOLS_STAMP := $(TOOLS)/.installed
 ICS := $(BIN)/ics-data
 
 .DEFAULT_GOAL := help
-.PHONY: tools help install validate publish test test-fast check lint typecheck bench clean
+.PHONY: tools help install validate publish test test-fast test-national check lint typecheck
+.PHONY: bench clean
 .PHONY: validate-github publish-check diff diff-summary
 
 help: ## List the targets
@@ -55,10 +56,13 @@ diff-summary: $(STAMP) ## The same as markdown, appended to the GitHub job summa
 	fi
 
 test: $(STAMP) $(TOOLS_STAMP) ## Run the test suite (and verify every committed release)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not national"
 
 test-fast: $(STAMP) ## The inner loop: the tests not marked slow (no subprocesses, no browser)
-	$(BIN)/python -m pytest -m "not slow" -q
+	$(BIN)/python -m pytest -m "not slow and not national" -q
+
+test-national: $(STAMP) ## Init, publish and verify every ICB of England from the national files
+	$(BIN)/python -m pytest -m national -q
 
 lint: $(STAMP) ## ruff format --check and ruff check
 	$(BIN)/ruff format --check pipeline tests

@@ -105,6 +105,7 @@ def _publish_and_check(folder: Path, day: date, expected: set[str]) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.national
 @pytest.mark.parametrize("icb", ICBS_2026)
 def test_every_icb_of_2026_inits_publishes_and_verifies(
     icb: str, inputs_2026: InitInputs, tmp_path: Path
@@ -115,6 +116,7 @@ def test_every_icb_of_2026_inits_publishes_and_verifies(
 
 
 @pytest.mark.slow
+@pytest.mark.national
 @pytest.mark.parametrize(
     "icb",
     [
