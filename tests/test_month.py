@@ -263,3 +263,26 @@ def test_an_empty_membership_id_is_one_message_with_the_id_to_use(project: Proje
     (issue,) = project.validate().report.issues
     assert issue.code == "membership-id"
     assert "use G82002-U25255-1" in issue.message
+
+
+def test_a_file_that_disagrees_with_a_newer_hand_rename_is_a_review_item(
+    tmp_path: Path,
+) -> None:
+    project = copy_project(tmp_path / "project")
+    hand_edits(project)
+    header, *lines = MAP["MAP26"].with_suffix(".csv").read_text(encoding="utf-8").splitlines()
+    october = [
+        line.replace("01Aug2026", "01Oct2026").replace(
+            f",U21470,{OLD},", ",U21470,HERNE BAY & RECULVER PCN,"
+        )
+        for line in lines
+    ]
+    path = tmp_path / "gp-reg-pat-prac-map.csv"
+    path.write_text("\r\n".join([header, *october]) + "\r\n", encoding="utf-8")
+    names = project.read("pcn_names.csv")
+    result = invoke("refresh", "--gp-map", path, "--dry-run", *refresh_args(project))
+    assert result.exit_code == 0, result.output
+    review = result.stdout[result.stdout.index("Review before publishing") :]
+    assert "[kept-newer] PCN U21470: gp-reg-pat-prac-map.csv (2026-10-01) names it HERNE BAY & "
+    "RECULVER PCN; the sources hold HERNE BAY AND RECULVER PCN" in review
+    assert project.read("pcn_names.csv") == names

@@ -454,6 +454,16 @@ class EditableTables:
         self._index_membership(row)
         return row
 
+    def memberships_on(self, practice: str, day: date) -> list[CsvRow]:
+        """Memberships that may hold on `day`: open, or ending on or after it (a move entered
+        by hand ends the earlier membership after the file's date)."""
+        found = []
+        for row in self._by_practice.get(practice, []):
+            span = life(row, "start_date", "end_date")
+            if span.possibly_on(day):
+                found.append(row)
+        return found
+
     def open_memberships(self, practice: str, day: date) -> list[CsvRow]:
         """Memberships with no end known that may have started by `day`."""
         found = []

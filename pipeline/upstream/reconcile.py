@@ -266,8 +266,7 @@ def _map_memberships(
         if not target or target in closed:
             continue
         if any(
-            row.get("pcn_code") == target
-            for row in records.open_memberships(practice, extract_date)
+            row.get("pcn_code") == target for row in records.memberships_on(practice, extract_date)
         ):
             continue
         pcn = records.pcn(target)

@@ -57,7 +57,8 @@ def _version(report: RefreshReport) -> str:
         return f"Version: no bump needed ({report.version})."
     return (
         f"Version: a {report.bump} bump: {report.version} -> {report.next_version}. "
-        "Set version and release_date in sources/package.yaml, then make publish."
+        "Plan the release with ics-data release --date YYYY-MM-DD (it sets version and "
+        "release_date in sources/package.yaml), then make publish."
     )
 
 
