@@ -283,6 +283,8 @@ def test_a_file_that_disagrees_with_a_newer_hand_rename_is_a_review_item(
     result = invoke("refresh", "--gp-map", path, "--dry-run", *refresh_args(project))
     assert result.exit_code == 0, result.output
     review = result.stdout[result.stdout.index("Review before publishing") :]
-    assert "[kept-newer] PCN U21470: gp-reg-pat-prac-map.csv (2026-10-01) names it HERNE BAY & "
-    "RECULVER PCN; the sources hold HERNE BAY AND RECULVER PCN" in review
+    assert (
+        "[kept-newer] PCN U21470: gp-reg-pat-prac-map.csv (2026-10-01) names it HERNE BAY & "
+        "RECULVER PCN; the sources hold HERNE BAY AND RECULVER PCN"
+    ) in review
     assert project.read("pcn_names.csv") == names
