@@ -10,7 +10,12 @@ from conftest import Project
 
 from pipeline.cli import cli
 from pipeline.core.errors import ReleaseError
-from pipeline.release.fingerprint import fingerprint_of, remember, unchanged_release
+from pipeline.release.fingerprint import (
+    declared_version,
+    fingerprint_of,
+    remember,
+    unchanged_release,
+)
 from pipeline.stages import publish_release
 
 
@@ -100,3 +105,33 @@ def test_a_release_published_without_a_record_takes_the_full_way(
     (output / ".cache").rmdir()
     assert publish_release(project.sources, project.schemas, output).status == "unchanged"
     assert not (output / ".cache").exists()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'version: "1.0.1\\n"\n',
+        "version: [1, 0]\n",
+        "- not a mapping\n",
+        'a: &a ["x","x","x","x","x","x","x","x","x"]\n'
+        + "".join(
+            f"{c}: &{c} [*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p}]\n"
+            for p, c in zip("abcdefgh", "bcdefghi", strict=True)
+        )
+        + "version: 1.0.0\n",
+    ],
+)
+def test_the_fast_path_reads_only_a_plain_version(tmp_path: Path, text: str) -> None:
+    """A version it cannot read plainly (or a file the bounded loader refuses, such as an alias
+    bomb) sends the publish the full way, where validation words the problem."""
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    (sources / "package.yaml").write_text(text, encoding="utf-8")
+    assert declared_version(sources) is None
+
+
+def test_the_fast_path_reads_a_plain_version(tmp_path: Path) -> None:
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    (sources / "package.yaml").write_text("name: x\nversion: 2.1.0\n", encoding="utf-8")
+    assert declared_version(sources) == "2.1.0"

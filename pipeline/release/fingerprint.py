@@ -20,11 +20,13 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+import yaml
+
 from pipeline.archive import STAGING_PREFIX, find_releases
-from pipeline.core.files import file_sha256
-from pipeline.core.versions import parse_version
+from pipeline.core.files import display_path, file_sha256
+from pipeline.core.versions import VERSION, parse_version
 from pipeline.release.result import PublishResult
-from pipeline.sources.metadata import load_metadata
+from pipeline.sources.load import compose_yaml, read_text
 
 CACHE = ".cache"
 RECORD = "fingerprints.json"
@@ -81,11 +83,28 @@ class Fingerprint:
 def fingerprint_of(sources: Path, schemas: Path, output: Path) -> Fingerprint | None:
     """The fingerprint of the release the sources declare; None when package.yaml does not say
     which (a full build then reports why)."""
-    metadata, problems = load_metadata(sources)
-    if metadata is None or problems or not schemas.is_dir():
+    version = declared_version(sources)
+    if version is None or not schemas.is_dir():
         return None
-    version = metadata.version
     return Fingerprint(version, inputs_fingerprint(sources, schemas, output, version))
+
+
+def declared_version(sources: Path) -> str | None:
+    """The version package.yaml declares, read (through the bounded loader) without checking
+    the rest: the fingerprint covers the file's bytes, which were validated in full when the
+    release they name was published. None when it does not say one plainly."""
+    path = sources / "package.yaml"
+    text, problems = read_text(path)
+    if text is None or problems:
+        return None
+    root, problems = compose_yaml(text, display_path(path))
+    if root is None or problems or not isinstance(root, yaml.MappingNode):
+        return None
+    for key, value in root.value:
+        if key.value == "version" and isinstance(value, yaml.ScalarNode):
+            version = str(value.value)
+            return version if VERSION.fullmatch(version) else None
+    return None
 
 
 def unchanged_release(output: Path, fingerprint: Fingerprint) -> PublishResult | None:
