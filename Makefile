@@ -75,6 +75,7 @@ check: lint typecheck test ## Everything CI checks: lint, types, tests
 
 bench: $(STAMP) ## Measure speed and memory (prints figures; writes the goals table into README.md)
 	$(BIN)/python -m bench --readme README.md
+	$(BIN)/python -m bench.national --readme README.md
 
 clean: ## Remove .venv and caches (never output/)
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

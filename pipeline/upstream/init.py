@@ -188,7 +188,7 @@ def read_init_inputs(
 class InitResult:
     folder: Path
     icb: str
-    name: str
+    name: str  # the package name
     scope: Scope
     release_date: date
     pcns_open: int  # the ICS's PCNs open on the release date
@@ -196,12 +196,14 @@ class InitResult:
     memberships: int
     warnings: dict[str, int]
     notes: tuple[Note, ...] = ()
+    ics_name: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "folder": display_path(self.folder),
             "icb": self.icb,
             "name": self.name,
+            "ics_name": self.ics_name,
             "sub_icb_locations": list(self.scope.sub_icb_locations),
             "former_ccgs": list(self.scope.former_ccgs),
             "partnership_rule": self.scope.partnership_rule,
@@ -326,6 +328,7 @@ def init_project(
         len(builder.records.memberships.rows),
         warnings,
         tuple(builder.records.notes),
+        project.title,
     )
 
 
@@ -334,6 +337,7 @@ class _Project:
     """Every file of the new project, as text."""
 
     name: str
+    title: str
     release_date: date
     pcns_open: int
     practices_open: int
@@ -479,7 +483,7 @@ class _Builder:
         }
         name = self._names()
         texts["package.yaml"] = self._package(name)
-        return _Project(name["slug"], day, pcns_open, practices_open, texts)
+        return _Project(name["slug"], name["system"], day, pcns_open, practices_open, texts)
 
     def _names_text(self) -> str:
         """pcn_names, each PCN's names numbered in the order they held: an older mapping file,
@@ -1014,7 +1018,7 @@ def render_init(result: InitResult, fmt: str = "text") -> str:
     sources = display_path(result.folder / "sources")
     schemas = display_path(result.folder / "schemas")
     lines = [
-        f"ics-data init: {result.name} ({result.icb}) written to {sources} and {schemas}",
+        f"ics-data init: {result.ics_name} ({result.icb}) written to {sources} and {schemas}",
         f"  sub-ICB locations: {', '.join(scope.sub_icb_locations)}",
         f"  former CCGs (derived): {', '.join(scope.former_ccgs) or 'none'}",
         f"  partnership rule: {scope.partnership_rule}",
