@@ -129,16 +129,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     seconds, cpu_seconds = time.perf_counter() - wall, time.process_time() - cpu
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     day = inputs.gp_map[1].vintage.isoformat()
-    print()
-    print(render_markdown(rows, read_seconds, day))
-    print()
-    print(
-        f"{len(rows)} ICBs: init and publish of all in one run took {seconds:.1f} s wall, "
-        f"{cpu_seconds:.1f} s CPU; peak memory {peak:.0f} MB (this process's maximum resident set)"
+    summary = (
+        f"{len(rows)} ICBs: reading the national files, then init and publish of each, in one "
+        f"run took {seconds:.1f} s wall, {cpu_seconds:.1f} s CPU; peak memory {peak:.0f} MB (the "
+        "process's maximum resident set)."
     )
-    if options.readme is not None and update_readme(
-        options.readme, render_markdown(rows, read_seconds, day)
-    ):
+    markdown = render_markdown(rows, read_seconds, day) + "\n\n" + summary
+    print()
+    print(markdown)
+    if options.readme is not None and update_readme(options.readme, markdown):
         print(f"wrote the table into {options.readme}")
 
 

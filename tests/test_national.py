@@ -21,6 +21,7 @@ from click.testing import CliRunner, Result
 
 from pipeline.cli import cli
 from pipeline.core.scope import HAND_KEPT, NO_PARTNERSHIPS
+from pipeline.site.chart import ROOT_CHAR, structure_chart
 from pipeline.upstream.init import InitError, InitInputs, init_project, read_init_inputs
 from pipeline.upstream.refresh import plan_refresh
 from tests.conftest import SCHEMAS, SOURCES
@@ -333,9 +334,22 @@ def test_a_hand_kept_or_absent_partnership_layer_is_followed(
         "--output", folder / "output",
     )  # fmt: skip
     assert published.exit_code == 0, published.output
+    page = (folder / "output" / "releases" / "1.0.0.html").read_text(encoding="utf-8")
+    assert "No partnership" in page  # the chart's one column: an ICS with no partnership layer
     pcns = (folder / "sources" / "pcns.csv").read_text(encoding="utf-8")
     first = pcns.splitlines()[1].split(",")
     broken = pcns.replace(",".join(first), ",".join([*first[:9], "sub-icb-11x", *first[10:]]), 1)
     (folder / "sources" / "pcns.csv").write_text(broken, encoding="utf-8")
     result = _validate(folder)
     assert result.exit_code == 1 and "[partnership-not-used]" in result.output
+
+
+def test_a_long_ics_name_shrinks_to_fit_the_chart_on_a_phone() -> None:
+    structure = "as_at,partnership,pcn_code,pcn_name,practice_code\n2026-08-01,a,U1,A PCN,P1\n"
+    ics = {"name": "Coventry and Warwickshire Integrated Care System", "code": "QWU"}
+    wide = structure_chart(structure, [{"id": "a", "name": "A"}], ics)
+    phone = structure_chart(structure, [{"id": "a", "name": "A"}], ics, per_row=1, total_width=360)
+    assert wide is not None and phone is not None
+    assert wide.title_size == 17.0
+    assert phone.title_size < 15.0  # 15px would run past the 336px box
+    assert len(ics["name"]) * ROOT_CHAR / 17.0 * phone.title_size <= phone.root_width - 24

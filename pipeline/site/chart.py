@@ -18,6 +18,7 @@ WIDTH = 1100
 MARGIN = 8
 GAP = 18
 ROOT_HEIGHT = 58
+NO_PARTNERSHIP = "No partnership"  # the column of PCNs with none
 HEAD_TOP = 112
 HEAD_LINE = 19  # line height of a partnership name (15px bold)
 HEAD_CHAR = 9.0  # average advance at 15px bold, mixed case
@@ -71,6 +72,7 @@ class Chart:
     linked: bool = True  # one row of columns, joined to the ICS by lines
     root_y: float = MARGIN
     root_height: float = ROOT_HEIGHT
+    title_size: float = 17.0  # the ICS's name, made smaller where it would overflow its box
     head_y: float = HEAD_TOP
     head_line: float = HEAD_LINE
     line: float = LINE
@@ -128,6 +130,8 @@ def structure_chart(
         members[row["partnership"]][row["pcn_code"]].append(row["practice_code"])
         names[row["pcn_code"]] = row["pcn_name"]
     ordered = sorted(partnerships, key=lambda p: p["id"])
+    if "" in members:  # PCNs with no partnership (the rule none, or other ICBs' PCNs)
+        ordered.append({"id": "", "name": NO_PARTNERSHIP})
     count = max(1, min(per_row or len(ordered), len(ordered)))
     width = (total_width - 2 * MARGIN - GAP * (count - 1)) / count
     largest = max(len(v) for pcns in members.values() for v in pcns.values())
@@ -178,8 +182,14 @@ def structure_chart(
                 head_top,
             )
         )
+    linked = count == len(ordered)
     title = f"{ics.get('name', '')} ({ics.get('code', '')})"
     root_width = min(total_width - 2 * MARGIN, max(440.0, len(title) * ROOT_CHAR + 48))
+    # A long name shrinks to fit its box (a phone's drawing is narrow): 17px bold beside the
+    # columns, 15px stacked, smaller when the name would run past the box.
+    shown, base = (title, 17.0) if linked else (ics.get("name", ""), 15.0)
+    room = (root_width - 24) / max(1, len(shown)) / (ROOT_CHAR / 17.0)
+    title_size = round(max(9.0, min(base, room)), 1)
     return Chart(
         day=rows[0].get("as_at", ""),
         ics_name=ics.get("name", ""),
@@ -192,5 +202,6 @@ def structure_chart(
         columns=tuple(columns),
         head_height=head_height,
         id=chart_id,
-        linked=count == len(ordered),
+        linked=linked,
+        title_size=title_size,
     )
