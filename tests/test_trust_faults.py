@@ -241,3 +241,21 @@ def test_ctrl_c_while_the_libraries_load_exits_130(tmp_path: Path) -> None:
     )
     assert proc.returncode == EXIT_INTERRUPTED
     assert "Traceback" not in proc.stderr and "Interrupted" in proc.stderr
+
+
+@pytest.mark.parametrize(("key", "value"), [("files", 5), ("resources", 5), ("sources", "x")])
+def test_a_damaged_release_is_named_not_a_traceback(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, key: str, value: object
+) -> None:
+    import json
+
+    output = tmp_path / "output"
+    shutil.copytree(shipped_output(tmp_path_factory), output)
+    path = output / VERSION / "datapackage.json"
+    descriptor = json.loads(path.read_text("utf-8"))
+    descriptor[key] = value
+    path.write_text(json.dumps(descriptor), "utf-8")
+    site = run("site", "--output", output)
+    assert site.exit_code == 1 and "cannot be rebuilt" in site.stderr
+    assert run("verify", "--output", output).exit_code == 1
+    assert run("releases", "--output", output).exit_code in (0, 1)

@@ -64,11 +64,12 @@ def release_rows(output: Path) -> list[dict[str, Any]]:
     for info in find_releases(output):
         descriptor = read_descriptor(info.path)
         size = sum(p.stat().st_size for p in info.path.rglob("*") if p.is_file())
+        resources = descriptor.get("resources")  # a damaged descriptor is verify's to name
         rows.append(
             {
                 "version": info.version,
                 "created": str(descriptor.get("created", ""))[:10],
-                "resources": len(descriptor.get("resources", [])),
+                "resources": len(resources) if isinstance(resources, list) else 0,
                 "bytes": size,
                 "path": display_path(info.path),
             }

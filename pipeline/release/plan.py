@@ -11,8 +11,9 @@ from pipeline.build.package import build_files, collect_tables
 from pipeline.changes.changelog import changes_table, render_changelog
 from pipeline.changes.diff import diff_snapshots
 from pipeline.changes.model import Diff
-from pipeline.changes.snapshot import release_snapshot, sources_snapshot
-from pipeline.core.errors import InvalidSources
+from pipeline.changes.snapshot import Snapshot, release_snapshot, sources_snapshot
+from pipeline.core.errors import InvalidSources, ReleaseError
+from pipeline.core.files import display_path
 from pipeline.core.issues import REVIEW_CODES, Issue
 from pipeline.core.model import Metadata, Validation
 from pipeline.core.progress import SILENT, Progress
@@ -42,7 +43,7 @@ def build_package(
     previous = previous_release(output, metadata.version)
     tables = collect_tables(validation.dataset)  # built once: the snapshot and the files share them
     new = sources_snapshot(validation, metadata.version, tables)
-    diff = diff_snapshots(release_snapshot(previous), new) if previous else None
+    diff = diff_snapshots(read_previous(previous), new) if previous else None
     files = build_files(
         validation.dataset,
         metadata,
@@ -53,3 +54,15 @@ def build_package(
     )
     review = tuple(i for i in validation.report.issues if i.code in REVIEW_CODES)
     return BuiltPackage(metadata, files, previous, diff, review)
+
+
+def read_previous(release: Path) -> Snapshot:
+    """The release a new one is compared with; a damaged one stops the publish with its name."""
+    try:
+        return release_snapshot(release)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        raise ReleaseError(
+            f"release {release.name}, which {display_path(release.parent)}'s next release is "
+            f"compared with, cannot be read ({type(exc).__name__}: {exc})",
+            hint=f"run ics-data verify {release.name}: it names what is damaged; restore it",
+        ) from exc

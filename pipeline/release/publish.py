@@ -142,9 +142,16 @@ def write_catalogue(output: Path, name: str) -> list[Path]:
     """Everything beside the releases, rebuilt from them: catalog.json, the cumulative
     CHANGELOG.md and the site (release pages before the index that links them, dcat.jsonld).
     Returns the files written (a no-op run writes none)."""
-    written = write_catalog(output, name)
-    written += write_changelog(output)
-    written += write_site(output)
+    try:
+        written = write_catalog(output, name)
+        written += write_changelog(output)
+        written += write_site(output)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:  # a damaged descriptor
+        raise ReleaseError(
+            f"the catalogue cannot be rebuilt from the releases in {display_path(output)} "
+            f"({type(exc).__name__}: {exc})",
+            hint="run ics-data verify: it names the release that is damaged; restore it",
+        ) from exc
     fsync_folder(output)
     return written
 

@@ -173,10 +173,13 @@ def _check_file(target: Path, entry: dict[str, Any]) -> list[Issue]:
 
 
 def _frictionless(release: Path, file: str) -> list[Issue]:
-    from frictionless import Package  # a heavy library, loaded by the commands that check
+    from frictionless import FrictionlessException, Package  # loaded by the commands that check
 
     issues = []
-    report = Package(str(release / "datapackage.json")).validate()
+    try:
+        report = Package(str(release / "datapackage.json")).validate()
+    except FrictionlessException as exc:  # a descriptor it cannot even open
+        return [Issue(file, 0, "malformed-descriptor", f"frictionless cannot open it: {exc}")]
     for task in report.tasks:
         for error in task.errors:
             row = getattr(error, "row_number", None) or 0
