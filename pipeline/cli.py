@@ -345,7 +345,7 @@ def verify(output: Path, version: str | None) -> None:
     Example:
         ics-data verify 1.0.0
     """
-    from pipeline.release.verify import CATALOGUE, verify_catalogue
+    from pipeline.release.verify import CATALOGUE, CATALOGUE_ADVICE, verify_catalogue
     from pipeline.release.verify import verify as verify_releases
 
     results = verify_releases(output, version)
@@ -357,7 +357,8 @@ def verify(output: Path, version: str | None) -> None:
         if issues:
             failed = True
             click.echo(f"{name}: {len(issues)} problem(s)")
-            click.echo(render_text(issues, RELEASE_ADVICE))
+            advice = CATALOGUE_ADVICE if name == CATALOGUE else RELEASE_ADVICE
+            click.echo(render_text(issues, advice))
         else:
             click.echo(f"{name}: ok")
     sys.exit(1 if failed else 0)

@@ -31,6 +31,9 @@ from pipeline.site.pages import PAGES, render_site
 # What a tampered descriptor or folder can make a rebuild raise: each becomes a finding.
 REBUILD_ERRORS = (ReleaseError, KeyError, TypeError, ValueError, AttributeError, OSError)
 CATALOGUE = "catalogue"  # the key of the catalogue's findings in `verify`'s result
+CATALOGUE_ADVICE = (
+    "The catalogue is rebuilt from the releases: once every release verifies, run ics-data site."
+)
 
 
 def descriptor_problems(descriptor: dict[str, Any], file: str) -> list[Issue]:
