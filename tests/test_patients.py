@@ -314,3 +314,21 @@ def test_an_open_pcn_missing_from_the_file_is_listed_for_review(project: Project
     # its patients then count as the ICB's unallocated, and the totals still add up
     apply_refresh(plan)
     assert project.validate().report.ok
+
+
+def test_refresh_replaces_the_empty_tables_init_writes(project: Project) -> None:
+    """`ics-data init` writes a table with no records yet as `[]` in YAML; the refresh's CSVs
+    replace those files (never both, never neither)."""
+    shipped = {name: project.read(name) for name in FILES}
+    for name in FILES:
+        project.path(name).unlink()
+        project.write(name.replace(".csv", ".yaml"), "# No records yet.\n[]\n")
+    # valid but for the registered-patients claim, which the empty tables cannot give
+    assert {i.code for i in project.validate().report.issues} == {"claim-mismatch"}
+    plan = plan_refresh(project.sources, project.schemas, registered_patients=AGE26)
+    assert plan.removals == ("registered_patients.yaml", "registered_totals.yaml")
+    apply_refresh(plan)
+    assert {name: project.read(name) for name in FILES} == shipped
+    assert not project.path("registered_patients.yaml").exists()
+    assert not project.path("registered_totals.yaml").exists()
+    assert project.validate().report.ok

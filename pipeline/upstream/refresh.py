@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -162,6 +162,9 @@ class RefreshPlan:
     texts: dict[str, str]  # file name in sources/ -> new text
     originals: dict[str, bytes]  # file name -> bytes read, to refuse writing over later edits
     report: RefreshReport
+    # Files the refresh replaces by a CSV of another name: an empty registered_patients.yaml
+    # (`[]`, as init writes a table with no records yet) gives way to registered_patients.csv.
+    removals: tuple[str, ...] = ()
 
     @property
     def changed(self) -> bool:
@@ -183,6 +186,7 @@ def plan_refresh(
     progress: Progress = SILENT,
 ) -> RefreshPlan:
     """Read the upstream files and work out the new sources; write nothing."""
+    removals: list[str] = []
     if epcn is None and gp_map is None and registered_patients is None:
         raise RefreshError(
             "nothing to refresh from",
@@ -246,6 +250,7 @@ def plan_refresh(
             records.note("no-registered-patients", "registered_patients", code, message)
         inputs.append((patients, None))
         texts.update(patient_texts)
+        removals = _empty_placeholders(sources, patient_texts, originals)
         if not patients.registered and patient_texts:
             fresh.append(patients.entry)
     if fresh:
@@ -255,7 +260,7 @@ def plan_refresh(
     diff, before_issues = None, 0
     progress.advance("validating the sources before and after")
     if texts:
-        before, after = _validate_both(sources, schemas, texts)
+        before, after = _validate_both(sources, schemas, texts, removals)
         progress.advance("comparing them")
         if before.report.ok:
             diff = diff_snapshots(sources_snapshot(before, BEFORE), sources_snapshot(after, AFTER))
@@ -269,10 +274,27 @@ def plan_refresh(
         notes=tuple(records.notes),
         diff=diff,
         version=metadata.version,
-        files=tuple(display_path(sources / name) for name in texts),
+        files=tuple(display_path(sources / name) for name in [*texts, *removals]),
         before_issues=before_issues,
     )
-    return RefreshPlan(sources, texts, originals, report)
+    return RefreshPlan(sources, texts, originals, report, tuple(removals))
+
+
+def _empty_placeholders(
+    sources: Path, texts: Mapping[str, str], originals: dict[str, bytes]
+) -> list[str]:
+    """The YAML files with no records that the new CSVs of the same resource replace."""
+    found = []
+    for name in texts:
+        resource = name.removesuffix(".csv")
+        for suffix in (".yaml", ".yml"):
+            path = sources / f"{resource}{suffix}"
+            if path.is_file():
+                table, _ = load_source_file(path, resource)
+                if table is not None and not table.records:
+                    originals[path.name] = path.read_bytes()
+                    found.append(path.name)
+    return found
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -345,8 +367,8 @@ def _ics_areas(sources: Path) -> tuple[frozenset[str], frozenset[str]]:
     for record in _values(sources, "ics"):
         if record.get("code"):
             icbs.add(str(record["code"]))
-        if record.get("sub_icb_location_code"):
-            sub_icbs.add(str(record["sub_icb_location_code"]))
+        for name in ("sub_icb_locations", "sub_icb_location_code"):  # a list, or one code
+            sub_icbs.update(split_ids(str(record.get(name) or "")))
     for record in _values(sources, "organisations"):
         if record.get("org_type") == "sub-icb-location" and record.get("icb_ods_code") in icbs:
             sub_icbs.add(str(record["code"]))
@@ -579,7 +601,7 @@ def merge_conflicts(before: Validation, after: Validation) -> list[str]:
 
 
 def _validate_both(
-    sources: Path, schemas: Path, texts: dict[str, str]
+    sources: Path, schemas: Path, texts: dict[str, str], removals: Sequence[str] = ()
 ) -> tuple[Validation, Validation]:
     """The sources validated before and after; refuses when the sources after are not valid."""
     before = validate_project(sources, schemas)
@@ -588,6 +610,8 @@ def _validate_both(
         shutil.copytree(sources, copy)
         for name, text in texts.items():
             (copy / name).write_bytes(text.encode("utf-8"))
+        for name in removals:
+            (copy / name).unlink()
         validation = validate_project(copy, schemas)
         conflicts = merge_conflicts(before, validation)
         if conflicts:
@@ -619,7 +643,7 @@ def apply_refresh(plan: RefreshPlan) -> RefreshReport:
     """
     if not plan.texts:
         return replace(plan.report, written=False)
-    for name in plan.texts:
+    for name in [*plan.texts, *plan.removals]:
         path = plan.sources / name
         if (path.read_bytes() if path.exists() else b"") != plan.originals[name]:
             raise RefreshError(
@@ -630,6 +654,8 @@ def apply_refresh(plan: RefreshPlan) -> RefreshReport:
         # staged and synced, then one journal renamed into place, then the renames: a run
         # killed between two of them is completed by the next (all files or none)
         commit_files(plan.sources, {n: t.encode("utf-8") for n, t in plan.texts.items()})
+        for name in plan.removals:  # after the CSVs are in place: never neither file
+            (plan.sources / name).unlink()
     except OSError as exc:
         raise RefreshError(
             f"cannot write {display_path(plan.sources)}: {exc.strerror}; nothing was written",
