@@ -353,3 +353,30 @@ def test_a_long_ics_name_shrinks_to_fit_the_chart_on_a_phone() -> None:
     assert wide.title_size == 17.0
     assert phone.title_size < 15.0  # 15px would run past the 336px box
     assert len(ics["name"]) * ROOT_CHAR / 17.0 * phone.title_size <= phone.root_width - 24
+
+
+def test_refresh_reports_the_publishers_anomalies_as_warnings(
+    inputs_2022: InitInputs, tmp_path: Path
+) -> None:
+    """Greater Manchester started from the 2022 mapping file, refreshed with the 2026 one: the
+    refresh goes through and its report lists the publisher's overlaps as warnings."""
+    init_project(tmp_path / "gm", "QOP", inputs_2022, SCHEMAS)
+    sources, schemas = tmp_path / "gm" / "sources", tmp_path / "gm" / "schemas"
+    result = run("refresh", "--gp-map", MAP26, "--sources", sources, "--schemas", schemas)
+    assert result.exit_code == 0, result.output
+    assert "Warnings in the refreshed sources" in result.output
+    assert "publisher-overlap" in result.output
+    report = json.loads(
+        run(
+            "refresh",
+            "--gp-map",
+            MAP26,
+            "--sources",
+            sources,
+            "--schemas",
+            schemas,
+            "--format",
+            "json",
+        ).stdout  # fmt: skip
+    )
+    assert report["files"] == []  # the second run changes nothing

@@ -17,8 +17,9 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
+from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ from pipeline.changes.snapshot import sources_snapshot
 from pipeline.check.validate import validate_project
 from pipeline.core.errors import PipelineError
 from pipeline.core.files import commit_files, csv_table, display_path, file_sha256
-from pipeline.core.issues import render_text
+from pipeline.core.issues import Issue, render_text
 from pipeline.core.model import Validation
 from pipeline.core.progress import SILENT, Progress
 from pipeline.core.scope import Scope, scope_of
@@ -120,6 +121,8 @@ class RefreshReport:
     version: str
     files: tuple[str, ...]  # source files the refresh changes
     before_issues: int = 0  # validation issues of the sources before the refresh
+    # warnings of the refreshed sources by code (the publisher's anomalies, the review gate)
+    warnings: dict[str, int] = field(default_factory=dict)
     written: bool = False
 
     @property
@@ -148,6 +151,7 @@ class RefreshReport:
             "version": self.version,
             "bump": self.bump,
             "before_issues": self.before_issues,
+            "warnings": dict(self.warnings),
             "next_version": self.next_version,
             "files": list(self.files),
             "written": self.written,
@@ -258,9 +262,11 @@ def plan_refresh(
         texts[PACKAGE] = append_entries(package, fresh, display_path(sources / PACKAGE))
 
     diff, before_issues = None, 0
+    warnings: dict[str, int] = {}
     progress.advance("validating the sources before and after")
     if texts:
         before, after = _validate_both(sources, schemas, texts, removals)
+        warnings = _warning_codes(after.report.warnings)
         progress.advance("comparing them")
         if before.report.ok:
             diff = diff_snapshots(sources_snapshot(before, BEFORE), sources_snapshot(after, AFTER))
@@ -276,6 +282,7 @@ def plan_refresh(
         version=metadata.version,
         files=tuple(display_path(sources / name) for name in [*texts, *removals]),
         before_issues=before_issues,
+        warnings=warnings,
     )
     return RefreshPlan(sources, texts, originals, report, tuple(removals))
 
@@ -295,6 +302,12 @@ def _empty_placeholders(
                     originals[path.name] = path.read_bytes()
                     found.append(path.name)
     return found
+
+
+def _warning_codes(issues: Sequence[Issue]) -> dict[str, int]:
+    """The warnings of the refreshed sources by code: the publisher's anomalies, kept as
+    published (`ics-data validate` lists each), and the review gate's."""
+    return dict(sorted(Counter(issue.code for issue in issues).items()))
 
 
 def _read_bytes(path: Path) -> bytes:

@@ -62,6 +62,14 @@ def _version(report: RefreshReport) -> str:
     )
 
 
+def _warnings(report: RefreshReport) -> str:
+    shown = ", ".join(f"{code} {count}" for code, count in report.warnings.items())
+    return (
+        f"Warnings in the refreshed sources (kept as published; ics-data validate lists each, "
+        f"a recorded decision in decisions.yaml resolves one): {shown}"
+    )
+
+
 def _text(report: RefreshReport) -> str:
     out = [f"ics-data refresh of {report.sources}: {_status(report)}", ""]
     out.append(f"Upstream files (rows kept by the codes {', '.join(report.codes)}):")
@@ -75,6 +83,8 @@ def _text(report: RefreshReport) -> str:
     if review:
         out += ["", f"Review before publishing ({len(review)}):"]
         out.extend(f"  - [{note.code}] {note.message}" for note in review)
+    if report.warnings:
+        out += ["", _warnings(report)]
     out += ["", _version(report)]
     return "\n".join(out)
 
@@ -97,5 +107,7 @@ def _markdown(report: RefreshReport) -> str:
     if review:
         out += ["", "### Review before publishing", ""]
         out.extend(f"- [ ] **{note.code}**: {note.message}" for note in review)
+    if report.warnings:
+        out += ["", "### Warnings", "", _warnings(report)]
     out += ["", "### Version", "", _version(report)]
     return "\n".join(out)
