@@ -90,7 +90,13 @@ def matching_key(old: TableData, new: TableData, renames: dict[str, str]) -> tup
         candidates.append(old.primary_key)
     if new.primary_key and all(back.get(k, k) in old.field_names for k in new.primary_key):
         candidates.append(tuple(back.get(k, k) for k in new.primary_key))
-    return min(candidates, key=lambda k: (len(k), k)) if candidates else ()
+
+    def order(key: tuple[str, ...]) -> tuple[int, tuple[str, ...], tuple[str, ...]]:
+        # a key named both ways (old names, new names), so the other direction picks the same
+        named = (key, tuple(renames.get(k, k) for k in key))
+        return (len(key), min(named), max(named))
+
+    return min(candidates, key=order) if candidates else ()
 
 
 Key = tuple[str, ...]
