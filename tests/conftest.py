@@ -5,11 +5,14 @@ Tests never write into the repository: every edit happens in the copy.
 
 from __future__ import annotations
 
+import atexit
+import functools
 import hashlib
 import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -19,6 +22,7 @@ from hypothesis.configuration import set_hypothesis_home_dir
 from pipeline.check.validate import validate_project
 from pipeline.core.issues import Issue
 from pipeline.core.model import Validation
+from pipeline.sources.release_fields import set_release_fields
 
 REPO = Path(__file__).resolve().parent.parent
 SOURCES = REPO / "sources"
@@ -87,11 +91,27 @@ class Project:
         return flatten(self.validate().report.issues)
 
 
+# The release the tests' copies of the shipped sources declare, whatever the repository's sources
+# declare now: tests of publishing start from a known first release of a fresh archive.
+FIRST_VERSION, FIRST_DATE = "1.0.0", date(2026, 11, 24)
+
+
 def copy_project(root: Path) -> Project:
+    """The shipped sources and schemas copied under ROOT, declaring the first release."""
     root.mkdir(parents=True, exist_ok=True)
     shutil.copytree(SOURCES, root / "sources")
     shutil.copytree(SCHEMAS, root / "schemas")
+    set_release_fields(root / "sources" / "package.yaml", FIRST_VERSION, FIRST_DATE)
     return Project(root)
+
+
+@functools.cache
+def first_release_sources() -> Path:
+    """One copy of the shipped sources declaring the first release, for the whole session (the
+    tests that publish them never change them); removed when the session ends."""
+    root = Path(tempfile.mkdtemp(prefix="ics-data-first-release-"))
+    atexit.register(shutil.rmtree, root, True)
+    return copy_project(root).sources
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import functools
 from pathlib import Path
 
 import pytest
+from conftest import first_release_sources
 
 from pipeline import stages
 from pipeline.archive import find_releases
@@ -14,13 +15,12 @@ from pipeline.check.validate import validate_project
 from pipeline.core.model import Validation
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCES = ROOT / "sources"
 SCHEMAS = ROOT / "schemas"
 
 
 @functools.cache  # validating takes seconds; the result is never changed by a test
 def shipped_validation() -> Validation:
-    validation = validate_project(SOURCES, SCHEMAS)
+    validation = validate_project(first_release_sources(), SCHEMAS)
     assert validation.report.ok, validation.report.issues[:5]
     return validation
 

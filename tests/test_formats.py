@@ -19,6 +19,7 @@ from typing import Any
 import openpyxl
 import pyarrow.parquet as pq
 import pytest
+from conftest import first_release_sources
 from frictionless import Field
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -248,7 +249,14 @@ def test_formats_are_byte_reproducible(folder: Path, tmp_path: Path) -> None:
         "PYTHONHASHSEED": "12345",
     }
     result = subprocess.run(
-        [sys.executable, "-c", script, str(ROOT / "sources"), str(ROOT / "schemas"), str(none)],
+        [
+            sys.executable,
+            "-c",
+            script,
+            str(first_release_sources()),
+            str(ROOT / "schemas"),
+            str(none),
+        ],
         env=env,
         capture_output=True,
         text=True,

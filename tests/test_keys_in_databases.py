@@ -14,7 +14,7 @@ from typing import Any
 
 import duckdb
 import pytest
-from conftest import SCHEMAS, SOURCES
+from conftest import SCHEMAS, first_release_sources
 
 from pipeline import stages
 from pipeline.check.validate import validate_project
@@ -23,7 +23,7 @@ from pipeline.check.validate import validate_project
 @pytest.fixture(scope="module")
 def release(tmp_path_factory: pytest.TempPathFactory) -> Path:
     output = tmp_path_factory.mktemp("keys") / "output"
-    result = stages.publish_validated(validate_project(SOURCES, SCHEMAS), output)
+    result = stages.publish_validated(validate_project(first_release_sources(), SCHEMAS), output)
     return result.path
 
 

@@ -31,6 +31,7 @@ from typing import Any
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from conftest import first_release_sources
 from frictionless import Package
 
 from pipeline import stages
@@ -48,7 +49,7 @@ from pipeline.release.publish import publish
 from pipeline.release.verify import verify, verify_release
 
 REPO = Path(__file__).resolve().parent.parent
-SOURCES = REPO / "sources"
+SOURCES = first_release_sources()  # the shipped sources, declaring the first release
 SCHEMAS = REPO / "schemas"
 VERSION = "1.0.0"
 NAME = "kent-medway-ics"

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import SCHEMAS, SOURCES, Project
+from conftest import SCHEMAS, Project, first_release_sources
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -38,7 +38,7 @@ def invoke(*args: Any) -> Any:
 def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """OUTPUT holding one release of the shipped sources (1.0.0 of 2026-11-24). Read only."""
     output = tmp_path_factory.mktemp("published") / "output"
-    stages.publish_validated(validate_project(SOURCES, SCHEMAS), output)
+    stages.publish_validated(validate_project(first_release_sources(), SCHEMAS), output)
     return output
 
 

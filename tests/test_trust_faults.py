@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from conftest import first_release_sources
 from shipped import shipped_output
 
 from pipeline.cli import cli
@@ -24,7 +25,7 @@ from pipeline.core.errors import EXIT_CATALOGUE, EXIT_INTERRUPTED
 from pipeline.release.verify import verify, verify_catalogue
 
 REPO = Path(__file__).resolve().parent.parent
-SOURCES, SCHEMAS = REPO / "sources", REPO / "schemas"
+SOURCES, SCHEMAS = first_release_sources(), REPO / "schemas"
 VERSION = "1.0.0"
 NAME = "kent-medway-ics"
 
