@@ -8,6 +8,7 @@ from __future__ import annotations
 import atexit
 import functools
 import hashlib
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -32,7 +33,9 @@ SCHEMAS = REPO / "schemas"
 def pytest_configure(config: pytest.Config) -> None:
     # hypothesis keeps examples and caches in ./.hypothesis: keep them out of the repository
     set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "ics-data-hypothesis")
-    settings.register_profile("ics-data", database=None)
+    # In CI the examples are derandomized, so a run is repeatable and a red build is a real
+    # finding; locally each run explores new examples.
+    settings.register_profile("ics-data", database=None, derandomize=bool(os.environ.get("CI")))
     settings.load_profile("ics-data")
 
 
