@@ -408,28 +408,32 @@ def load_yaml_mapping(path: Path) -> tuple[YamlMapping | None, list[Issue]]:
     except yaml.YAMLError as exc:  # composed fine, so this is a constructor problem
         return None, [yaml_problem(exc, file)]
     except ValueError as exc:  # a timestamp that is no day (2026-02-30)
-        return None, [Issue(file, _bad_timestamp_line(root), "type-error", f"not a date: {exc}")]
+        line, key, value = _bad_timestamp(root)
+        where = f"{key}: {value!r} is " if key else ""
+        message = f"{where}not a date: {exc}"
+        return None, [Issue(file, line, "type-error", message, field=key, value=value)]
     if not isinstance(data, dict):
         return None, [Issue(file, 1, "yaml-structure", "the file must be a mapping of key: value")]
     return YamlMapping(data, root), issues
 
 
-def _bad_timestamp_line(root: yaml.Node) -> int:
-    """The 1-based line of the first YAML timestamp that is no date or time, 0 if none."""
-    stack = [root]
+def _bad_timestamp(root: yaml.Node) -> tuple[int, str, str]:
+    """The 1-based line, the key and the text of the first YAML timestamp that is no date or
+    time; (0, "", "") if none."""
+    stack: list[tuple[yaml.Node, str]] = [(root, "")]
     while stack:
-        node = stack.pop()
+        node, key = stack.pop()
         if isinstance(node, yaml.ScalarNode):
             if node.tag == "tag:yaml.org,2002:timestamp":
                 try:
                     construct_yaml(node)
                 except ValueError:
-                    return int(node.start_mark.line) + 1
+                    return int(node.start_mark.line) + 1, key, str(node.value)
         elif isinstance(node, yaml.MappingNode):
-            stack.extend(part for pair in reversed(node.value) for part in reversed(pair))
+            stack.extend((value, str(name.value)) for name, value in reversed(node.value))
         elif isinstance(node, yaml.SequenceNode):
-            stack.extend(reversed(node.value))
-    return 0
+            stack.extend((item, key) for item in reversed(node.value))
+    return 0, "", ""
 
 
 def _duplicate_keys(node: yaml.Node, file: str) -> list[Issue]:
