@@ -104,7 +104,7 @@ def commit_files(folder: Path, files: Mapping[str, bytes]) -> None:
             target = folder / name
             mode = target.stat().st_mode & 0o7777 if target.exists() else 0o666 & ~_umask()
             os.chmod(staged, mode)
-        _fsync_folder(staging)
+        fsync_folder(staging)
         journal = folder / f"{JOURNAL}.{os.getpid()}"
         journal.write_text(json.dumps({"staging": staging.name, "files": sorted(files)}))
         _fsync_path(journal)
@@ -114,7 +114,7 @@ def commit_files(folder: Path, files: Mapping[str, bytes]) -> None:
         raise
     originals = {n: (folder / n).read_bytes() if (folder / n).is_file() else None for n in files}
     os.replace(journal, folder / JOURNAL)  # the commit point
-    _fsync_folder(folder)
+    fsync_folder(folder)
     try:
         recover_files(folder)
     except OSError:
@@ -146,7 +146,7 @@ def recover_files(folder: Path) -> list[str]:
             if Path(name).name == name and staged.is_file():  # moved already if absent
                 os.replace(staged, folder / name)
                 done.append(name)
-        _fsync_folder(folder)
+        fsync_folder(folder)
         journal.unlink()
     if folder.is_dir():
         for leftover in folder.glob(f"{COMMIT_STAGING}*"):
@@ -167,7 +167,8 @@ def _fsync_path(path: Path) -> None:
         os.fsync(handle.fileno())
 
 
-def _fsync_folder(folder: Path) -> None:
+def fsync_folder(folder: Path) -> None:
+    """Make the entries of FOLDER (renames, new files) reach the disk."""
     descriptor = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(descriptor)

@@ -22,7 +22,7 @@ from pipeline.build.package import write_files
 from pipeline.changes.changelog import write_changelog
 from pipeline.changes.policy import check_version
 from pipeline.core.errors import CatalogueNotUpdated, ReleaseError
-from pipeline.core.files import display_path
+from pipeline.core.files import display_path, fsync_folder
 from pipeline.core.versions import parse_version
 from pipeline.release.bundle import write_zip
 from pipeline.release.catalog import write_catalog
@@ -165,14 +165,6 @@ def fsync_tree(folder: Path) -> None:
         elif path.is_dir():
             fsync_folder(path)
     fsync_folder(folder)
-
-
-def fsync_folder(folder: Path) -> None:
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 # --- verify -----------------------------------------------------------------------------------
