@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any
 
 from pipeline.core.model import Dataset
-from pipeline.core.names import name_on
+from pipeline.core.names import name_on, names_by_pcn
 
 
 def derived_rows(dataset: Dataset) -> dict[str, list[dict[str, Any]]]:
@@ -25,7 +25,7 @@ def pcn_milestones(dataset: Dataset) -> list[dict[str, Any]]:
     typed = {
         (row.values.get("date"), row.values.get("event")) for row in dataset.rows("milestones")
     }
-    names = dataset.values("pcn_names")
+    names = names_by_pcn(dataset.values("pcn_names"))
     out = []
     for pcn in dataset.values("pcns"):
         code = pcn.get("pcn_code")

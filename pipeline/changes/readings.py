@@ -17,7 +17,7 @@ from pipeline.changes.model import KEY_SEPARATOR, RECORD, Change, end_columns, k
 from pipeline.changes.snapshot import Snapshot, TableData
 from pipeline.check.claims import CLAIM_CHECKS, Count, count_open
 from pipeline.core.model import Dataset
-from pipeline.core.names import name_on
+from pipeline.core.names import Names, name_on, names_by_pcn
 from pipeline.core.timeline import Moment, moment
 
 
@@ -137,9 +137,9 @@ def pcn_readings(old: Snapshot, new: Snapshot, changes: Sequence[Change]) -> lis
     return found
 
 
-def name_rows(snapshot: Snapshot) -> list[dict[str, Any]]:
+def name_rows(snapshot: Snapshot) -> Names:
     table = snapshot.tables.get("pcn_names")
-    return table.typed_rows() if table is not None else []
+    return names_by_pcn(table.typed_rows() if table is not None else [])
 
 
 def name_changes(changes: Sequence[Change], code: str) -> list[tuple[str, str, str]]:

@@ -8,23 +8,32 @@ preferred, then one possibly held, earliest first.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
 from pipeline.core.timeline import Life, Moment, life, moment
 
-
-def names_of(rows: Iterable[Mapping[str, Any]], code: str) -> list[Mapping[str, Any]]:
-    """The name rows of one PCN, oldest first (a first name with no start sorts first)."""
-    found = [row for row in rows if row.get("pcn_code") == code]
-    return sorted(found, key=lambda row: moment(row, "valid_from").lo or date.min)
+Names = Mapping[str, Sequence[Mapping[str, Any]]]  # PCN code -> its name rows, oldest first
 
 
-def name_on(rows: Iterable[Mapping[str, Any]], code: str, day: date | None) -> str | None:
+def names_by_pcn(rows: Iterable[Mapping[str, Any]]) -> dict[str, list[Mapping[str, Any]]]:
+    """The name rows grouped by PCN, each PCN's oldest first (a first name with no start sorts
+    first): built once, so that looking up every PCN's name stays linear."""
+    grouped: dict[str, list[Mapping[str, Any]]] = {}
+    for row in rows:
+        code = row.get("pcn_code")
+        if code is not None:
+            grouped.setdefault(str(code), []).append(row)
+    for own in grouped.values():
+        own.sort(key=lambda row: moment(row, "valid_from").lo or date.min)
+    return grouped
+
+
+def name_on(names: Names, code: str, day: date | None) -> str | None:
     """The name PCN CODE had on DAY (its first name for a day before any change), or None when
-    no row names it."""
-    own = names_of(rows, code)
+    no row names it. NAMES comes from `names_by_pcn`."""
+    own = names.get(code, ())
     if not own:
         return None
     if day is None:
