@@ -7,6 +7,7 @@ so each release is cited by its own metadata.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -90,6 +91,7 @@ def braced(value: object) -> str:
     return "{" + str(value) + "}"
 
 
+@functools.cache  # one per process: templates are compiled once, and nothing changes it after
 def environment() -> jinja2.Environment:
     import jinja2  # imported on first use: a no-op publish never needs it
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +14,7 @@ from pipeline.core.model import Metadata, TableOut
 from pipeline.core.text import link_target
 
 
+@functools.cache  # one per process: templates are compiled once, and nothing changes it after
 def environment() -> jinja2.Environment:
     import jinja2  # imported on first use: a no-op publish never needs it
 

@@ -10,6 +10,7 @@ the site works opened from disk and on any static host. Pages are rendered by ji
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -308,6 +309,7 @@ def release_view(info: ReleaseInfo, output: Path, first: bool) -> ReleaseView:
     )
 
 
+@functools.cache  # one per process: templates are compiled once, and nothing changes it after
 def environment() -> jinja2.Environment:
     import jinja2  # imported on first use: a no-op publish never needs it
 
