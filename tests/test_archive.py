@@ -15,7 +15,7 @@ from pipeline.core.errors import ReleaseError
 from pipeline.core.versions import parse_version
 from pipeline.release.plan import build_package
 from pipeline.release.publish import publish, same_content
-from pipeline.release.verify import verify
+from pipeline.release.verify import verify, verify_catalogue
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "output"
@@ -31,6 +31,14 @@ def test_shipped_sources_are_valid() -> None:
 @pytest.mark.parametrize("version", [r.version for r in RELEASES])
 def test_committed_release_verifies(version: str) -> None:
     problems = verify(OUTPUT, version)[version]
+    assert problems == [], "\n".join(f"{p.location()} {p.code} {p.message}" for p in problems)
+
+
+@pytest.mark.skipif(not RELEASES, reason="no release committed in output/ yet")
+def test_committed_catalogue_is_what_the_releases_regenerate() -> None:
+    """catalog.json, CHANGELOG.md and the site in output/ are what this code makes of the
+    releases: a change to the pages' templates is committed with the regenerated site."""
+    problems = verify_catalogue(OUTPUT)
     assert problems == [], "\n".join(f"{p.location()} {p.code} {p.message}" for p in problems)
 
 

@@ -345,3 +345,40 @@ def test_embedded_data_cannot_end_its_script(output: Path, tmp_path: Path) -> No
     assert hostile not in html
     assert "&lt;/script&gt;" in html  # in the tables, escaped as HTML
     assert "\\u003c/script\\u003e" in html  # in the JSON, escaped for a script
+
+
+# --- a release too large to list in one page ----------------------------------------------------
+
+
+def test_a_release_over_the_limit_gets_a_page_of_previews_with_every_link_kept(
+    output: Path,
+) -> None:
+    """Over the limit (here 100 rows; the shipped release has 172 structure rows), a page carries
+    no explorer, chart or embedded rows: each table's first rows, every download, and a note
+    saying where the rest is. Under it, the same release carries everything."""
+    page = render_site(output, limit=100)["releases/1.0.0.html"].decode("utf-8")
+    full = render_site(output)["releases/1.0.0.html"].decode("utf-8")
+    assert len(page) < len(full) / 2
+    assert "too large to draw or list in one page (more than 100 rows" in page
+    gone = ('id="explore-data"', 'id="rows-pcn_memberships"', 'id="asat-form"', "structure-chart")
+    for marker in gone:
+        assert marker not in page and marker in full
+    assert 'id="rows-partnerships"' in page  # a short table still pages in the page
+    assert 'id="preview-pcn_memberships"' in page and "rows: a table this long" in page
+    assert page.count('id="preview-') == full.count('id="preview-')
+    kept = [link for link in page_links(full) if not link.startswith("#")]
+    assert [link for link in page_links(page) if not link.startswith("#")] == kept
+    targets = {link[1:] for link in page_links(page) if link.startswith("#")}
+    parsed = Page()
+    parsed.feed(page)
+    assert targets <= parsed.ids  # no link to a section left out
+
+
+def test_the_limit_counts_rows_not_lines_of_the_header(tmp_path: Path) -> None:
+    from pipeline.site.explore import csv_rows, listable
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "pcns.csv").write_bytes(b"pcn_code\nU1\nU2\n")
+    assert csv_rows(tmp_path, "pcns") == 2 and csv_rows(tmp_path, "practices") == 0
+    assert listable(tmp_path, 2) and not listable(tmp_path, 1)

@@ -25,6 +25,30 @@ BANDS = tuple(f"{a}-{a + 4}" for a in range(0, 95, 5)) + ("95+",)
 Row = dict[str, str]
 
 
+# Rows a page lists or carries for its script: a release with a longer pcns, practices,
+# pcn_memberships or structure table gets a page that still loads on a phone (previews and
+# downloads; no chart, explorer or embedded rows), and its tables are left to the downloads.
+# The largest ICS of 2026 has under 600 practices; the limit is ten times that.
+LIST_LIMIT = 5_000
+LISTED_TABLES = ("pcns", "practices", "pcn_memberships", "structure")
+
+
+def csv_rows(folder: Path, name: str) -> int:
+    """The data rows of the release's NAME.csv (0 when absent), counted without parsing."""
+    path = folder / "data" / f"{name}.csv"
+    if not path.is_file():
+        return 0
+    with path.open("rb") as handle:
+        return max(
+            0, sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b"")) - 1
+        )
+
+
+def listable(folder: Path, limit: int = LIST_LIMIT) -> bool:
+    """Whether every listed table of the release fits in a page (at most LIMIT rows each)."""
+    return all(csv_rows(folder, name) <= limit for name in LISTED_TABLES)
+
+
 def read_rows(folder: Path, name: str) -> list[Row]:
     path = folder / "data" / f"{name}.csv"
     if not path.is_file():
@@ -161,6 +185,7 @@ class Explore:
     population_claim: Row
     as_at: tuple[AsAtPcn, ...]  # on the release date (what the page shows without script)
     data: dict[str, Any]  # for the page's script
+    listed: bool = True  # False: too large to list (LIST_LIMIT); the lists and data are empty
 
     @property
     def events_by_year(self) -> list[tuple[str, list[Event]]]:
@@ -189,7 +214,11 @@ def structure_on(data: Mapping[str, Any], day: str) -> list[AsAtPcn]:
     return sorted(out, key=lambda p: (p.partnership, p.name, p.code)) if names else out
 
 
-def explore(folder: Path, release_date: str) -> Explore:
+def explore(folder: Path, release_date: str, limit: int = LIST_LIMIT) -> Explore:
+    """What the release page shows of the structure over time; for a release too large to
+    list (`listable`), only the registered patients."""
+    if not listable(folder, limit):
+        return unlisted(folder, release_date)
     pcns = read_rows(folder, "pcns")
     memberships = read_rows(folder, "pcn_memberships")
     practices = {r["practice_code"]: r for r in read_rows(folder, "practices")}
@@ -245,13 +274,35 @@ def explore(folder: Path, release_date: str) -> Explore:
         pyramids=_pyramids(folder, pcn_by_code, partnerships, extract_date),
         extract_date=extract_date,
         registered=_icb_registered(folder, extract_date),
-        population_claim=next(
-            (r for r in read_rows(folder, "claims") if r.get("check", "").endswith("-context")),
-            {},
-        ),
+        population_claim=_population_claim(folder),
         as_at=tuple(on_release),
         data=data,
     )
+
+
+def unlisted(folder: Path, release_date: str) -> Explore:
+    pcn_by_code = {r["pcn_code"]: r for r in read_rows(folder, "pcns")}
+    partnerships = {r["id"]: r.get("name", r["id"]) for r in read_rows(folder, "partnerships")}
+    _, extract_date = _pcn_patients(folder)
+    return Explore(
+        release_date=release_date,
+        first_date=release_date,
+        pcns=(),
+        practices=(),
+        events=(),
+        pyramids=_pyramids(folder, pcn_by_code, partnerships, extract_date),
+        extract_date=extract_date,
+        registered=_icb_registered(folder, extract_date),
+        population_claim=_population_claim(folder),
+        as_at=(),
+        data={},
+        listed=False,
+    )
+
+
+def _population_claim(folder: Path) -> Row:
+    claims = read_rows(folder, "claims")
+    return next((r for r in claims if r.get("check", "").endswith("-context")), {})
 
 
 def _pcn_patients(folder: Path) -> tuple[dict[str, str], str]:

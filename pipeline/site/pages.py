@@ -27,7 +27,7 @@ from pipeline.core.files import file_sha256, write_if_changed
 from pipeline.core.text import link_target, local_target
 from pipeline.site import jsonld
 from pipeline.site.chart import Chart, structure_chart
-from pipeline.site.explore import PREVIEW_PAGE, Explore, explore
+from pipeline.site.explore import LIST_LIMIT, PREVIEW_PAGE, Explore, explore, listable
 
 PREVIEW_ROWS = PREVIEW_PAGE  # rows a preview shows without script; the page's script pages on
 NARROW_WIDTH = 400  # the structure chart drawn one partnership per row, for a phone
@@ -186,7 +186,7 @@ def constraints_of(field: dict[str, Any]) -> tuple[tuple[str, str], ...]:
 
 
 def resource_view(
-    info: ReleaseInfo, resource: dict[str, Any], files: dict[str, Download]
+    info: ReleaseInfo, resource: dict[str, Any], files: dict[str, Download], limit: int
 ) -> ResourceView:
     schema = resource.get("schema", {})
     header, rows = read_csv(info.path / resource["path"])
@@ -223,7 +223,7 @@ def resource_view(
         preview_header=tuple(header),
         preview=tuple(tuple(r) for r in rows[:PREVIEW_ROWS]),
         downloads=tuple(d for d in files.values() if d.resource == name),
-        all_rows=tuple(tuple(r) for r in rows),
+        all_rows=tuple(tuple(r) for r in rows) if len(rows) <= limit else (),
     )
 
 
@@ -274,7 +274,7 @@ def release_chart(folder: Path, narrow: bool = False) -> Chart | None:
     )
 
 
-def release_view(info: ReleaseInfo, output: Path, first: bool) -> ReleaseView:
+def release_view(info: ReleaseInfo, output: Path, first: bool, limit: int) -> ReleaseView:
     descriptor = read_descriptor(info.path)
     files = release_files(info, descriptor)
     zip_path = output / zip_name(str(descriptor.get("name", "")), info.version)
@@ -291,6 +291,7 @@ def release_view(info: ReleaseInfo, output: Path, first: bool) -> ReleaseView:
     changes = changelog_summary(changelog.read_text(encoding="utf-8")) if changelog.exists() else ""
     tables = [r for r in descriptor.get("resources", []) if r.get("format") == "csv"]
     released = str(descriptor.get("created", ""))[:10]
+    listed = listable(info.path, limit)
     return ReleaseView(
         version=info.version,
         released=released,
@@ -299,10 +300,10 @@ def release_view(info: ReleaseInfo, output: Path, first: bool) -> ReleaseView:
         descriptor=descriptor,
         zip=archive,
         package_files=tuple(d for d in files.values() if not d.resource),
-        resources=tuple(resource_view(info, r, files) for r in tables),
-        chart=release_chart(info.path),
-        narrow_chart=release_chart(info.path, narrow=True),
-        explore=explore(info.path, released),
+        resources=tuple(resource_view(info, r, files, limit) for r in tables),
+        chart=release_chart(info.path) if listed else None,
+        narrow_chart=release_chart(info.path, narrow=True) if listed else None,
+        explore=explore(info.path, released, limit),
         changes=changes,
         first=first,
         cite=citation.from_descriptor(descriptor),
@@ -338,10 +339,11 @@ def anchor(url: object, label: object) -> markupsafe.Markup:
     return markupsafe.Markup('<a href="{}">{}</a>').format(target, label)
 
 
-def render_site(output: Path) -> dict[str, bytes]:
-    """Every file of the site, by its path inside OUTPUT."""
+def render_site(output: Path, limit: int = LIST_LIMIT) -> dict[str, bytes]:
+    """Every file of the site, by its path inside OUTPUT. A release page lists and carries at
+    most LIMIT rows of a table (`site.explore.LIST_LIMIT`)."""
     infos = find_releases(output)
-    views = [release_view(info, output, i == 0) for i, info in enumerate(infos)]
+    views = [release_view(info, output, i == 0, limit) for i, info in enumerate(infos)]
     env = environment()
     files: dict[str, bytes] = {}
     newest = views[-1] if views else None
@@ -349,7 +351,7 @@ def render_site(output: Path) -> dict[str, bytes]:
         variables = sorted({f.title or f.name for r in view.resources for f in r.fields})
         data = jsonld.dataset_jsonld(view.descriptor, view.downloads, "../", variables)
         page = env.get_template("site_release.html.j2").render(
-            release=view, root="../", jsonld=data, newest=newest
+            release=view, root="../", jsonld=data, newest=newest, list_limit=limit
         )
         files[view.page] = page.encode("utf-8")
     index = env.get_template("site_index.html.j2").render(

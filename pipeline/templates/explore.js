@@ -139,6 +139,7 @@
 
   function pagedPreview(box) {
     var source = document.getElementById("rows-" + box.getAttribute("data-preview"));
+    if (!source) { return; }  /* a table too long to carry in the page: its first rows only */
     var rows = JSON.parse(source.textContent);  /* the rows only: the header is in the table */
     var pager = box.querySelector(".pager");
     var table = box.querySelector("table");
@@ -169,9 +170,9 @@
     show();
   }
 
-  var data = JSON.parse(document.getElementById("explore-data").textContent);
+  var holder = document.getElementById("explore-data");  /* absent when too large to list */
   Array.prototype.forEach.call(document.querySelectorAll("table.sortable"), makeSortable);
   Array.prototype.forEach.call(document.querySelectorAll("input[data-filter]"), makeSearchable);
   Array.prototype.forEach.call(document.querySelectorAll("[data-preview]"), pagedPreview);
-  asAt(data);
+  if (holder) { asAt(JSON.parse(holder.textContent)); }
 }());
