@@ -366,3 +366,89 @@ def test_a_control_character_stops_the_xlsx_with_the_cell_named() -> None:
     schema = {"fields": [{"name": "text", "type": "string"}]}
     with pytest.raises(ProjectError, match=r"t row 1, text: 'a\\x07b' holds a control"):
         render_xlsx([TableOut("t", schema, ({"text": "a\x07b"},), "T", "")], metadata)
+
+
+# --- the XLSX rows, written as xlsxwriter writes them -------------------------------------------
+
+XLSX_TEXT = st.lists(
+    st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=6)
+    | st.sampled_from(["_x0041_", "_X00ff_", "\ufffe", "\uffff", " ", "\t", "\n", "\r", "&<>\"'"]),
+    max_size=4,
+).map("".join)
+XLSX_CELL = st.one_of(
+    st.none(),
+    XLSX_TEXT,
+    st.booleans(),
+    st.integers(-(10**17), 10**17),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.dates(dt.date(1900, 3, 1), dt.date(9999, 12, 31)),
+)
+XLSX_SCHEMA = {
+    "fields": [{"name": f"c{i}", "type": "any"} for i in range(4)],
+    "primaryKey": [],
+}
+
+
+def xlsx_sheets(write: Callable[[Any, Any, Any, Any], None], rows: list[list[Any]]) -> list[bytes]:
+    """The worksheets of a workbook whose one data sheet WRITE wrote, in constant-memory mode."""
+    import io
+    import zipfile
+
+    import xlsxwriter
+
+    from pipeline.core.model import TableOut
+
+    table = TableOut(
+        "t", XLSX_SCHEMA, tuple({f"c{i}": v for i, v in enumerate(r)} for r in rows), "T", ""
+    )
+    buffer = io.BytesIO()
+    workbook = xlsxwriter.Workbook(buffer, {"constant_memory": True, "strings_to_numbers": False})
+    bold = workbook.add_format({"bold": True})
+    day = workbook.add_format({"num_format": "yyyy-mm-dd"})
+    write(workbook.add_worksheet("t"), table, bold, day)
+    workbook.close()
+    with zipfile.ZipFile(buffer) as archive:
+        return [archive.read(n) for n in sorted(archive.namelist()) if n.startswith("xl/")]
+
+
+def xlsx_by_cell(sheet: Any, table: Any, bold: Any, day: Any) -> None:
+    """The reference: xlsxwriter's own per-cell calls, as the writer made them before."""
+    names = [f["name"] for f in table.schema["fields"]]
+    widths = [len(n) for n in names]
+    for column, name in enumerate(names):
+        sheet.write_string(0, column, name, bold)
+    for number, row in enumerate(table.rows, start=1):
+        for column, name in enumerate(names):
+            value = row.get(name)
+            if value is None:
+                continue
+            if isinstance(value, str):
+                sheet.write_string(number, column, value)
+                widths[column] = max(widths[column], min(len(value), 60))
+            elif isinstance(value, bool):
+                sheet.write_boolean(number, column, value)
+            elif isinstance(value, int | float):
+                sheet.write_number(number, column, value)
+            else:
+                sheet.write_datetime(number, column, value, day)
+                widths[column] = max(widths[column], 10)
+    sheet.freeze_panes(1, 0)
+    sheet.autofilter(0, 0, max(len(table.rows), 1), len(names) - 1)
+    for column, width in enumerate(widths):
+        sheet.set_column(column, column, width + 2)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.lists(XLSX_CELL, min_size=4, max_size=4), max_size=6))
+def test_the_xlsx_rows_are_the_bytes_xlsxwriter_writes_cell_by_cell(rows: list[list[Any]]) -> None:
+    from pipeline.build.formats import write_xlsx_sheet
+
+    assert xlsx_sheets(write_xlsx_sheet, rows) == xlsx_sheets(xlsx_by_cell, rows)
+
+
+def test_an_xlsx_cell_too_long_stops_the_publish_with_the_cell_named() -> None:
+    from pipeline.build.formats import XLSX_MAX_TEXT, write_xlsx_sheet
+    from pipeline.core.errors import ProjectError
+
+    with pytest.raises(ProjectError, match=r"t row 2, c1: 32,768 characters"):
+        xlsx_sheets(write_xlsx_sheet, [[1, "a", None, None], [2, "x" * (XLSX_MAX_TEXT + 1), 3, 4]])

@@ -7,8 +7,11 @@ depend only on them and on the versions of the writing libraries:
   wrote it, so the bytes are stable for one SQLite version.
 - XLSX (XML inside): a carriage return in a text reads back as a line feed, and control
   characters other than tab and line ends cannot be stored (publish stops and names the cell).
-- XLSX: openpyxl's workbook properties `created` and `modified` are pinned to the release date,
-  and the zip is rewritten with fixed timestamps, stored (not deflated) like the release zip.
+- XLSX: xlsxwriter (pinned) in constant-memory mode; the data rows are written as the very XML
+  it writes cell by cell (a property test compares the two), much faster; the workbook's
+  `created` is pinned to the release date, and the zip is rewritten with fixed timestamps,
+  stored (not deflated) like the release zip. A text over 32,767 characters or a sheet over
+  1,048,575 rows stops the publish (xlsxwriter would cut or drop them silently).
 - Parquet: pyarrow writes its version into the footer (`created_by`), so the bytes are stable
   for one pyarrow version.
 """
@@ -263,7 +266,7 @@ def render_xlsx(tables: Sequence[TableOut], metadata: Metadata) -> bytes:
         about.set_column(1, 1, 120)
         try:
             for table in [*tables, fields_table(tables)]:
-                _xlsx_sheet(workbook.add_worksheet(table.name), table, bold, day)
+                write_xlsx_sheet(workbook.add_worksheet(table.name), table, bold, day)
         except BaseException:
             for sheet in workbook.worksheets():  # each sheet's rows wait in a scratch file
                 if sheet.row_data_fh is not None:
@@ -282,39 +285,97 @@ def render_xlsx(tables: Sequence[TableOut], metadata: Metadata) -> bytes:
     return _fixed_zip(buffer.getvalue())
 
 
-def _xlsx_sheet(sheet: Any, table: TableOut, bold: Any, day: Any) -> None:
+# What xlsxwriter writes as a `_xHHHH_` escape (and an `_x` that could be read as one)
+XLSX_ESCAPED = re.compile("_x|[\x00-\x08\x0b-\x1f\ufffe\uffff]")
+XLSX_MAX_ROWS = 1_048_576  # rows of a sheet, the header included (Excel's limit)
+XLSX_MAX_TEXT = 32_767  # characters of a cell (xlsxwriter would cut a longer text short)
+
+
+def write_xlsx_sheet(sheet: Any, table: TableOut, bold: Any, day: Any) -> None:
+    """The header through xlsxwriter; the data rows as the XML its constant-memory mode writes
+    (the same bytes, checked by the goldens), straight into the sheet's row file: xlsxwriter's
+    per-cell calls were most of a publish's time."""
     names = [f["name"] for f in table.schema["fields"]]
     types = [f["type"] for f in table.schema["fields"]]
+    if len(table.rows) >= XLSX_MAX_ROWS:
+        raise ProjectError(
+            f"{table.name} has {len(table.rows):,} rows; an XLSX sheet holds at most "
+            f"{XLSX_MAX_ROWS - 1:,} below its header",
+            hint="the CSV, JSON, SQLite and Parquet files hold every row",
+        )
     for column, name in enumerate(names):
         sheet.write_string(0, column, name, bold)
     widths = [len(n) for n in names]
+    if table.rows:
+        sheet._write_single_row(1)  # the header row goes to the row file first
+        last = _xlsx_rows(sheet.row_data_fh, table, names, types, widths, day)
+        if last:
+            sheet._check_dimensions(last, len(names) - 1)
+            sheet.previous_row = last
+    sheet.freeze_panes(1, 0)
+    sheet.autofilter(0, 0, max(len(table.rows), 1), len(names) - 1)
+    for column, width in enumerate(widths):
+        sheet.set_column(column, column, width + 2)
+
+
+def _xlsx_rows(
+    out: Any, table: TableOut, names: list[str], types: list[str], widths: list[int], day: Any
+) -> int:
+    """Each row as xlsxwriter writes it in constant-memory mode: `<row r="N">`, then per cell
+    an inline string (control-character escapes, `xml:space` for edge whitespace, `& < >`
+    escaped), a number (`.16G`), a boolean (`t="b"`) or a date (its serial, style DAY); a row
+    with no value is not written. Returns the number of the last row written (0: none)."""
+    from xlsxwriter.utility import _datetime_to_excel_datetime, _preserve_whitespace, xl_col_to_name
+    from xlsxwriter.xmlwriter import XMLwriter
+
+    letters = [xl_col_to_name(column) for column in range(len(names))]
+    columns = list(zip(letters, names, types, range(len(names)), strict=True))
+    escape_controls = XMLwriter._escape_control_characters
+    date_style = ""  # the date format's style index, given (as xlsxwriter does) on first use
+    last = 0
     for number, row in enumerate(table.rows, start=1):
-        for column, (name, kind) in enumerate(zip(names, types, strict=True)):
+        r = str(number + 1)
+        cells = [f'<row r="{r}">']
+        for letter, name, kind, column in columns:
             value = plain(row.get(name), kind)
             if value is None:
                 continue
+            if not isinstance(value, str | bool | int | float | date):
+                value = str(value)
             if isinstance(value, str):
+                widths[column] = max(widths[column], min(len(value), 60))
                 if XLSX_ILLEGAL.search(value):
                     raise ProjectError(
                         f"{table.name} row {number}, {name}: {value!r} holds a control "
                         "character that XLSX cannot store",
                         hint="remove it from the source record",
                     )
-                sheet.write_string(number, column, value)
-                widths[column] = max(widths[column], min(len(value), 60))
+                if len(value) > XLSX_MAX_TEXT:
+                    raise ProjectError(
+                        f"{table.name} row {number}, {name}: {len(value):,} characters; an XLSX "
+                        f"cell holds at most {XLSX_MAX_TEXT:,}",
+                        hint="shorten it in the source record",
+                    )
+                if XLSX_ESCAPED.search(value):
+                    value = escape_controls(value)
+                space = ' xml:space="preserve"' if _preserve_whitespace(value) else ""
+                if "&" in value or "<" in value or ">" in value:
+                    value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+                cells.append(f'<c r="{letter}{r}" t="inlineStr"><is><t{space}>{value}</t></is></c>')
             elif isinstance(value, bool):
-                sheet.write_boolean(number, column, value)
+                cells.append(f'<c r="{letter}{r}" t="b"><v>{int(value)}</v></c>')
             elif isinstance(value, int | float):
-                sheet.write_number(number, column, value)
-            elif isinstance(value, date):
-                sheet.write_datetime(number, column, value, day)
+                cells.append(f'<c r="{letter}{r}"><v>{value:.16G}</v></c>')
+            else:  # a date (or a datetime)
+                serial = _datetime_to_excel_datetime(value, False, False)
+                date_style = date_style or f'" s="{day._get_xf_index()}"><v>'
+                cells.append(f'<c r="{letter}{r}{date_style}{serial:.16G}</v></c>')
                 widths[column] = max(widths[column], 10)
-            else:
-                sheet.write_string(number, column, str(value))
-    sheet.freeze_panes(1, 0)
-    sheet.autofilter(0, 0, max(len(table.rows), 1), len(names) - 1)
-    for column, width in enumerate(widths):
-        sheet.set_column(column, column, width + 2)
+        if len(cells) > 1:
+            cells.append("</row>")
+            out.write("".join(cells))
+            last = number
+    return last
 
 
 def _fixed_zip(data: bytes) -> bytes:
