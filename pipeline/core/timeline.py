@@ -7,14 +7,13 @@ absent from the ePCN of 2025-01-20 and present in the mapping of 2026-08-01 open
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 
-@dataclass(frozen=True)
-class Moment:
-    """A day known exactly, between bounds, or not at all (all None)."""
+class Moment(NamedTuple):
+    """A day known exactly, between bounds, or not at all (all None). A named tuple: validating
+    a national or 100x project makes hundreds of thousands of them."""
 
     exact: date | None = None
     earliest: date | None = None
@@ -42,8 +41,7 @@ class Moment:
         return f"between {lo} and {hi}"
 
 
-@dataclass(frozen=True)
-class Life:
+class Life(NamedTuple):
     """When a record holds: from `start` to `end` (both inclusive). No end known: still holds."""
 
     start: Moment
@@ -90,13 +88,16 @@ def moment(values: Values, column: str) -> Moment:
     """The moment of COLUMN with its `_earliest` and `_latest` bounds, from typed values (dates)
     or from text (ISO dates; empty is unknown)."""
 
-    def day(name: str) -> date | None:
-        value = values.get(name)
-        if isinstance(value, date):
-            return value
-        return date.fromisoformat(value) if isinstance(value, str) and value else None
+    get = values.get
+    return Moment(_day(get(column)), _day(get(column + "_earliest")), _day(get(column + "_latest")))
 
-    return Moment(day(column), day(f"{column}_earliest"), day(f"{column}_latest"))
+
+def _day(value: Any) -> date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(value) if isinstance(value, str) else None
 
 
 def life(values: Values, start: str, end: str) -> Life:
