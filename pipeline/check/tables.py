@@ -108,6 +108,23 @@ def remembering(reader: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return read
 
 
+# Each shared frictionless Schema's remembering cell readers, kept with the Schema (so its id
+# stays its own): a reader is a pure function of the cell, so a process can reuse it.
+_READERS: dict[int, tuple[Any, list[tuple[str, Callable[[Any], Any]]]]] = {}
+
+
+def field_readers(schema: ResourceSchema) -> list[tuple[str, Callable[[Any], Any]]]:
+    """(field name, remembering cell reader) of each field of SCHEMA, made once per process."""
+    shared = schema.frictionless()
+    found = _READERS.get(id(shared))
+    if found is None or found[0] is not shared:
+        if len(_READERS) >= 256:
+            _READERS.clear()
+        readers = [(f.name, remembering(f.create_cell_reader())) for f in shared.fields]
+        found = _READERS[id(shared)] = (shared, readers)
+    return found[1]
+
+
 def read_rows(source: SourceTable, schema: ResourceSchema) -> tuple[list[Finding], list[Row]]:
     """Type every cell with frictionless's own cell readers (its types and constraints), and
     find what frictionless's row checks find: blank rows, unique fields, the primary key.
@@ -115,7 +132,7 @@ def read_rows(source: SourceTable, schema: ResourceSchema) -> tuple[list[Finding
     The same findings as `Resource(data=...).validate()`, without building a resource: the
     readers are made once per field, not once per cell."""
     fields = schema.frictionless().fields
-    readers = [(field.name, remembering(field.create_cell_reader())) for field in fields]
+    readers = field_readers(schema)
     unique: dict[str, dict[Any, int]] = {f.name: {} for f in fields if f.constraints.get("unique")}
     key = schema.primary_key if set(schema.primary_key) <= set(schema.field_names) else ()
     seen_keys: dict[tuple[Any, ...], int] = {}

@@ -72,11 +72,23 @@ class ResourceSchema:
         raise KeyError(name)
 
     def frictionless(self) -> Schema:
-        """The frictionless Schema without foreign keys (those are checked across resources)."""
+        """The frictionless Schema without foreign keys (those are checked across resources).
+        Made once per descriptor in a process and shared, so callers never change it: building
+        one validates the descriptor, which costs more than checking a small table."""
         from frictionless import Schema  # a heavy library, loaded by the commands that check
 
         descriptor = {k: v for k, v in self.descriptor.items() if k != "foreignKeys"}
-        return Schema.from_descriptor(descriptor)
+        key = repr(descriptor)  # faithful for what YAML and JSON give: dates stay dates
+        found = _FRICTIONLESS_SCHEMAS.get(key)
+        if found is None:
+            if len(_FRICTIONLESS_SCHEMAS) >= SCHEMA_CACHE:
+                _FRICTIONLESS_SCHEMAS.clear()
+            found = _FRICTIONLESS_SCHEMAS[key] = Schema.from_descriptor(descriptor)
+        return found
+
+
+SCHEMA_CACHE = 256  # descriptors remembered by a process (a project has about 16)
+_FRICTIONLESS_SCHEMAS: dict[str, Schema] = {}
 
 
 @dataclass(frozen=True)

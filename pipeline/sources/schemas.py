@@ -148,8 +148,7 @@ def check_schema(
         return issues or [
             Issue(file, 0, "schema-error", "a schema needs a list of fields", resource)
         ]
-    report = _schema_class().validate_descriptor(descriptor)
-    for error in report.errors:
+    for error in descriptor_errors(descriptor):
         index, name = _bad_field(fields, error) if error.type == "field-error" else (-1, "")
         where = f"field {name!r}: " if name else ""
         note = str(error.note or "")
@@ -218,8 +217,7 @@ def _bad_field(fields: list[Any], error: Any) -> tuple[int, str]:
     for index, field in enumerate(fields):
         if not isinstance(field, dict):
             continue
-        alone = _schema_class().validate_descriptor({"fields": [field]})
-        if any(e.note == error.note for e in alone.errors):
+        if any(e.note == error.note for e in descriptor_errors({"fields": [field]})):
             return index, str(field.get("name", ""))
     return -1, ""
 
@@ -232,6 +230,22 @@ def derived_schema(name: str) -> dict[str, Any]:
     if not isinstance(descriptor, dict):
         raise ProjectError(f"pipeline/derived_schemas/{name}.schema.yaml is not a mapping")
     return descriptor
+
+
+_DESCRIPTOR_ERRORS: dict[str, tuple[Any, ...]] = {}
+
+
+def descriptor_errors(descriptor: dict[str, Any]) -> tuple[Any, ...]:
+    """frictionless's errors for a Table Schema descriptor, worked out once per descriptor in a
+    process (its metadata validation costs tens of milliseconds a schema)."""
+    key = repr(descriptor)  # faithful for what YAML gives: a date stays a date
+    found = _DESCRIPTOR_ERRORS.get(key)
+    if found is None:
+        if len(_DESCRIPTOR_ERRORS) >= 256:
+            _DESCRIPTOR_ERRORS.clear()
+        found = tuple(_schema_class().validate_descriptor(descriptor).errors)
+        _DESCRIPTOR_ERRORS[key] = found
+    return found
 
 
 def _schema_class() -> Any:
