@@ -405,7 +405,12 @@ def xlsx_sheets(write: Callable[[Any, Any, Any, Any], None], rows: list[list[Any
     workbook = xlsxwriter.Workbook(buffer, {"constant_memory": True, "strings_to_numbers": False})
     bold = workbook.add_format({"bold": True})
     day = workbook.add_format({"num_format": "yyyy-mm-dd"})
-    write(workbook.add_worksheet("t"), table, bold, day)
+    sheet = workbook.add_worksheet("t")
+    try:
+        write(sheet, table, bold, day)
+    except BaseException:
+        sheet.row_data_fh.close()  # the rows waiting in their scratch file
+        raise
     workbook.close()
     with zipfile.ZipFile(buffer) as archive:
         return [archive.read(n) for n in sorted(archive.namelist()) if n.startswith("xl/")]

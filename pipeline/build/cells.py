@@ -3,6 +3,7 @@ JSON value. Every format of a release writes cells through these."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -27,9 +28,37 @@ class TextWriter:
 
 def field_types(schema: dict[str, Any]) -> list[tuple[str, TextWriter]]:
     """Each field of a Table Schema descriptor, with the writer of its values as text."""
+    return [(f["name"], text_writer(f)) for f in schema["fields"]]
+
+
+# frictionless's Field, and its writer and reader, for each field descriptor a process has seen:
+# building a Field validates its descriptor, which costs more than writing a small table, and a
+# writer or reader is a pure function of the value.
+_FIELDS: dict[str, tuple[TextWriter, Callable[[Any], Any]]] = {}
+
+
+def _field(descriptor: dict[str, Any]) -> tuple[TextWriter, Callable[[Any], Any]]:
     from frictionless import Field  # imported on first use: a no-op publish never needs it
 
-    return [(f["name"], TextWriter(Field.from_descriptor(f))) for f in schema["fields"]]
+    key = repr(descriptor)
+    found = _FIELDS.get(key)
+    if found is None:
+        if len(_FIELDS) >= 4096:
+            _FIELDS.clear()
+        field = Field.from_descriptor(descriptor)
+        found = _FIELDS[key] = (TextWriter(field), field.create_cell_reader())
+    return found
+
+
+def text_writer(descriptor: dict[str, Any]) -> TextWriter:
+    """The writer of a field's values as text, made once per field descriptor."""
+    return _field(descriptor)[0]
+
+
+def cell_reader(descriptor: dict[str, Any]) -> Callable[[Any], Any]:
+    """frictionless's reader of a field's cells, (value, notes) for a cell, made once per field
+    descriptor."""
+    return _field(descriptor)[1]
 
 
 def cell_text(writer: TextWriter, value: Any) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.archive import find_releases, read_descriptor
-from pipeline.build.cells import cell_text, field_types
+from pipeline.build.cells import cell_reader, cell_text, field_types
 from pipeline.build.package import collect_tables
 from pipeline.check.validate import validate_project
 from pipeline.core.errors import ProjectError, ReleaseError
@@ -66,12 +66,7 @@ class TableData:
 
     def typed_rows(self) -> list[dict[str, Any]]:
         """The rows with values read by the schema's types (dates as dates, None when empty)."""
-        from frictionless import Field  # imported on first use: --help never needs it
-
-        readers = [
-            (name, Field.from_descriptor(self.field(name)).create_cell_reader())
-            for name in self.field_names
-        ]  # a reader per field: frictionless's read_cell would build one per cell
+        readers = [(name, cell_reader(self.field(name))) for name in self.field_names]
         out = []
         for row in self.rows:
             values: dict[str, Any] = {}
