@@ -9,6 +9,7 @@ published file, and a field whose type changed does not make every record look c
 from __future__ import annotations
 
 import csv
+import functools
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -65,7 +66,12 @@ class TableData:
         return next(f for f in self.schema.get("fields", []) if f["name"] == name)
 
     def typed_rows(self) -> list[dict[str, Any]]:
-        """The rows with values read by the schema's types (dates as dates, None when empty)."""
+        """The rows with values read by the schema's types (dates as dates, None when empty);
+        read once per table (the rows are shared: callers only read them)."""
+        return list(self._typed)
+
+    @functools.cached_property
+    def _typed(self) -> tuple[dict[str, Any], ...]:
         readers = [(name, cell_reader(self.field(name))) for name in self.field_names]
         out = []
         for row in self.rows:
@@ -74,7 +80,7 @@ class TableData:
                 value, notes = reader(row.get(name, ""))
                 values[name] = None if notes and "type" in notes else value
             out.append(values)
-        return out
+        return tuple(out)
 
 
 @dataclass(frozen=True)
