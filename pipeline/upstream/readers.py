@@ -38,6 +38,7 @@ import openpyxl
 from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
 from pipeline.core.errors import PipelineError
+from pipeline.core.files import file_sha256
 
 T = TypeVar("T")
 
@@ -532,7 +533,39 @@ def _check_shape(values: Sequence[object], file: str, sheet: str | None, row: in
         )
 
 
+# What each reader made of a file, by the reader, the file's name, the SHA-256 of its bytes and
+# the limits it read under:
+# the extracts are immutable, and `init` and `refresh` (and a library caller) may read the same
+# national workbook more than once in a process; parsing one takes seconds, hashing it 10 ms.
+_EXTRACTS: dict[tuple[str, str, str, tuple[int, ...]], object] = {}
+EXTRACTS_KEPT = 8
+
+
+def remembered(reader: Callable[[Path], T], path: Path) -> T:
+    """READER's extract of the file at PATH, read once per content in a process. A file that
+    cannot be read is left to READER to word (nothing is remembered of it)."""
+    try:
+        if not path.is_file() or path.stat().st_size > MAX_UNCOMPRESSED:
+            return reader(path)  # not a regular file, or too large: its reader says so
+        limits = (MAX_UNCOMPRESSED, MAX_ROWS, MAX_COLUMNS)
+        key = (reader.__qualname__, path.name, file_sha256(path), limits)
+    except OSError:
+        return reader(path)
+    found = _EXTRACTS.get(key)
+    if found is None:
+        found = reader(path)
+        if len(_EXTRACTS) >= EXTRACTS_KEPT:
+            _EXTRACTS.pop(next(iter(_EXTRACTS)))  # the oldest
+        _EXTRACTS[key] = found
+    return cast(T, found)
+
+
 def read_epcn(path: Path) -> EpcnExtract:
+    """An ODS ePCN workbook's extract (`parse_epcn`), read once per content in a process."""
+    return remembered(parse_epcn, path)
+
+
+def parse_epcn(path: Path) -> EpcnExtract:
     """Read an ODS ePCN workbook: every PCN and every practice-PCN period, closed ones too.
 
     Rows hidden by a saved filter (all partner rows of the 2025-01 file) are read like any other.
@@ -714,6 +747,11 @@ def _read_relationships(rows: Iterator[Sequence[object]], file: str) -> Iterator
 
 
 def read_gp_map(path: Path) -> GpMapExtract:
+    """A gp-reg-pat-prac-map file's extract (`parse_gp_map`), read once per content."""
+    return remembered(parse_gp_map, path)
+
+
+def parse_gp_map(path: Path) -> GpMapExtract:
     """Read gp-reg-pat-prac-map as a .csv, or as the published .zip holding one .csv."""
     _require_file(path, path.name)
     if zipfile.is_zipfile(path):
