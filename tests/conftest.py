@@ -31,6 +31,11 @@ SCHEMAS = REPO / "schemas"
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Subprocesses the tests start (and kill) keep their scratch files in one folder of the
+    # session, removed at its end: a publish killed by SIGKILL cannot remove its own.
+    scratch = tempfile.mkdtemp(prefix="ics-data-tests-")
+    atexit.register(shutil.rmtree, scratch, True)
+    os.environ["TMPDIR"] = scratch
     # hypothesis keeps examples and caches in ./.hypothesis: keep them out of the repository
     set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "ics-data-hypothesis")
     # In CI the examples are derandomized, so a run is repeatable and a red build is a real

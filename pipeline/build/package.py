@@ -6,7 +6,7 @@ seed, no machine. The same sources give the same bytes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,8 @@ from pipeline.build.milestones import derived_rows
 from pipeline.build.readme import render_readme
 from pipeline.build.tables import render_csv, render_json
 from pipeline.check.structure import structure_table
-from pipeline.core.files import dump_json, sha256_bytes
+from pipeline.core.files import dump_json
+from pipeline.core.filestore import FileStore, sha256_of, size_of
 from pipeline.core.model import Dataset, Metadata, TableOut, sort_key
 from pipeline.core.progress import SILENT, Progress
 
@@ -62,7 +63,7 @@ def json_schema(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def package_descriptor(
-    metadata: Metadata, tables: Iterable[TableOut], files: dict[str, bytes]
+    metadata: Metadata, tables: Iterable[TableOut], files: Mapping[str, bytes]
 ) -> dict[str, Any]:
     data = metadata.data
     resources: list[dict[str, Any]] = []
@@ -70,7 +71,6 @@ def package_descriptor(
         schema = {k: v for k, v in table.schema.items() if k not in ("title", "description")}
         for fmt in ("csv", "json"):
             path = f"data/{table.name}.{fmt}"
-            content = files[path]
             resource: dict[str, Any] = {
                 "name": table.name if fmt == "csv" else f"{table.name}-json",
                 "type": "table",
@@ -84,9 +84,9 @@ def package_descriptor(
             if fmt == "csv":
                 # frictionless cannot measure JSON tables: a declared `bytes` there fails
                 # validation (STACK_NOTES.md); every file's size is in `files` below instead
-                resource["bytes"] = len(content)
+                resource["bytes"] = size_of(files, path)
                 resource["dialect"] = CSV_DIALECT
-            resource["hash"] = f"sha256:{sha256_bytes(content)}"
+            resource["hash"] = f"sha256:{sha256_of(files, path)}"
             resource["schema"] = schema if fmt == "csv" else json_schema(schema)
             resources.append(resource)
     sources = [
@@ -118,11 +118,33 @@ def package_descriptor(
         "sources": sources,
         "resources": resources,
         "files": [
-            {"path": path, "bytes": len(content), "hash": f"sha256:{sha256_bytes(content)}"}
-            for path, content in sorted(files.items())
+            {
+                "path": path,
+                "bytes": size_of(files, path),
+                "hash": f"sha256:{sha256_of(files, path)}",
+            }
+            for path in sorted(files)
         ],
     }
     return {k: v for k, v in descriptor.items() if v not in (None, "")}
+
+
+class TableCsv(Mapping[str, bytes]):
+    """Each table's CSV bytes by table name, read from the built files one at a time."""
+
+    def __init__(self, files: Mapping[str, bytes], names: Sequence[str]) -> None:
+        self._files, self._names = files, list(names)
+
+    def __getitem__(self, name: str) -> bytes:
+        if name not in self._names:
+            raise KeyError(name)
+        return self._files[f"data/{name}.csv"]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
 
 
 def build_files(
@@ -132,18 +154,18 @@ def build_files(
     extra_files: Mapping[str, bytes] | None = None,
     tables: Sequence[TableOut] | None = None,
     progress: Progress = SILENT,
-) -> dict[str, bytes]:
+) -> FileStore:
     """Every file of the release, by its path inside the release folder. `extra_tables` (the
     change list) follow the sources' tables (`tables`, when the caller has built them already);
     `extra_files` (the changelog) sit beside README.md."""
     tables = [*(collect_tables(dataset) if tables is None else tables), *extra_tables]
-    files: dict[str, bytes] = dict(extra_files or {})
+    files = FileStore(dict(extra_files or {}))  # a large file waits on disk, not in memory
     progress.start(len(tables) + 1, "building the release")
     for table in tables:
         files[f"data/{table.name}.csv"] = render_csv(table)
         files[f"data/{table.name}.json"] = render_json(table)
         progress.advance(f"data/{table.name}")
-    csv = {table.name: files[f"data/{table.name}.csv"] for table in tables}
+    csv = TableCsv(files, [table.name for table in tables])  # read when a format needs it
     files.update(render_formats(tables, metadata, csv))  # formats/: SQLite, XLSX, Parquet
     progress.advance("formats")
     progress.finish()
@@ -153,8 +175,11 @@ def build_files(
     return files
 
 
-def write_files(files: dict[str, bytes], folder: Path) -> None:
-    for path, content in sorted(files.items()):
+def write_files(files: Mapping[str, bytes], folder: Path) -> None:
+    for path in sorted(files):
         target = folder / path
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(content)
+        if isinstance(files, FileStore):
+            files.copy_to(path, target)  # a large file copied from its scratch file
+        else:
+            target.write_bytes(files[path])

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import io
+import shutil
 import zipfile
 from collections.abc import Mapping
 from typing import BinaryIO
 
 from pipeline.core.files import ZIP_EPOCH
+from pipeline.core.filestore import FileStore
 
 
 def write_zip(files: Mapping[str, bytes], top: str, stream: BinaryIO) -> None:
@@ -18,7 +20,12 @@ def write_zip(files: Mapping[str, bytes], top: str, stream: BinaryIO) -> None:
             info = zipfile.ZipInfo(f"{top}/{path}", date_time=ZIP_EPOCH)
             info.external_attr = 0o644 << 16
             info.create_system = 3
-            archive.writestr(info, files[path])
+            if isinstance(files, FileStore):  # streamed: the same bytes as writestr writes
+                info.file_size = files.size(path)
+                with files.open(path) as source, archive.open(info, "w") as target:
+                    shutil.copyfileobj(source, target, 1 << 20)
+            else:
+                archive.writestr(info, files[path])
 
 
 def build_zip(files: Mapping[str, bytes], top: str) -> bytes:

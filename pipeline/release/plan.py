@@ -3,6 +3,7 @@ with its change list and changelog (`pipeline.changes`) against the newest older
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +26,7 @@ class BuiltPackage:
     release before it (`previous`; both None for a first release). Nothing is published yet."""
 
     metadata: Metadata
-    files: dict[str, bytes]
+    files: Mapping[str, bytes]  # a FileStore: large files wait on disk
     previous: Path | None
     diff: Diff | None
     review: tuple[Issue, ...] = ()  # the review gate's warnings: publish refuses while any

@@ -13,7 +13,7 @@ import fcntl
 import glob
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -22,7 +22,8 @@ from pipeline.build.package import write_files
 from pipeline.changes.changelog import write_changelog
 from pipeline.changes.policy import check_version
 from pipeline.core.errors import CatalogueNotUpdated, ReleaseError
-from pipeline.core.files import display_path, fsync_folder
+from pipeline.core.files import display_path, file_sha256, fsync_folder
+from pipeline.core.filestore import sha256_of, size_of
 from pipeline.core.versions import parse_version
 from pipeline.release.bundle import write_zip
 from pipeline.release.catalog import write_catalog
@@ -62,11 +63,17 @@ def clean_staging(output: Path, name: str) -> None:
             zip_path.unlink()  # moved into place by a publish killed before its rename
 
 
-def same_content(files: dict[str, bytes], release: Path) -> bool:
+def same_content(files: Mapping[str, bytes], release: Path) -> bool:
+    """The release folder holds exactly these files with these bytes (compared by size, then
+    SHA-256: a large built file is never read back into memory)."""
     on_disk = {p.relative_to(release).as_posix() for p in release.rglob("*") if p.is_file()}
     if on_disk != set(files):
         return False
-    return all((release / path).read_bytes() == content for path, content in files.items())
+    return all(
+        (release / path).stat().st_size == size_of(files, path)
+        and file_sha256(release / path) == sha256_of(files, path)
+        for path in files
+    )
 
 
 def publish(

@@ -1,0 +1,109 @@
+"""The files of a release while it is built: each kept with its size and SHA-256, small ones in
+memory and large ones in a private scratch folder, so that a release of hundreds of megabytes is
+never held in memory whole (the 1000x benchmark's release is 744 MB).
+
+A `FileStore` is a mapping of path to bytes like the dict it replaces; reading a large entry
+reads its scratch file. The scratch folder (under TMPDIR) is removed with the store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tempfile
+import weakref
+from collections.abc import Iterator, Mapping, MutableMapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+IN_MEMORY = 1 << 20  # bytes: an entry up to this size stays in memory
+
+
+@dataclass(frozen=True)
+class Entry:
+    size: int
+    sha256: str
+    data: bytes | None  # None: in the scratch file
+    scratch: Path | None = None
+
+
+class FileStore(MutableMapping[str, bytes]):
+    """Path inside the release -> bytes, with each entry's size and SHA-256 kept."""
+
+    def __init__(self, files: MutableMapping[str, bytes] | None = None, limit: int = IN_MEMORY):
+        self._entries: dict[str, Entry] = {}
+        self._limit = limit
+        self._folder: Path | None = None
+        self._count = 0
+        for path, data in (files or {}).items():
+            self[path] = data
+
+    def _scratch(self) -> Path:
+        if self._folder is None:
+            self._folder = Path(tempfile.mkdtemp(prefix="ics-data-build-"))
+            weakref.finalize(self, shutil.rmtree, self._folder, True)
+        self._count += 1
+        return self._folder / str(self._count)
+
+    def __setitem__(self, path: str, data: bytes) -> None:
+        digest = hashlib.sha256(data).hexdigest()
+        if len(data) <= self._limit:
+            self._entries[path] = Entry(len(data), digest, bytes(data))
+            return
+        scratch = self._scratch()
+        scratch.write_bytes(data)
+        self._entries[path] = Entry(len(data), digest, None, scratch)
+
+    def __getitem__(self, path: str) -> bytes:
+        entry = self._entries[path]
+        if entry.data is not None:
+            return entry.data
+        assert entry.scratch is not None
+        return entry.scratch.read_bytes()
+
+    def __delitem__(self, path: str) -> None:
+        entry = self._entries.pop(path)
+        if entry.scratch is not None:
+            entry.scratch.unlink(missing_ok=True)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def size(self, path: str) -> int:
+        return self._entries[path].size
+
+    def sha256(self, path: str) -> str:
+        return self._entries[path].sha256
+
+    def open(self, path: str) -> BinaryIO:
+        """The entry's bytes as a binary stream (a large one read from its scratch file)."""
+        import io
+
+        entry = self._entries[path]
+        if entry.data is not None:
+            return io.BytesIO(entry.data)
+        assert entry.scratch is not None
+        return entry.scratch.open("rb")
+
+    def copy_to(self, path: str, target: Path) -> None:
+        """Write the entry at TARGET (a large one copied by the system, never read whole)."""
+        entry = self._entries[path]
+        if entry.data is not None:
+            target.write_bytes(entry.data)
+        else:
+            assert entry.scratch is not None
+            shutil.copyfile(entry.scratch, target)
+
+
+def size_of(files: Mapping[str, bytes], path: str) -> int:
+    return files.size(path) if isinstance(files, FileStore) else len(files[path])
+
+
+def sha256_of(files: Mapping[str, bytes], path: str) -> str:
+    if isinstance(files, FileStore):
+        return files.sha256(path)
+    return hashlib.sha256(files[path]).hexdigest()
