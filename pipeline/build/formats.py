@@ -20,19 +20,22 @@ from __future__ import annotations
 
 import io
 import re
+import shutil
 import sqlite3
 import tempfile
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from pathlib import Path
+from typing import Any, BinaryIO
 
 from pipeline.build.cells import json_value
 from pipeline.build.datasette import render_datasette
 from pipeline.build.tables import render_csv
 from pipeline.core.errors import ProjectError
 from pipeline.core.files import ZIP_EPOCH
+from pipeline.core.filestore import FileStore
 from pipeline.core.model import Metadata, TableOut
 from pipeline.sources.schemas import derived_schema
 
@@ -59,21 +62,24 @@ def format_paths(name: str, tables: Iterable[TableOut]) -> dict[str, str]:
 
 
 def render_formats(
-    tables: Sequence[TableOut], metadata: Metadata, csv: Mapping[str, bytes] | None = None
-) -> dict[str, bytes]:
+    tables: Sequence[TableOut],
+    metadata: Metadata,
+    csv: Mapping[str, bytes] | None = None,
+    into: FileStore | None = None,
+) -> FileStore:
     """Every file under formats/, by its path inside the release (`csv`: each table's CSV bytes
-    by table name, when the caller has them)."""
+    by table name, when the caller has them), added to INTO (or to a new store)."""
     if any(t.name == FIELDS_TABLE for t in tables):
         raise ProjectError(
             f"a resource named {FIELDS_TABLE!r} clashes with the table describing the fields",
             hint="rename the resource",
         )
     paths = format_paths(metadata.name, tables)
-    files = {
-        paths["sqlite"]: render_sqlite(tables),
-        paths["xlsx"]: render_xlsx(tables, metadata),
-        paths["datasette"]: render_datasette(tables, metadata),
-    }
+    files = into if into is not None else FileStore()
+    files[paths["sqlite"]] = render_sqlite(tables)
+    with files.writer(paths["xlsx"]) as stream:  # a scratch file, never the workbook in memory
+        write_xlsx(tables, metadata, stream)
+    files[paths["datasette"]] = render_datasette(tables, metadata)
     for table in tables:
         text = csv.get(table.name) if csv else None
         files[paths[f"parquet:{table.name}"]] = render_parquet(table, text)
@@ -229,16 +235,23 @@ XLSX_ILLEGAL = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
 
 
 def render_xlsx(tables: Sequence[TableOut], metadata: Metadata) -> bytes:
-    """One sheet per resource, a `fields` sheet describing every field, and an `about` sheet.
-    Codes stay text (never a formula, whatever they start with); dates are dates shown as
-    YYYY-MM-DD. Written row by row (xlsxwriter's constant-memory mode): memory does not grow
-    with the rows."""
+    """The workbook of `write_xlsx`, as bytes."""
+    buffer = io.BytesIO()
+    write_xlsx(tables, metadata, buffer)
+    return buffer.getvalue()
+
+
+def write_xlsx(tables: Sequence[TableOut], metadata: Metadata, stream: BinaryIO) -> None:
+    """One sheet per resource, a `fields` sheet describing every field, and an `about` sheet,
+    written into STREAM. Codes stay text (never a formula, whatever they start with); dates are
+    dates shown as YYYY-MM-DD. Written row by row (xlsxwriter's constant-memory mode) into a
+    scratch file, then copied entry by entry: memory does not grow with the rows."""
     import xlsxwriter
 
-    buffer = io.BytesIO()
     with tempfile.TemporaryDirectory(prefix="ics-data-xlsx-") as scratch:
+        raw = Path(scratch) / "workbook.xlsx"
         workbook = xlsxwriter.Workbook(
-            buffer, {"constant_memory": True, "tmpdir": scratch, "strings_to_numbers": False}
+            str(raw), {"constant_memory": True, "tmpdir": scratch, "strings_to_numbers": False}
         )
         bold = workbook.add_format({"bold": True})
         day = workbook.add_format({"num_format": "yyyy-mm-dd"})
@@ -282,7 +295,7 @@ def render_xlsx(tables: Sequence[TableOut], metadata: Metadata) -> bytes:
             }
         )
         workbook.close()
-    return _fixed_zip(buffer.getvalue())
+        _fixed_zip(raw, stream)
 
 
 # What xlsxwriter writes as a `_xHHHH_` escape (and an `_x` that could be read as one)
@@ -378,19 +391,20 @@ def _xlsx_rows(
     return last
 
 
-def _fixed_zip(data: bytes) -> bytes:
-    """The same entries in the same order, with fixed timestamps and permissions, stored."""
-    out = io.BytesIO()
+def _fixed_zip(source_path: Path, stream: BinaryIO) -> None:
+    """The same entries in the same order, with fixed timestamps and permissions, stored;
+    each entry copied in chunks (the bytes `writestr` would write, see docs/stack-notes.md)."""
     with (
-        zipfile.ZipFile(io.BytesIO(data)) as source,
-        zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as target,
+        zipfile.ZipFile(source_path) as source,
+        zipfile.ZipFile(stream, "w", zipfile.ZIP_STORED) as target,
     ):
         for entry in source.infolist():
             info = zipfile.ZipInfo(entry.filename, date_time=ZIP_EPOCH)
             info.external_attr = 0o644 << 16
             info.create_system = 3
-            target.writestr(info, source.read(entry))
-    return out.getvalue()
+            info.file_size = entry.file_size
+            with source.open(entry) as part, target.open(info, "w") as copy:
+                shutil.copyfileobj(part, copy, 1 << 20)
 
 
 # --- Parquet ------------------------------------------------------------------------------------

@@ -166,7 +166,7 @@ def build_files(
         files[f"data/{table.name}.json"] = render_json(table)
         progress.advance(f"data/{table.name}")
     csv = TableCsv(files, [table.name for table in tables])  # read when a format needs it
-    files.update(render_formats(tables, metadata, csv))  # formats/: SQLite, XLSX, Parquet
+    render_formats(tables, metadata, csv, into=files)  # formats/: SQLite, XLSX, Parquet
     progress.advance("formats")
     progress.finish()
     files["CITATION.cff"] = render_cff(from_metadata(metadata)).encode("utf-8")

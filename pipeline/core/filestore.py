@@ -8,6 +8,7 @@ reads its scratch file. The scratch folder (under TMPDIR) is removed with the st
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import shutil
 import tempfile
@@ -47,6 +48,8 @@ class FileStore(MutableMapping[str, bytes]):
         return self._folder / str(self._count)
 
     def __setitem__(self, path: str, data: bytes) -> None:
+        if path in self._entries:
+            del self[path]
         digest = hashlib.sha256(data).hexdigest()
         if len(data) <= self._limit:
             self._entries[path] = Entry(len(data), digest, bytes(data))
@@ -72,6 +75,26 @@ class FileStore(MutableMapping[str, bytes]):
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    @contextlib.contextmanager
+    def writer(self, path: str) -> Iterator[BinaryIO]:
+        """A binary stream whose bytes become the entry PATH when the block ends (written to a
+        scratch file and hashed as it is read back, never held in memory whole). Nothing is
+        added if the block raises."""
+        scratch = self._scratch()
+        try:
+            with scratch.open("wb") as stream:
+                yield stream
+            digest = hashlib.sha256()
+            with scratch.open("rb") as handle:
+                for chunk in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(chunk)
+        except BaseException:
+            scratch.unlink(missing_ok=True)
+            raise
+        if path in self._entries:
+            del self[path]
+        self._entries[path] = Entry(scratch.stat().st_size, digest.hexdigest(), None, scratch)
 
     def size(self, path: str) -> int:
         return self._entries[path].size
