@@ -18,13 +18,14 @@ depend only on them and on the versions of the writing libraries:
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 import shutil
 import sqlite3
 import tempfile
 import zipfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -294,7 +295,8 @@ def write_xlsx(tables: Sequence[TableOut], metadata: Metadata, stream: BinaryIO)
                 "created": pinned,
             }
         )
-        workbook.close()
+        with _stored_by_xlsxwriter():
+            workbook.close()
         _fixed_zip(raw, stream)
 
 
@@ -350,11 +352,13 @@ def _xlsx_rows(
         r = str(number + 1)
         cells = [f'<row r="{r}">']
         for letter, name, kind, column in columns:
-            value = plain(row.get(name), kind)
+            value = row.get(name)
             if value is None:
                 continue
-            if not isinstance(value, str | bool | int | float | date):
-                value = str(value)
+            if type(value) is not str:  # text is most cells, and `plain` keeps it as it is
+                value = plain(value, kind)
+                if not isinstance(value, str | bool | int | float | date):
+                    value = str(value)
             if isinstance(value, str):
                 widths[column] = max(widths[column], min(len(value), 60))
                 if XLSX_ILLEGAL.search(value):
@@ -389,6 +393,21 @@ def _xlsx_rows(
             out.write("".join(cells))
             last = number
     return last
+
+
+@contextlib.contextmanager
+def _stored_by_xlsxwriter() -> Iterator[None]:
+    """xlsxwriter deflates its zip (the name `ZIP_DEFLATED` in its workbook module), which
+    `_fixed_zip` inflates again to store: while the workbook closes, it stores instead (at
+    1000x, seconds of zlib for nothing). The entries' bytes are the same either way."""
+    import xlsxwriter.workbook as module
+
+    deflated = module.ZIP_DEFLATED
+    module.ZIP_DEFLATED = zipfile.ZIP_STORED
+    try:
+        yield
+    finally:
+        module.ZIP_DEFLATED = deflated
 
 
 def _fixed_zip(source_path: Path, stream: BinaryIO) -> None:
