@@ -19,6 +19,7 @@ from frictionless import Resource, Schema
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pipeline.build.cells import json_value
 from pipeline.build.formats import render_parquet, render_sqlite
 from pipeline.build.tables import render_csv, render_json
 from pipeline.core.files import csv_line, csv_table
@@ -86,3 +87,26 @@ def test_every_csv_helper_quotes_a_carriage_return(cells: list[str]) -> None:
     assert next(csv.reader(io.StringIO(line, newline=""))) == cells or cells == [""]
     text = csv_table(["a"], [{"a": c} for c in cells])
     assert [r[0] for r in csv.reader(io.StringIO(text, newline=""))][1:] == cells
+
+
+JSON_CELL = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**20), 10**20),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(st.characters(blacklist_categories=("Cs",)), max_size=8),
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.lists(JSON_CELL, min_size=3, max_size=3), max_size=5))
+def test_the_json_writer_writes_what_json_dumps_writes(rows: list[list[Any]]) -> None:
+    """render_json assembles the rows itself (json's indented encoder is pure Python): the bytes
+    are json.dumps(rows, ensure_ascii=False, indent=1)'s, whatever the values."""
+    schema = {"fields": [{"name": n, "type": "any"} for n in ("a", 'b"c', "d")]}
+    names = [f["name"] for f in schema["fields"]]
+    typed = tuple(dict(zip(names, r, strict=True)) for r in rows)
+    out = render_json(TableOut("t", schema, typed, "T", ""))
+    data: Any = [{n: json_value(v) for n, v in zip(names, r, strict=True)} for r in rows]
+    expected = json.dumps(data or [names], ensure_ascii=False, indent=1) + "\n"
+    assert out == expected.encode("utf-8")

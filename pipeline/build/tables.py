@@ -37,9 +37,37 @@ def render_json(table: TableOut) -> bytes:
     """An array of objects with typed values. An empty table is written as a header-only array
     of arrays, the one empty JSON table frictionless can read."""
     names = [f["name"] for f in table.schema["fields"]]
-    data: Any
-    if table.rows:
-        data = [{name: json_value(row.get(name)) for name in names} for row in table.rows]
-    else:
-        data = [names]
-    return (json.dumps(data, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+    if not table.rows:
+        return (json.dumps([names], ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+    # What json.dumps(rows, ensure_ascii=False, indent=1) writes, a row at a time: with an
+    # indent, json encodes in pure Python, a third of a large release's build.
+    keys = ["  " + encode_text(name) + ": " for name in names]
+    parts = ["["]
+    for number, row in enumerate(table.rows):
+        cells = ",\n".join(
+            key + json_scalar(json_value(row.get(name)))
+            for key, name in zip(keys, names, strict=True)
+        )
+        parts.append(("\n {\n" if number == 0 else ",\n {\n") + cells + "\n }")
+    parts.append("\n]\n")
+    return "".join(parts).encode("utf-8")
+
+
+encode_text = json.encoder.encode_basestring  # C: what ensure_ascii=False writes for a text
+
+
+def json_scalar(value: Any) -> str:
+    """One value as json.dumps writes it (ensure_ascii=False)."""
+    if isinstance(value, str):
+        return str(encode_text(value))
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return int.__repr__(value)
+    if isinstance(value, float):
+        return json.encoder.JSONEncoder(ensure_ascii=False).encode(value)
+    return json.dumps(value, ensure_ascii=False)
