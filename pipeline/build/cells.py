@@ -18,10 +18,13 @@ class TextWriter:
 
     def __init__(self, field: Field) -> None:
         self._write = field.create_cell_writer()
+        self._text = field.type == "string"  # frictionless writes a string field's text as is
 
     def __call__(self, value: Any) -> str:
         if value is None:
             return ""
+        if self._text and type(value) is str:
+            return value
         text, _ = self._write(value)
         return "" if text is None else str(text)
 
