@@ -259,13 +259,11 @@ def membership_readings(old: Snapshot, new: Snapshot, changes: Sequence[Change])
 def open_pcns(snapshot: Snapshot, data: Dataset) -> dict[str, Count]:
     """Open PCNs per partnership on the snapshot's release date."""
     groups: dict[str, list[Any]] = defaultdict(list)
-    for row in data.rows("pcns"):
+    for row, span in data.rows_with_lives("pcns"):
         partnership = row.values.get("partnership")
         if partnership:
-            groups[str(partnership)].append(row)
-    return {
-        pid: count_open(rows, "pcns", snapshot.released, "pcn_code") for pid, rows in groups.items()
-    }
+            groups[str(partnership)].append((row, span))
+    return {pid: count_open(rows, snapshot.released, "pcn_code") for pid, rows in groups.items()}
 
 
 def pcn_counts(old: Snapshot, new: Snapshot, old_data: Dataset, new_data: Dataset) -> list[Change]:

@@ -14,7 +14,7 @@ from pipeline.check.tables import row_issue
 from pipeline.core.issues import Issue, quote
 from pipeline.core.model import Dataset, Row
 from pipeline.core.scope import scope_of
-from pipeline.core.timeline import row_life
+from pipeline.core.timeline import Life
 
 
 @dataclass(frozen=True)
@@ -56,12 +56,12 @@ class ClaimCheck:
         }
 
 
-def count_open(rows: Iterable[Row], resource: str, day: date, key: str | None = None) -> Count:
-    """How many records hold on `day`; with `key`, distinct values of that field."""
+def count_open(rows: Iterable[tuple[Row, Life | None]], day: date, key: str | None = None) -> Count:
+    """How many records hold on `day`, of ROWS with their lives (`Dataset.rows_with_lives`);
+    with `key`, distinct values of that field."""
     definite: set[Any] = set()
     possible: set[Any] = set()
-    for position, row in enumerate(rows):
-        span = row_life(resource, row.values)
+    for position, (row, span) in enumerate(rows):
         if span is None:
             continue
         ident = row.values.get(key) if key else position
@@ -77,18 +77,18 @@ def pcns_open(dataset: Dataset, day: date) -> Count:
     (as the structure lists them)."""
     scope = scope_of(dataset.values("ics"))
     if scope is None:
-        return count_open(dataset.rows("pcns"), "pcns", day, "pcn_code")
+        return count_open(dataset.rows_with_lives("pcns"), day, "pcn_code")
     with_members = {
         row.values.get("pcn_code")
-        for row in dataset.rows("pcn_memberships")
-        if (span := row_life("pcn_memberships", row.values)) is not None and span.definitely_on(day)
+        for row, span in dataset.rows_with_lives("pcn_memberships")
+        if span is not None and span.definitely_on(day)
     }
     rows = [
-        row
-        for row in dataset.rows("pcns")
+        (row, span)
+        for row, span in dataset.rows_with_lives("pcns")
         if scope.owns(row.values.get("sub_icb_code")) or row.values.get("pcn_code") in with_members
     ]
-    return count_open(rows, "pcns", day, "pcn_code")
+    return count_open(rows, day, "pcn_code")
 
 
 def registered_patients(dataset: Dataset, day: date) -> Count:
@@ -128,7 +128,7 @@ def registered_context(dataset: Dataset) -> str:
 
 CLAIM_CHECKS: dict[str, Callable[[Dataset, date], Count]] = {
     "pcns-open": pcns_open,
-    "icbs-open": lambda d, day: count_open(d.rows("icbs"), "icbs", day, "icb_ods_code"),
+    "icbs-open": lambda d, day: count_open(d.rows_with_lives("icbs"), day, "icb_ods_code"),
     "objectives": lambda d, day: Count(len(d.rows("objectives")), len(d.rows("objectives"))),
     "partnerships": lambda d, day: Count(len(d.rows("partnerships")), len(d.rows("partnerships"))),
     "registered-patients": registered_patients,

@@ -18,7 +18,7 @@ from datetime import date
 from pipeline.check.tables import record_key, row_issue
 from pipeline.core.issues import WARNING, Issue
 from pipeline.core.model import Dataset, Row, Table
-from pipeline.core.timeline import LIFESPANS, Life, Moment, life, moment, row_life
+from pipeline.core.timeline import LIFESPANS, Life, Moment, life, moment
 
 
 def check_rules(dataset: Dataset) -> list[Issue]:
@@ -77,9 +77,7 @@ def check_memberships(dataset: Dataset) -> Iterable[Issue]:
     table = dataset.tables.get("pcn_memberships")
     if table is None or "pcns" not in dataset.tables:
         return
-    pcn_life = {
-        row.values.get("pcn_code"): row_life("pcns", row.values) for row in dataset.rows("pcns")
-    }
+    pcn_life = {row.values.get("pcn_code"): span for row, span in dataset.rows_with_lives("pcns")}
     by_practice: dict[str, list[tuple[Row, Life]]] = defaultdict(list)
     for row in table.rows:
         span = life(row.values, *LIFESPANS["pcn_memberships"])

@@ -144,8 +144,8 @@ def structure_as_at(dataset: Dataset, day: date) -> Structure:
     }
     members: dict[str, list[Member]] = defaultdict(list)
     possible: dict[str, list[Member]] = defaultdict(list)
-    for values in _v(dataset, "pcn_memberships"):
-        span = row_life("pcn_memberships", values)
+    for row, span in dataset.rows_with_lives("pcn_memberships"):
+        values = row.values
         if span is None:
             continue
         code = str(values.get("practice_code"))
@@ -156,8 +156,8 @@ def structure_as_at(dataset: Dataset, day: date) -> Structure:
             possible[str(values.get("pcn_code"))].append(member)
     by_partnership: dict[str, list[PcnAt]] = defaultdict(list)
     uncertain = []
-    for values in _v(dataset, "pcns"):
-        span = row_life("pcns", values)
+    for row, span in dataset.rows_with_lives("pcns"):
+        values = row.values
         code = str(values.get("pcn_code"))
         own = scope is None or scope.owns(values.get("sub_icb_code"))
         if not own and not members.get(code):

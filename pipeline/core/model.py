@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from pipeline.core.files import display_path
 from pipeline.core.issues import ValidationReport
+from pipeline.core.timeline import Life, row_life
 
 if TYPE_CHECKING:
     from frictionless import Schema
@@ -141,6 +142,9 @@ class Dataset:
 
     metadata: Metadata | None
     tables: dict[str, Table] = field(default_factory=dict)
+    _lives: dict[str, tuple[tuple[Row, ...], tuple[Life | None, ...]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def rows(self, resource: str) -> tuple[Row, ...]:
         table = self.tables.get(resource)
@@ -148,6 +152,22 @@ class Dataset:
 
     def values(self, resource: str) -> list[dict[str, Any]]:
         return [row.values for row in self.rows(resource)]
+
+    def lives(self, resource: str) -> tuple[Life | None, ...]:
+        """The life of each row of RESOURCE (`core.timeline.row_life`; None for a resource
+        without dates), worked out once: the rules, the claims and the structure all ask."""
+        rows = self.rows(resource)
+        found = self._lives.get(resource)
+        if found is None or found[0] is not rows:
+            found = self._lives[resource] = (
+                rows,
+                tuple(row_life(resource, r.values) for r in rows),
+            )
+        return found[1]
+
+    def rows_with_lives(self, resource: str) -> list[tuple[Row, Life | None]]:
+        """Each row of RESOURCE with its life (`lives`)."""
+        return list(zip(self.rows(resource), self.lives(resource), strict=True))
 
 
 @dataclass(frozen=True)
