@@ -485,6 +485,10 @@ def parse_csv(text: str, path: Path, resource: str) -> tuple[SourceTable | None,
     records: list[Record] = []
     start = reader.line_num + 1
     index = 0
+    # each named column, the first of a repeated name (a repeated column is reported; the
+    # first counts); a cell of nothing but whitespace is no value
+    columns = [(i, name) for i, name in enumerate(names) if name and names.index(name) == i]
+    width = len(names)
     while True:
         try:
             row = next(reader)
@@ -506,7 +510,11 @@ def parse_csv(text: str, path: Path, resource: str) -> tuple[SourceTable | None,
             return None, issues
         line = start
         start = reader.line_num + 1
-        if not row or all(cell.strip() == "" for cell in row):
+        if (
+            not row
+            or (row[0].isspace() or not row[0])
+            and all(not cell or cell.isspace() for cell in row)
+        ):
             continue  # blank lines are layout, not records
         if len(row) > len(names):
             issues.append(
@@ -532,10 +540,16 @@ def parse_csv(text: str, path: Path, resource: str) -> tuple[SourceTable | None,
                     record=index,
                 )
             )
-        values: dict[str, str | None] = {}
-        for i, name in enumerate(names):
-            if name and name not in values:  # a repeated column is reported; the first counts
-                values[name] = row[i] if i < len(row) and row[i].strip() != "" else None
+        if len(row) >= width:
+            values = {
+                name: None if not (cell := row[i]) or cell.isspace() else cell
+                for i, name in columns
+            }
+        else:
+            values = {
+                name: row[i] if i < len(row) and row[i] and not row[i].isspace() else None
+                for i, name in columns
+            }
         records.append(Record(index, line, values))
         index += 1
     if not records:
