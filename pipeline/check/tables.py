@@ -142,16 +142,22 @@ def read_rows(source: SourceTable, schema: ResourceSchema) -> tuple[list[Finding
         values: dict[str, Any] = {}
         found: list[Finding] = []
         blank = 0
+        get = record.values.get
         for name, reader in readers:
-            raw = record.values.get(name)
+            raw = get(name)
             value, notes = reader(raw)
-            notes = dict(notes) if notes else None  # the reader's answers are shared
-            type_note = notes.pop("type", None) if notes else None
+            if not notes:  # most cells: valid
+                if value is None:
+                    blank += 1
+                values[name] = value
+                continue
+            notes = dict(notes)  # the reader's answers are shared
+            type_note = notes.pop("type", None)
             if value is None and not type_note:
                 blank += 1
             if type_note:
                 found.append(Finding("type-error", type_note, number, name, str(raw)))
-            for note in (notes or {}).values():
+            for note in notes.values():
                 found.append(Finding("constraint-error", note, number, name, str(raw)))
             values[name] = None if type_note else value
         if blank == len(readers):
