@@ -11,14 +11,14 @@ The partnership rules and the publisher's other anomalies are in `anomalies`.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import date
 
 from pipeline.check.tables import record_key, row_issue
 from pipeline.core.issues import WARNING, Issue
 from pipeline.core.model import Dataset, Row, Table
-from pipeline.core.timeline import LIFESPANS, Life, Moment, life, moment
+from pipeline.core.timeline import LIFESPANS, Life, Moment, moment
 
 
 def check_rules(dataset: Dataset) -> list[Issue]:
@@ -26,20 +26,22 @@ def check_rules(dataset: Dataset) -> list[Issue]:
     for resource in LIFESPANS:
         table = dataset.tables.get(resource)
         if table is not None:
-            issues.extend(check_dates(table))
+            issues.extend(check_dates(table, dataset.lives(resource)))
     issues.extend(check_memberships(dataset))
     return issues
 
 
-def check_dates(table: Table) -> Iterable[Issue]:
+def check_dates(table: Table, lives: Sequence[Life | None]) -> Iterable[Issue]:
+    """Each date known exactly or by bounds, not both; bounds in order; the end not before the
+    start. LIVES: the life of each row (`Dataset.lives`)."""
     start_col, end_col = LIFESPANS[table.resource]
     names = set(table.schema.field_names)
-    for row in table.rows:
+    for row, span in zip(table.rows, lives, strict=True):
+        assert span is not None  # a resource with a lifespan
         moments: dict[str, Moment] = {}
-        for column in (start_col, end_col):
+        for column, m in ((start_col, span.start), (end_col, span.end)):
             if column not in names:
                 continue
-            m = moment(row.values, column)
             moments[column] = m
             if m.exact is not None and (m.earliest is not None or m.latest is not None):
                 yield row_issue(
@@ -79,8 +81,9 @@ def check_memberships(dataset: Dataset) -> Iterable[Issue]:
         return
     pcn_life = {row.values.get("pcn_code"): span for row, span in dataset.rows_with_lives("pcns")}
     by_practice: dict[str, list[tuple[Row, Life]]] = defaultdict(list)
-    for row in table.rows:
-        span = life(row.values, *LIFESPANS["pcn_memberships"])
+    for row, found in dataset.rows_with_lives("pcn_memberships"):
+        assert found is not None  # memberships have a lifespan
+        span = found
         code = row.values.get("pcn_code")
         pcn = pcn_life.get(code)
         # A PCN whose dates are the wrong way round is reported once, at the PCN, not again
