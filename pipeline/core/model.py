@@ -3,7 +3,7 @@ rows validation makes of them, and the tables a release publishes. Plain frozen 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -169,9 +169,9 @@ class Dataset:
             )
         return found[1]
 
-    def rows_with_lives(self, resource: str) -> list[tuple[Row, Life | None]]:
+    def rows_with_lives(self, resource: str) -> Iterator[tuple[Row, Life | None]]:
         """Each row of RESOURCE with its life (`lives`)."""
-        return list(zip(self.rows(resource), self.lives(resource), strict=True))
+        return zip(self.rows(resource), self.lives(resource), strict=True)
 
 
 @dataclass(frozen=True)
