@@ -19,8 +19,6 @@ from typing import Any
 
 from pipeline.archive import find_releases, read_descriptor
 from pipeline.build.cells import cell_reader, cell_text, field_types
-from pipeline.build.package import collect_tables
-from pipeline.check.validate import validate_project
 from pipeline.core.errors import ProjectError, ReleaseError
 from pipeline.core.files import display_path
 from pipeline.core.issues import render_text
@@ -135,6 +133,8 @@ def sources_snapshot(
             + render_text(validation.report.issues),
             hint="fix them first (ics-data validate)",
         )
+    from pipeline.build.package import collect_tables  # on first use: verify never builds
+
     built = collect_tables(validation.dataset) if tables is None else tables
     data = {t.name: table_data(t) for t in built if t.name not in GENERATED}
     return Snapshot(label, metadata.version, metadata.release_date, data)
@@ -191,6 +191,8 @@ def resolve(
 ) -> Snapshot:
     """OLD or NEW of `ics-data diff`: `sources`, `latest`, a version in OUTPUT, or a folder."""
     if ref == SOURCES_WORD:
+        from pipeline.check.validate import validate_project  # on first use: verify never checks
+
         return sources_snapshot(validation or validate_project(sources, schemas))
     if ref == LATEST_WORD:
         releases = find_releases(output)
