@@ -46,7 +46,7 @@ from pipeline.core.model import TableOut, Validation
 from pipeline.release.fingerprint import CACHE
 from pipeline.release.plan import build_package
 from pipeline.release.publish import publish
-from pipeline.release.verify import verify, verify_release
+from pipeline.release.verify import json_twins, verify, verify_release
 
 REPO = Path(__file__).resolve().parent.parent
 SOURCES = first_release_sources()  # the shipped sources, declaring the first release
@@ -832,6 +832,57 @@ def test_verify_revalidates_a_file_changed_together_with_its_hash(output: Path) 
     assert "X04973" in result.output
     assert "[constraint-error]" in result.output
     assert f"{ZIP}  the zip does not hold exactly the release's files" in result.output
+
+
+def rehash(folder: Path, name: str) -> None:
+    """Give datapackage.json the size and hash of data file NAME as it is now."""
+    content = (folder / name).read_bytes()
+    descriptor = json.loads((folder / "datapackage.json").read_text("utf-8"))
+    for entry in [*descriptor["files"], *descriptor["resources"]]:
+        if entry["path"] == name:
+            entry["hash"] = f"sha256:{hashlib.sha256(content).hexdigest()}"
+            if "bytes" in entry:
+                entry["bytes"] = len(content)
+    (folder / "datapackage.json").write_text(json.dumps(descriptor, indent=2), encoding="utf-8")
+
+
+def test_a_json_table_changed_with_its_hash_is_told_from_its_csv_twin(output: Path) -> None:
+    """A JSON table is checked as equal to its CSV twin, cell by cell as frictionless types
+    both: a value changed in the JSON alone (its hash updated) is named with the row and the
+    field, even when it is a valid value; a value frictionless cannot type is caught the same
+    way (a number written as the text "41" is the same number to frictionless, and passes)."""
+    folder = output / VERSION
+    path = folder / "data/pcns.json"
+    flip_byte(path, b'"GARDEN CITY PCN"', b'"GARDEN TOWN PCN"')
+    rehash(folder, "data/pcns.json")
+    problems = verify_release(folder)
+    assert [(p.code, p.resource, p.field) for p in problems] == [
+        ("json-differs", "pcns-json", "pcn_name")
+    ]
+    assert "'GARDEN TOWN PCN' where its CSV twin data/pcns.csv has 'GARDEN CITY PCN'" in (
+        problems[0].message
+    )
+    claims = folder / "data/claims.json"
+    text = claims.read_text("utf-8")
+    assert '"figure": 41,' in text
+    claims.write_text(text.replace('"figure": 41,', '"figure": "forty-one",', 1), "utf-8")
+    rehash(folder, "data/claims.json")
+    assert ("json-differs", "claims-json", "figure") in [
+        (p.code, p.resource, p.field) for p in verify_release(folder)
+    ]
+
+
+def test_a_release_without_csv_twins_is_validated_by_frictionless_whole(output: Path) -> None:
+    """A descriptor whose JSON tables are not the CSV twins (here: a JSON schema with a field
+    of its own) takes frictionless's full validation, which reads the JSON itself."""
+    folder = output / VERSION
+    descriptor = json.loads((folder / "datapackage.json").read_text("utf-8"))
+    assert json_twins(descriptor)
+    resource = next(r for r in descriptor["resources"] if r["name"] == "pcns-json")
+    resource["schema"]["fields"][1]["description"] = "changed in the JSON table alone"
+    assert json_twins(descriptor) is None
+    (folder / "datapackage.json").write_text(json.dumps(descriptor, indent=2), encoding="utf-8")
+    assert verify_release(folder) == []  # valid: frictionless read both, and found nothing
 
 
 def test_a_changed_release_folder_refuses_a_republish(output: Path) -> None:
