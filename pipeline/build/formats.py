@@ -216,10 +216,10 @@ def render_sqlite(tables: Sequence[TableOut]) -> bytes:
             placeholders = ", ".join("?" for _ in fields)
             connection.executemany(
                 f"INSERT INTO {_quote(table.name)} VALUES ({placeholders})",
-                [
+                (  # a row at a time: the rows are not copied into one list first
                     [sqlite_value(row.get(name), kind) for name, kind in fields]
                     for row in table.rows
-                ],
+                ),
             )
         connection.commit()
         connection.execute("VACUUM")
