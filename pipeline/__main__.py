@@ -7,6 +7,9 @@ import sys
 
 
 def main() -> None:
+    from pipeline.core.gcpolicy import for_bulk_data
+
+    for_bulk_data()
     try:
         from pipeline.cli import main as run  # the top layer: importing it loads everything
     except KeyboardInterrupt:

@@ -21,6 +21,7 @@ from hypothesis import settings
 from hypothesis.configuration import set_hypothesis_home_dir
 
 from pipeline.check.validate import validate_project
+from pipeline.core.gcpolicy import for_bulk_data
 from pipeline.core.issues import Issue
 from pipeline.core.model import Validation
 from pipeline.sources.release_fields import set_release_fields
@@ -33,6 +34,7 @@ SCHEMAS = REPO / "schemas"
 def pytest_configure(config: pytest.Config) -> None:
     # Subprocesses the tests start (and kill) keep their scratch files in one folder of the
     # session, removed at its end: a publish killed by SIGKILL cannot remove its own.
+    for_bulk_data()  # as the ics-data command does (pipeline.core.gcpolicy)
     scratch = tempfile.mkdtemp(prefix="ics-data-tests-")
     atexit.register(shutil.rmtree, scratch, True)
     os.environ["TMPDIR"] = scratch
