@@ -123,3 +123,27 @@ def test_structure_resource_validates_with_its_keys(output: Path, tmp_path: Path
         resource.pop("bytes", None)
     report = Package(descriptor, basepath=str(copy)).get_resource("structure").validate()
     assert [e[0] for e in report.flatten(["type"])] == ["foreign-key"]
+
+
+def test_before_its_icb_the_area_of_an_ics_is_its_ccgs_by_the_2019_ccg() -> None:
+    """Before `statutory_since` a practice whose 2019 CCG is not one of the ICS's codes was of
+    another area; one with no 2019 CCG counts as the ICS's; from that day every practice does."""
+    from datetime import date
+
+    from pipeline.core.scope import outside_before_icb, scope_of
+
+    scope = scope_of(
+        [{"code": "QHL", "sub_icb_locations": "15E", "former_ccgs": "13P; 04X",
+          "statutory_since": date(2022, 7, 1)}]
+    )  # fmt: skip
+    practices = [
+        {"practice_code": "M1", "ccg_2019_code": "13P"},
+        {"practice_code": "M2", "ccg_2019_code": "05L"},
+        {"practice_code": "M3", "ccg_2019_code": None},
+        {"practice_code": "M4", "ccg_2019_code": "15E"},
+    ]
+    assert outside_before_icb(scope, practices, date(2022, 6, 30)) == {"M2"}
+    assert outside_before_icb(scope, practices, date(2022, 7, 1)) == frozenset()
+    no_day = scope_of([{"code": "QHL", "former_ccgs": "13P"}])
+    assert outside_before_icb(no_day, practices, date(2020, 1, 1)) == frozenset()
+    assert outside_before_icb(None, practices, date(2020, 1, 1)) == frozenset()

@@ -13,7 +13,7 @@ from pipeline.check.patients import TOTALS_TABLE, icb_registered, pcn_sums
 from pipeline.check.tables import row_issue
 from pipeline.core.issues import Issue, quote
 from pipeline.core.model import Dataset, Row
-from pipeline.core.scope import scope_of
+from pipeline.core.scope import outside_before_icb, scope_of
 from pipeline.core.timeline import Life
 
 
@@ -78,15 +78,18 @@ def pcns_open(dataset: Dataset, day: date) -> Count:
     scope = scope_of(dataset.values("ics"))
     if scope is None:
         return count_open(dataset.rows_with_lives("pcns"), day, "pcn_code")
-    with_members = {
-        row.values.get("pcn_code")
-        for row, span in dataset.rows_with_lives("pcn_memberships")
-        if span is not None and span.definitely_on(day)
-    }
+    outside = outside_before_icb(scope, dataset.values("practices"), day)
+    with_members: set[object] = set()
+    elsewhere: set[object] = set()
+    for row, span in dataset.rows_with_lives("pcn_memberships"):
+        if span is not None and span.definitely_on(day):
+            into = elsewhere if row.values.get("practice_code") in outside else with_members
+            into.add(row.values.get("pcn_code"))
     rows = [
         (row, span)
         for row, span in dataset.rows_with_lives("pcns")
-        if scope.owns(row.values.get("sub_icb_code")) or row.values.get("pcn_code") in with_members
+        if (code := row.values.get("pcn_code")) in with_members
+        or (scope.owns(row.values.get("sub_icb_code")) and code not in elsewhere)
     ]
     return count_open(rows, day, "pcn_code")
 

@@ -19,7 +19,7 @@ from pipeline.core.errors import ProjectError
 from pipeline.core.files import csv_table
 from pipeline.core.issues import Issue
 from pipeline.core.model import Dataset, TableOut, sort_key
-from pipeline.core.scope import scope_of
+from pipeline.core.scope import outside_before_icb, scope_of
 from pipeline.core.timeline import row_life
 from pipeline.sources.schemas import derived_schema
 
@@ -144,11 +144,17 @@ def structure_as_at(dataset: Dataset, day: date) -> Structure:
     }
     members: dict[str, list[Member]] = defaultdict(list)
     possible: dict[str, list[Member]] = defaultdict(list)
+    outside = outside_before_icb(scope, _v(dataset, "practices"), day)
+    elsewhere: set[str] = set()  # PCNs with a member that day outside the ICS's area then
     for row, span in dataset.rows_with_lives("pcn_memberships"):
         values = row.values
         if span is None:
             continue
         code = str(values.get("practice_code"))
+        if code in outside:  # before the ICB: a practice of another area, not the ICS's
+            if span.definitely_on(day):
+                elsewhere.add(str(values.get("pcn_code")))
+            continue
         member = Member(code, names.get(code, ""))
         if span.definitely_on(day):
             members[str(values.get("pcn_code"))].append(member)
@@ -162,6 +168,8 @@ def structure_as_at(dataset: Dataset, day: date) -> Structure:
         own = scope is None or scope.owns(values.get("sub_icb_code"))
         if not own and not members.get(code):
             continue  # another ICB's PCN, none of whose members that day are the ICS's
+        if own and not members.get(code) and code in elsewhere:
+            continue  # before the ICB, a PCN of another area then (its members all were)
         if span is None or not span.definitely_on(day):
             if span is not None and span.possibly_on(day):
                 uncertain.append(code)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date
 
 # How an ICS's PCNs map to its partnerships (ics.partnership_rule).
 BY_CCG_2019 = "ccg-2019"  # by the member practices' 2019 CCG (partnerships.ccgs_2019)
@@ -35,6 +36,7 @@ class Scope:
     sub_icb_locations: tuple[str, ...] = ()
     former_ccgs: tuple[str, ...] = ()
     partnership_rule: str = BY_CCG_2019
+    statutory_since: date | None = None  # the day its ICB replaced the CCGs (ics.yaml)
 
     @property
     def codes(self) -> frozenset[str]:
@@ -62,5 +64,25 @@ def scope_of(records: Iterable[Mapping[str, object]]) -> Scope | None:
             split_codes(values.get("sub_icb_locations")),
             split_codes(values.get("former_ccgs")),
             rule if isinstance(rule, str) and rule in PARTNERSHIP_RULES else BY_CCG_2019,
+            since if isinstance(since := values.get("statutory_since"), date) else None,
         )
     return None
+
+
+def outside_before_icb(
+    scope: Scope | None, practices: Iterable[Mapping[str, object]], day: date
+) -> frozenset[str]:
+    """The practices in the records that were not in the ICS's area on DAY, when DAY is before
+    its ICB existed (`statutory_since`): then the area was its CCGs', and a practice is in it by
+    its 2019 CCG (`practices.ccg_2019_code`, the one dated CCG every practice has), one of the
+    ICS's codes. A practice with no 2019 CCG counts as in the area; on and after the ICB's first
+    day, or with no such day, every practice of the records does. (In July 2022 some practices
+    changed ICB: West Birmingham's, Glossop's; ePCN gives them under their new ICB only.)"""
+    if scope is None or scope.statutory_since is None or day >= scope.statutory_since:
+        return frozenset()
+    codes = scope.codes
+    return frozenset(
+        str(p.get("practice_code"))
+        for p in practices
+        if isinstance(ccg := p.get("ccg_2019_code"), str) and ccg and ccg not in codes
+    )
