@@ -22,6 +22,7 @@ from click.testing import CliRunner, Result
 from pipeline.cli import cli
 from pipeline.core.scope import HAND_KEPT, NO_PARTNERSHIPS
 from pipeline.site.chart import ROOT_CHAR, structure_chart
+from pipeline.site.explore import explore, structure_on
 from pipeline.upstream.init import InitError, InitInputs, init_project, read_init_inputs
 from pipeline.upstream.refresh import plan_refresh
 from tests.conftest import SCHEMAS, SOURCES
@@ -152,6 +153,14 @@ def test_a_pcn_that_came_in_july_2022_is_listed_from_the_icbs_first_day(
     assert came[icb] <= after - before
     if icb == "QPM":
         assert "U75549" not in before | after
+    # the release page's "structure on any day" follows the same rule
+    folder = tmp_path / icb
+    where = ("--sources", folder / "sources", "--schemas", folder / "schemas")
+    assert run("publish", *where, "--output", folder / "output").exit_code == 0
+    (release,) = [p for p in (folder / "output").iterdir() if p.name[0].isdigit()]
+    data = explore(release, "2025-01-20").data
+    assert {p.code for p in structure_on(data, "2022-01-01")} == before
+    assert {p.code for p in structure_on(data, "2022-07-01")} == after
 
 
 # --- Kent and Medway through init --------------------------------------------------------------

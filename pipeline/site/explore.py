@@ -17,8 +17,11 @@ import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
+
+from pipeline.core.scope import Scope, outside_before_icb, scope_of
 
 PREVIEW_PAGE = 10
 BANDS = tuple(f"{a}-{a + 4}" for a in range(0, 95, 5)) + ("95+",)
@@ -196,19 +199,30 @@ class Explore:
 
 
 def structure_on(data: Mapping[str, Any], day: str) -> list[AsAtPcn]:
-    """PCNs definitely open on `day` with their definite and possible members (the script's
-    rule, here so the page shows the release date without it)."""
+    """The ICS's PCNs definitely open on `day` with their definite and possible members, by
+    `ics-data as-at`'s rule (`check.structure.structure_as_at`): its own PCNs, and other ICBs'
+    PCNs one of its practices was in that day; before its ICB's first day (`since`) a practice
+    of another area then (`outside`) is no member, and an own PCN with only such members is
+    not listed. The script's rule too, here so the page shows the release date without it."""
+    before = bool(data.get("since")) and day < data["since"]
+    outside = set(data.get("outside", ())) if before else set()
     members: dict[str, int] = defaultdict(int)
     possible: dict[str, int] = defaultdict(int)
-    for _, pcn, *dates in data["memberships"]:
+    elsewhere: set[str] = set()
+    for practice, pcn, *dates in data["memberships"]:
         start, end = Moment(*dates[:3]), Moment(*dates[3:])
-        if definitely_on(start, end, day):
+        if practice in outside:
+            if definitely_on(start, end, day):
+                elsewhere.add(pcn)
+        elif definitely_on(start, end, day):
             members[pcn] += 1
         elif possibly_on(start, end, day):
             possible[pcn] += 1
     out = []
-    for code, name, partnership, *dates in data["pcns"]:
-        if definitely_on(Moment(*dates[:3]), Moment(*dates[3:]), day):
+    for code, name, partnership, *rest in data["pcns"]:
+        dates, own = rest[:6], bool(rest[6]) if len(rest) > 6 else True
+        listed = members[code] > 0 or (own and code not in elsewhere)
+        if listed and definitely_on(Moment(*dates[:3]), Moment(*dates[3:]), day):
             out.append(AsAtPcn(partnership, code, name, members[code], possible[code]))
     names = data["partnerships"]
     return sorted(out, key=lambda p: (p.partnership, p.name, p.code)) if names else out
@@ -225,9 +239,14 @@ def explore(folder: Path, release_date: str, limit: int = LIST_LIMIT) -> Explore
     partnerships = {r["id"]: r.get("name", r["id"]) for r in read_rows(folder, "partnerships")}
     pcn_by_code = {r["pcn_code"]: r for r in pcns}
     patients, extract_date = _pcn_patients(folder)
+    scope = _scope(folder)
+    since = scope.statutory_since if scope is not None else None
+    outside = outside_before_icb(scope, practices.values(), date.min) if since else frozenset()
     data: dict[str, Any] = {
         "release": release_date,
         "partnerships": partnerships,
+        "since": since.isoformat() if since else "",
+        "outside": sorted(outside),
         "pcns": [
             [
                 r["pcn_code"],
@@ -235,6 +254,7 @@ def explore(folder: Path, release_date: str, limit: int = LIST_LIMIT) -> Explore
                 r.get("partnership", ""),
                 *moment(r, "open_date").data(),
                 *moment(r, "close_date").data(),
+                1 if scope is None or scope.owns(r.get("sub_icb_code")) else 0,
             ]
             for r in pcns
         ],
@@ -278,6 +298,17 @@ def explore(folder: Path, release_date: str, limit: int = LIST_LIMIT) -> Explore
         as_at=tuple(on_release),
         data=data,
     )
+
+
+def _scope(folder: Path) -> Scope | None:
+    """The ICS's codes and its ICB's first day, from the release's own ics table."""
+    rows: list[dict[str, object]] = [dict(r) for r in read_rows(folder, "ics")]
+    for row in rows:
+        text = row.get("statutory_since")
+        row["statutory_since"] = (
+            date.fromisoformat(text) if isinstance(text, str) and text else None
+        )
+    return scope_of(rows)
 
 
 def unlisted(folder: Path, release_date: str) -> Explore:

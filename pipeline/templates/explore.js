@@ -78,14 +78,22 @@
   }
 
   function structureOn(data, day) {
-    var members = {}, possible = {};
+    /* ics-data as-at's rule: the ICS's own PCNs, and other ICBs' PCNs one of its practices was
+       in; before its ICB's first day, a practice of another area then is no member */
+    var members = {}, possible = {}, elsewhere = {}, outside = {};
+    if (data.since && day < data.since) {
+      (data.outside || []).forEach(function (code) { outside[code] = true; });
+    }
     data.memberships.forEach(function (m) {
       var start = m.slice(2, 5), end = m.slice(5, 8);
-      if (definitelyOn(start, end, day)) { members[m[1]] = (members[m[1]] || 0) + 1; }
+      if (outside[m[0]]) { if (definitelyOn(start, end, day)) { elsewhere[m[1]] = true; } }
+      else if (definitelyOn(start, end, day)) { members[m[1]] = (members[m[1]] || 0) + 1; }
       else if (possiblyOn(start, end, day)) { possible[m[1]] = (possible[m[1]] || 0) + 1; }
     });
     var open = data.pcns.filter(function (p) {
-      return definitelyOn(p.slice(3, 6), p.slice(6, 9), day);
+      var own = p.length < 10 || p[9] === 1;
+      var listed = (members[p[0]] || 0) > 0 || (own && !elsewhere[p[0]]);
+      return listed && definitelyOn(p.slice(3, 6), p.slice(6, 9), day);
     }).map(function (p) {
       return { code: p[0], name: p[1], partnership: p[2],
                members: members[p[0]] || 0, possible: possible[p[0]] || 0 };
