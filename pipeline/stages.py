@@ -37,14 +37,13 @@ def publish_release(
         return same
     # The stages are loaded only when a release is built: a no-op publish needs none of them.
     from pipeline.check.validate import validate
-    from pipeline.release.plan import build_package, is_published
+    from pipeline.release.plan import build_package
     from pipeline.release.publish import publish
     from pipeline.sources.project import load_sources
 
     loaded = load_sources(sources, schemas)  # records keep their file and line
     validation = validate(loaded)  # never raises for bad data
-    files = not check or is_published(validation, output)  # a --check of a new one plans them
-    package = build_package(validation, output, progress, files=files)  # raises if invalid
+    package = build_package(validation, output, progress)  # every file; raises if invalid
     result = publish(package, output, check=check, allow_skip=allow_skip)  # atomic rename
     if fingerprint and result.status == "published" and result.version == fingerprint.version:
         remember(output, fingerprint)  # beside the release; a no-op writes nothing at all

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.build.citation import from_metadata, render_cff
-from pipeline.build.formats import format_paths, render_formats
+from pipeline.build.formats import render_formats
 from pipeline.build.milestones import derived_rows
 from pipeline.build.readme import render_readme
 from pipeline.build.tables import render_csv, render_json
@@ -145,18 +145,6 @@ class TableCsv(Mapping[str, bytes]):
 
     def __len__(self) -> int:
         return len(self._names)
-
-
-def release_paths(
-    metadata: Metadata, tables: Sequence[TableOut], extra_files: Iterable[str] = ()
-) -> tuple[str, ...]:
-    """The path of every file `build_files` writes for TABLES (the change list included) and
-    EXTRA_FILES, without building any: what `publish --check` counts."""
-    paths = set(extra_files) | {"CITATION.cff", "README.md", "datapackage.json"}
-    for table in tables:
-        paths |= {f"data/{table.name}.csv", f"data/{table.name}.json"}
-    paths |= set(format_paths(metadata.name, tables).values())
-    return tuple(sorted(paths))
 
 
 def build_files(

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.archive import previous_release
-from pipeline.build.package import build_files, collect_tables, release_paths
+from pipeline.build.package import build_files, collect_tables
 from pipeline.changes.changelog import changes_table, render_changelog
 from pipeline.changes.diff import diff_snapshots
 from pipeline.changes.model import Diff
@@ -26,26 +26,18 @@ class BuiltPackage:
     release before it (`previous`; both None for a first release). Nothing is published yet."""
 
     metadata: Metadata
-    files: Mapping[str, bytes] | None  # a FileStore (large files wait on disk); None: planned
+    files: Mapping[str, bytes]  # a FileStore: large files wait on disk
     previous: Path | None
     diff: Diff | None
     review: tuple[Issue, ...] = ()  # the review gate's warnings: publish refuses while any
-    paths: tuple[str, ...] = ()  # every file's path, built or planned
-
-    @property
-    def count(self) -> int:
-        return len(self.paths)
 
 
 def build_package(
-    validation: Validation, output: Path, progress: Progress = SILENT, *, files: bool = True
+    validation: Validation, output: Path, progress: Progress = SILENT
 ) -> BuiltPackage:
     """Build the release the sources declare, with its change list and changelog: both compare it
     with the newest release in OUTPUT older than its version, so rebuilding a published version
-    gives the same bytes. Invalid sources raise `InvalidSources`, naming every problem.
-
-    Without `files`, only plan it: the diff, the review gate and the path of every file, which
-    is all that `publish --check` of a version not yet published needs."""
+    gives the same bytes. Invalid sources raise `InvalidSources`, naming every problem."""
     metadata = validation.dataset.metadata
     if metadata is None or not validation.ok:
         raise InvalidSources(validation.report.issues)
@@ -53,27 +45,16 @@ def build_package(
     tables = collect_tables(validation.dataset)  # built once: the snapshot and the files share them
     new = sources_snapshot(validation, metadata.version, tables)
     diff = diff_snapshots(read_previous(previous), new) if previous else None
-    changes = changes_table(diff, metadata.version)
-    review = tuple(i for i in validation.report.issues if i.code in REVIEW_CODES)
-    if not files:
-        paths = release_paths(metadata, [*tables, changes], ["CHANGELOG.md"])
-        return BuiltPackage(metadata, None, previous, diff, review, paths)
-    built = build_files(
+    files = build_files(
         validation.dataset,
         metadata,
-        extra_tables=[changes],
+        extra_tables=[changes_table(diff, metadata.version)],
         extra_files={"CHANGELOG.md": render_changelog(diff, new).encode("utf-8")},
         tables=tables,
         progress=progress,
     )
-    return BuiltPackage(metadata, built, previous, diff, review, tuple(sorted(built)))
-
-
-def is_published(validation: Validation, output: Path) -> bool:
-    """Whether the version the sources declare is already in OUTPUT (then a publish, even a
-    --check, compares the built files with it; a new version's --check only plans them)."""
-    metadata = validation.dataset.metadata
-    return metadata is not None and (output / metadata.version).exists()
+    review = tuple(i for i in validation.report.issues if i.code in REVIEW_CODES)
+    return BuiltPackage(metadata, files, previous, diff, review)
 
 
 def read_previous(release: Path) -> Snapshot:

@@ -87,7 +87,7 @@ def publish(
     version = metadata.version
     check_review_gate(package.review)  # a first release too, and with --check
     if check and not output.is_dir():  # nothing there can refuse it; --check writes nothing
-        return PublishResult(version, output / version, "checked", package.count)
+        return PublishResult(version, output / version, "checked", len(files))
     with publish_lock(output):
         if not check:
             clean_staging(output, metadata.name)
@@ -99,12 +99,10 @@ def publish(
         target = output / version
         releases = find_releases(output)
         if target.exists():
-            if files is None:  # planned only: the caller must build it to compare
-                raise ReleaseError(f"version {version} is published: build it to compare")
             if same_content(files, target):
                 if not check:  # a publish killed after its rename never wrote these
                     complete_catalogue(output, metadata.name, version)
-                return PublishResult(version, target, "unchanged", package.count)
+                return PublishResult(version, target, "unchanged", len(files))
             raise ReleaseError(
                 f"version {version} is already published in {display_path(target)} with "
                 "different content; a published version never changes",
@@ -121,9 +119,7 @@ def publish(
         if package.diff is not None:
             check_version(package.diff, version, metadata.path)
         if check:
-            return PublishResult(version, target, "checked", package.count)
-        if files is None:
-            raise ReleaseError(f"{version} was only planned (publish --check): nothing to write")
+            return PublishResult(version, target, "checked", len(files))
         staging = output / f"{STAGING_PREFIX}{version}-{os.getpid()}"
         staging.mkdir()
         try:
@@ -137,7 +133,7 @@ def publish(
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         complete_catalogue(output, metadata.name, version)
-    return PublishResult(version, target, "published", package.count)
+    return PublishResult(version, target, "published", len(files))
 
 
 def complete_catalogue(output: Path, name: str, version: str) -> None:
