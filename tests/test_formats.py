@@ -457,3 +457,28 @@ def test_an_xlsx_cell_too_long_stops_the_publish_with_the_cell_named() -> None:
 
     with pytest.raises(ProjectError, match=r"t row 2, c1: 32,768 characters"):
         xlsx_sheets(write_xlsx_sheet, [[1, "a", None, None], [2, "x" * (XLSX_MAX_TEXT + 1), 3, 4]])
+
+
+@pytest.mark.parametrize(
+    ("names", "said"),
+    [
+        (["fields"], "a table every format adds"),
+        (["About"], "a table every format adds"),
+        (["objectives", "Objectives"], "only by case"),
+        (["objectives_of_the_integrated_care_sys"], "37 characters"),
+        (["a:b"], "cannot"),
+    ],
+)
+def test_a_table_name_the_formats_cannot_hold_stops_with_its_name(
+    names: list[str], said: str
+) -> None:
+    """SQLite and XLSX need every table name distinct but for case, not their own, and a sheet
+    name of at most 31 characters without [ ] : * ? / \\: one message, no traceback."""
+    from pipeline.build.formats import check_table_names
+    from pipeline.core.errors import ProjectError
+    from pipeline.core.model import TableOut
+
+    schema = {"fields": [{"name": "a", "type": "string"}]}
+    tables = [TableOut(n, schema, (), n, "") for n in names]
+    with pytest.raises(ProjectError, match=said):
+        check_table_names(tables)

@@ -24,6 +24,7 @@ import subprocess
 import sys
 import time
 import zipfile
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -870,6 +871,56 @@ def test_a_json_table_changed_with_its_hash_is_told_from_its_csv_twin(output: Pa
     assert ("json-differs", "claims-json", "figure") in [
         (p.code, p.resource, p.field) for p in verify_release(folder)
     ]
+
+
+def _bom(folder: Path) -> str:
+    path = folder / "data/pcns.json"
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    return "data/pcns.json"
+
+
+def _utf16(folder: Path) -> str:
+    path = folder / "data/pcns.json"
+    path.write_bytes(path.read_text("utf-8").encode("utf-16"))
+    return "data/pcns.json"
+
+
+def _key_order(folder: Path) -> str:
+    path = folder / "data/ics.json"
+    path.write_text(json.dumps(json.loads(path.read_text("utf-8")), sort_keys=True), "utf-8")
+    return "data/ics.json"
+
+
+def _deep(folder: Path) -> str:
+    path = folder / "data/ics.json"
+    data = json.loads(path.read_text("utf-8"))
+    data[0]["name"] = "[" * 3000 + "]" * 3000  # placeholder, replaced as raw JSON below
+    text = json.dumps(data).replace('"' + "[" * 3000 + "]" * 3000 + '"', "[" * 3000 + "]" * 3000)
+    path.write_text(text, "utf-8")
+    return "data/ics.json"
+
+
+def _json_dialect(folder: Path) -> str:
+    descriptor = json.loads((folder / "datapackage.json").read_text("utf-8"))
+    resource = next(r for r in descriptor["resources"] if r["name"] == "pcns-json")
+    resource["dialect"] = {"json": {"property": "rows"}}
+    (folder / "datapackage.json").write_text(json.dumps(descriptor, indent=2), "utf-8")
+    return ""
+
+
+@pytest.mark.parametrize("tamper", [_bom, _utf16, _key_order, _deep, _json_dialect])
+def test_a_json_table_frictionless_would_refuse_is_refused(
+    output: Path, tamper: Callable[[Path], str]
+) -> None:
+    """Whatever the JSON twin comparison does not stand in for (an encoding, the order of the
+    keys, a dialect on the JSON table, nesting too deep to read) is still found, by the
+    comparison or by frictionless reading the package whole; never a traceback."""
+    folder = output / VERSION
+    changed = tamper(folder)
+    if changed:
+        rehash(folder, changed)
+    problems = verify_release(folder)
+    assert problems, tamper.__name__
 
 
 def test_a_release_without_csv_twins_is_validated_by_frictionless_whole(output: Path) -> None:

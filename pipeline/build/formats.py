@@ -70,11 +70,7 @@ def render_formats(
 ) -> FileStore:
     """Every file under formats/, by its path inside the release (`csv`: each table's CSV bytes
     by table name, when the caller has them), added to INTO (or to a new store)."""
-    if any(t.name == FIELDS_TABLE for t in tables):
-        raise ProjectError(
-            f"a resource named {FIELDS_TABLE!r} clashes with the table describing the fields",
-            hint="rename the resource",
-        )
+    check_table_names(tables)
     paths = format_paths(metadata.name, tables)
     files = into if into is not None else FileStore()
     files[paths["sqlite"]] = render_sqlite(tables)
@@ -85,6 +81,34 @@ def render_formats(
         text = csv.get(table.name) if csv else None
         files[paths[f"parquet:{table.name}"]] = render_parquet(table, text)
     return files
+
+
+SHEET_NAME_MAX = 31  # characters of an XLSX sheet name (Excel's limit)
+SHEET_NAME_BAD = re.compile(r"[\[\]:*?/\\]")
+
+
+def check_table_names(tables: Sequence[TableOut]) -> None:
+    """Every table can be a SQLite table and an XLSX sheet of its own: not `fields` or `about`
+    (the formats' own), no two the same but for case (SQLite and Excel ignore case), at most
+    31 characters, none of `[ ] : * ? / \\` (Excel refuses them)."""
+    seen: dict[str, str] = {}
+    for table in tables:
+        name, folded = table.name, table.name.casefold()
+        problem = ""
+        if folded in (FIELDS_TABLE, "about"):
+            problem = "is the name of a table every format adds (the fields, or about)"
+        elif folded in seen:
+            problem = f"differs from {seen[folded]!r} only by case, which SQLite and Excel ignore"
+        elif len(name) > SHEET_NAME_MAX:
+            problem = f"is {len(name)} characters; an XLSX sheet name holds {SHEET_NAME_MAX}"
+        elif SHEET_NAME_BAD.search(name) or name.startswith("'") or name.endswith("'"):
+            problem = "holds a character an XLSX sheet name cannot: [ ] : * ? / \\ or an edge '"
+        if problem:
+            raise ProjectError(
+                f"a resource named {name!r} {problem}",
+                hint="rename the resource (its schema and source file)",
+            )
+        seen[folded] = name
 
 
 # --- what every format says about the fields ----------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -228,19 +229,35 @@ def _frictionless(release: Path, file: str) -> list[Issue]:
     return issues
 
 
+# The twin layout exactly as a publish writes it: anything else (a dialect on a JSON table, a
+# compression, a scheme, a CSV dialect of its own, a schema by path) is validated by frictionless
+# whole, since the comparison below only stands in for frictionless on this layout.
+JSON_KEYS = {"name", "type", "title", "description", "path", "format", "mediatype", "encoding"}
+CSV_KEYS = JSON_KEYS | {"bytes", "dialect"}
+CSV_DIALECT = {"delimiter": ",", "quoteChar": '"', "doubleQuote": True, "header": True}
+
+
 def json_twins(descriptor: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any]]] | None:
-    """(JSON resource, CSV resource) for every JSON table, when each is `data/X.json` named
-    `X-json` beside a CSV resource `data/X.csv` named `X` with the very same schema; None
-    when any is not (frictionless then validates the JSON tables itself)."""
+    """(JSON resource, CSV resource) for every JSON table, when the package is in the twin
+    layout a publish writes: each JSON table `data/X.json` named `X-json`, with only the keys
+    a publish gives it, beside a CSV resource `data/X.csv` named `X` with the publisher's
+    dialect and the very same schema (its foreign keys naming the JSON twins of the CSV tables
+    the CSV's name); resource names unique. None for any other package (frictionless then
+    validates the JSON tables itself)."""
     resources = descriptor.get("resources")
-    if not isinstance(resources, list):
+    if not isinstance(resources, list) or not all(isinstance(r, dict) for r in resources):
         return None
-    by_path = {r.get("path"): r for r in resources if isinstance(r, dict)}
+    names = [r.get("name") for r in resources]
+    if len(set(map(str, names))) != len(names):
+        return None
+    by_path = {r.get("path"): r for r in resources}
     twins = []
     for resource in resources:
-        if not isinstance(resource, dict) or resource.get("format") != "json":
+        if resource.get("format") != "json":
+            if not _plain_csv(resource):
+                return None
             continue
-        path, name = resource.get("path"), resource.get("name")
+        path, name, schema = resource.get("path"), resource.get("name"), resource.get("schema")
         if not (isinstance(path, str) and path.startswith("data/") and path.endswith(".json")):
             return None
         stem = path[len("data/") : -len(".json")]
@@ -249,13 +266,37 @@ def json_twins(descriptor: dict[str, Any]) -> list[tuple[dict[str, Any], dict[st
             twin is None
             or name != f"{stem}-json"
             or twin.get("name") != stem
-            or twin.get("format") != "csv"
-            or twin.get("schema") != _as_csv_schema(resource.get("schema"))
-            or resource.get("encoding") not in (None, "utf-8")
+            or not isinstance(schema, dict)
+            or set(resource) - JSON_KEYS - {"hash", "schema"}
+            or resource.get("type", "table") != "table"
+            or resource.get("mediatype", "application/json") != "application/json"
+            or resource.get("encoding", "utf-8") != "utf-8"
+            or twin.get("schema") != _as_csv_schema(schema)
         ):
             return None
+        for key in schema.get("foreignKeys") or []:
+            target = key.get("reference", {}).get("resource") if isinstance(key, dict) else None
+            if target not in (None, "", name) and not (
+                isinstance(target, str)
+                and target.endswith("-json")
+                and target in names
+                and target[: -len("-json")] in names
+            ):
+                return None  # a foreign key to a table that is not a JSON twin
         twins.append((resource, twin))
     return twins
+
+
+def _plain_csv(resource: dict[str, Any]) -> bool:
+    """A CSV resource as a publish writes it: the keys, the dialect, UTF-8, a schema."""
+    return (
+        resource.get("format") == "csv"
+        and not set(resource) - CSV_KEYS - {"hash", "schema"}
+        and resource.get("dialect", CSV_DIALECT) == CSV_DIALECT
+        and resource.get("encoding", "utf-8") == "utf-8"
+        and resource.get("type", "table") == "table"
+        and isinstance(resource.get("schema"), dict)
+    )
 
 
 def _as_csv_schema(schema: object) -> object:
@@ -271,6 +312,18 @@ def _as_csv_schema(schema: object) -> object:
             key = {**key, "reference": {**reference, "resource": target[: -len("-json")]}}
         keys.append(key)
     return {**schema, "foreignKeys": keys}
+
+
+def _same(json_value: Any, csv_value: Any) -> bool:
+    """Equal values; numbers equal as the JSON writer keeps them (a float: 17 digits)."""
+    if json_value == csv_value:
+        return True
+    numbers = (int, float, Decimal)
+    if isinstance(json_value, numbers) and isinstance(csv_value, numbers):
+        if isinstance(json_value, bool) or isinstance(csv_value, bool):
+            return False
+        return float(json_value) == float(csv_value)
+    return False
 
 
 def _typed(reader: Callable[[Any], Any]) -> Callable[[Any], tuple[Any, bool]]:
@@ -310,15 +363,28 @@ def json_equals_csv(
     fields = [f for f in csv_resource["schema"].get("fields", []) if isinstance(f, dict)]
     names = [f.get("name") for f in fields]
     try:
-        data = json.loads((release / json_resource["path"]).read_bytes())
+        raw = (release / json_resource["path"]).read_bytes()
+        if raw.startswith(b"\xef\xbb\xbf"):
+            raise ValueError("it starts with a byte order mark, which JSON readers refuse")
+        data = json.loads(raw.decode("utf-8"))  # strictly UTF-8, as the descriptor says
         text = (release / csv_resource["path"]).read_bytes().decode("utf-8")
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        return [Issue(where, 0, "json-differs", f"cannot be read: {exc}", json_resource["name"])]
-    rows = list(csv.reader(io.StringIO(text, newline="")))[1:]
+        rows = list(csv.reader(io.StringIO(text, newline="")))[1:]
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError, csv.Error) as exc:
+        message = f"cannot be read as UTF-8 JSON: {str(exc)[:200]}"
+        return [Issue(where, 0, "json-differs", message, json_resource["name"])]
     if not rows:
         if data == [names]:
             return []
-        return [Issue(where, 0, "json-differs", "the CSV table is empty, the JSON is not")]
+        return [
+            Issue(
+                where,
+                0,
+                "json-differs",
+                f"its CSV twin {csv_resource['path']} has no rows; an empty JSON table is its "
+                "header alone",
+                json_resource["name"],
+            )
+        ]
     if not isinstance(data, list) or len(data) != len(rows):
         count = len(data) if isinstance(data, list) else "no"
         return [
@@ -332,18 +398,20 @@ def json_equals_csv(
         ]
     readers = [(str(name), _typed(cell_reader(f))) for name, f in zip(names, fields, strict=True)]
     for number, (row, item) in enumerate(zip(rows, data, strict=True), start=1):
-        if not isinstance(item, dict) or set(item) != set(names) or len(row) != len(names):
+        if not isinstance(item, dict) or list(item) != names or len(row) != len(names):
             return [
                 Issue(
                     where,
                     number,
                     "json-differs",
-                    f"row {number} does not have the fields of {csv_resource['path']}",
+                    f"row {number} does not have the fields of {csv_resource['path']}, in "
+                    "their order",
                     json_resource["name"],
                 )
             ]
         for (name, typed), cell in zip(readers, row, strict=True):
-            if typed(item[name]) != typed(cell):
+            (json_value, json_note), (csv_value, csv_note) = typed(item[name]), typed(cell)
+            if json_note or json_note != csv_note or not _same(json_value, csv_value):
                 return [
                     Issue(
                         where,
