@@ -923,6 +923,45 @@ def test_a_json_table_frictionless_would_refuse_is_refused(
     assert problems, tamper.__name__
 
 
+def _edit_descriptor(folder: Path, change: Callable[[dict[str, Any]], None]) -> None:
+    descriptor = json.loads((folder / "datapackage.json").read_text("utf-8"))
+    change(descriptor)
+    (folder / "datapackage.json").write_text(json.dumps(descriptor, indent=2), "utf-8")
+
+
+def test_packages_outside_the_twin_layout_are_left_to_frictionless(output: Path) -> None:
+    """A duplicate resource is found (by frictionless, reading the package whole); tables with
+    no schema are valid to frictionless and to verify alike; never a traceback."""
+    folder = output / VERSION
+
+    def duplicate(d: dict[str, Any]) -> None:
+        d["resources"].append(dict(next(r for r in d["resources"] if r["name"] == "ics-json")))
+
+    _edit_descriptor(folder, duplicate)
+    assert verify_release(folder)
+
+    def no_schema(d: dict[str, Any]) -> None:
+        d["resources"] = [r for r in d["resources"] if not r["name"].startswith("ics-json")]
+        for r in d["resources"]:
+            if r["name"] in ("objectives", "objectives-json"):
+                del r["schema"]
+
+    _edit_descriptor(folder, no_schema)
+    assert json_twins(json.loads((folder / "datapackage.json").read_text("utf-8"))) is None
+    assert verify_release(folder) == []
+
+
+def test_numbers_are_equal_as_the_json_writer_keeps_them() -> None:
+    """The JSON writer keeps a number as a float (17 digits); the CSV keeps every digit."""
+    from decimal import Decimal
+
+    from pipeline.release.verify import _same
+
+    assert _same(1900000.123456789, Decimal("1900000.1234567890123456789"))
+    assert _same(41, Decimal("41")) and not _same(41, Decimal("42"))
+    assert not _same(True, 1) and not _same("41", 41)
+
+
 def test_a_release_without_csv_twins_is_validated_by_frictionless_whole(output: Path) -> None:
     """A descriptor whose JSON tables are not the CSV twins (here: a JSON schema with a field
     of its own) takes frictionless's full validation, which reads the JSON itself."""

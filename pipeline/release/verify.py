@@ -315,13 +315,14 @@ def _as_csv_schema(schema: object) -> object:
 
 
 def _same(json_value: Any, csv_value: Any) -> bool:
-    """Equal values; numbers equal as the JSON writer keeps them (a float: 17 digits)."""
+    """Equal values, a boolean never equal to a number; numbers equal as the JSON writer keeps
+    them (a float: 17 digits)."""
+    if isinstance(json_value, bool) != isinstance(csv_value, bool):
+        return False
     if json_value == csv_value:
         return True
     numbers = (int, float, Decimal)
     if isinstance(json_value, numbers) and isinstance(csv_value, numbers):
-        if isinstance(json_value, bool) or isinstance(csv_value, bool):
-            return False
         return float(json_value) == float(csv_value)
     return False
 
