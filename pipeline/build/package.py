@@ -14,7 +14,7 @@ from pipeline.build.citation import from_metadata, render_cff
 from pipeline.build.formats import render_formats
 from pipeline.build.milestones import derived_rows
 from pipeline.build.readme import render_readme
-from pipeline.build.tables import render_csv, render_json
+from pipeline.build.tables import CSV_DIALECT, render_csv, render_json
 from pipeline.check.structure import structure_table
 from pipeline.core.files import dump_json
 from pipeline.core.filestore import FileStore, sha256_of, size_of
@@ -22,7 +22,6 @@ from pipeline.core.model import Dataset, Metadata, TableOut, sort_key
 from pipeline.core.progress import SILENT, Progress
 
 PROFILE = "https://datapackage.org/profiles/2.0/datapackage.json"
-CSV_DIALECT = {"delimiter": ",", "quoteChar": '"', "doubleQuote": True, "header": True}
 
 
 def collect_tables(dataset: Dataset) -> list[TableOut]:

@@ -10,6 +10,9 @@ from typing import Any
 from pipeline.build.cells import cell_text, field_types, json_value
 from pipeline.core.model import TableOut
 
+# The CSV dialect of every published table, as its descriptor states it (what `render_csv` writes)
+CSV_DIALECT = {"delimiter": ",", "quoteChar": '"', "doubleQuote": True, "header": True}
+
 
 class _LfRows:
     """Rows from a csv writer ended by CRLF (so that a cell holding a bare CR or LF is quoted,

@@ -22,9 +22,10 @@ from pipeline.archive import (
     read_descriptor,
     zip_name,
 )
+from pipeline.build.tables import CSV_DIALECT  # the dialect a publish gives every CSV
 from pipeline.changes.changelog import CHANGELOG, cumulative_changelog
 from pipeline.core.errors import ReleaseError
-from pipeline.core.files import display_path, dump_json, file_sha256
+from pipeline.core.files import display_path, dump_json, file_sha256, sha256_bytes
 from pipeline.core.issues import Issue
 from pipeline.release.bundle import build_zip
 from pipeline.release.catalog import CATALOG, catalog
@@ -193,12 +194,13 @@ def _frictionless(release: Path, file: str) -> list[Issue]:
     other layout is validated by frictionless whole."""
     from frictionless import FrictionlessException, Package  # loaded by the commands that check
 
-    descriptor_digest = file_sha256(release / "datapackage.json")
+    raw = (release / "datapackage.json").read_bytes()
+    descriptor_digest = sha256_bytes(raw)
     if descriptor_digest in _FOUND_VALID:
         return []
     issues = []
     try:
-        descriptor = json.loads((release / "datapackage.json").read_bytes())
+        descriptor = json.loads(raw)
         twins = json_twins(descriptor)
         if twins is None:
             package = Package(str(release / "datapackage.json"))
@@ -234,7 +236,6 @@ def _frictionless(release: Path, file: str) -> list[Issue]:
 # whole, since the comparison below only stands in for frictionless on this layout.
 JSON_KEYS = {"name", "type", "title", "description", "path", "format", "mediatype", "encoding"}
 CSV_KEYS = JSON_KEYS | {"bytes", "dialect"}
-CSV_DIALECT = {"delimiter": ",", "quoteChar": '"', "doubleQuote": True, "header": True}
 
 
 def json_twins(descriptor: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any]]] | None:
@@ -331,7 +332,8 @@ def _typed(reader: Callable[[Any], Any]) -> Callable[[Any], tuple[Any, bool]]:
     """A cell as frictionless types it for its field: (value, whether the reader had a note);
     a JSON cell and a CSV cell are the same data when these are equal (frictionless reads both
     through the same readers; a number may come back as an int from JSON and a Decimal from
-    CSV, equal as numbers). Remembers the cells it has typed."""
+    CSV, equal as numbers). Remembers the cells it has typed, by type and value: unlike the
+    text cells `check.tables.remembering` keeps, JSON's `1`, `1.0` and `true` are equal keys."""
     seen: dict[tuple[type, Any], tuple[Any, bool]] = {}
 
     def typed(cell: Any) -> tuple[Any, bool]:
