@@ -8,6 +8,8 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from pipeline.core.memo import by_descriptor
+
 if TYPE_CHECKING:
     from frictionless import Field
 
@@ -43,14 +45,11 @@ _FIELDS: dict[str, tuple[TextWriter, Callable[[Any], Any]]] = {}
 def _field(descriptor: dict[str, Any]) -> tuple[TextWriter, Callable[[Any], Any]]:
     from frictionless import Field  # imported on first use: a no-op publish never needs it
 
-    key = repr(descriptor)
-    found = _FIELDS.get(key)
-    if found is None:
-        if len(_FIELDS) >= 4096:
-            _FIELDS.clear()
+    def make() -> tuple[TextWriter, Callable[[Any], Any]]:
         field = Field.from_descriptor(descriptor)
-        found = _FIELDS[key] = (TextWriter(field), field.create_cell_reader())
-    return found
+        return TextWriter(field), field.create_cell_reader()
+
+    return by_descriptor(_FIELDS, descriptor, make, 4096)
 
 
 def text_writer(descriptor: dict[str, Any]) -> TextWriter:

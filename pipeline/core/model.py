@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from pipeline.core.files import display_path
 from pipeline.core.issues import ValidationReport
+from pipeline.core.memo import by_descriptor
 from pipeline.core.timeline import Life, row_life
 
 if TYPE_CHECKING:
@@ -83,16 +84,11 @@ class ResourceSchema:
         from frictionless import Schema  # a heavy library, loaded by the commands that check
 
         descriptor = {k: v for k, v in self.descriptor.items() if k != "foreignKeys"}
-        key = repr(descriptor)  # faithful for what YAML and JSON give: dates stay dates
-        found = _FRICTIONLESS_SCHEMAS.get(key)
-        if found is None:
-            if len(_FRICTIONLESS_SCHEMAS) >= SCHEMA_CACHE:
-                _FRICTIONLESS_SCHEMAS.clear()
-            found = _FRICTIONLESS_SCHEMAS[key] = Schema.from_descriptor(descriptor)
-        return found
+        return by_descriptor(
+            _FRICTIONLESS_SCHEMAS, descriptor, lambda: Schema.from_descriptor(descriptor), 256
+        )
 
 
-SCHEMA_CACHE = 256  # descriptors remembered by a process (a project has about 16)
 _FRICTIONLESS_SCHEMAS: dict[str, Schema] = {}
 
 

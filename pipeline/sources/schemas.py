@@ -13,6 +13,7 @@ import yaml
 from pipeline.core.errors import ProjectError
 from pipeline.core.files import display_path
 from pipeline.core.issues import Issue
+from pipeline.core.memo import by_descriptor
 from pipeline.core.model import ResourceSchema
 from pipeline.sources.bounds import RefusedFile, read_regular_file
 from pipeline.sources.load import FAST_LOADER, load_yaml_mapping
@@ -238,14 +239,12 @@ _DESCRIPTOR_ERRORS: dict[str, tuple[Any, ...]] = {}
 def descriptor_errors(descriptor: dict[str, Any]) -> tuple[Any, ...]:
     """frictionless's errors for a Table Schema descriptor, worked out once per descriptor in a
     process (its metadata validation costs tens of milliseconds a schema)."""
-    key = repr(descriptor)  # faithful for what YAML gives: a date stays a date
-    found = _DESCRIPTOR_ERRORS.get(key)
-    if found is None:
-        if len(_DESCRIPTOR_ERRORS) >= 256:
-            _DESCRIPTOR_ERRORS.clear()
-        found = tuple(_schema_class().validate_descriptor(descriptor).errors)
-        _DESCRIPTOR_ERRORS[key] = found
-    return found
+    return by_descriptor(
+        _DESCRIPTOR_ERRORS,
+        descriptor,
+        lambda: tuple(_schema_class().validate_descriptor(descriptor).errors),
+        256,
+    )
 
 
 def _schema_class() -> Any:
