@@ -686,3 +686,13 @@ def test_an_unquoted_comma_is_one_message_for_its_row(project: Project) -> None:
     line = project.line_of("pcns.csv", "U04973,GARDEN CITY, PCN")
     on_the_row = [f for f in project.flat() if f[0] == "pcns.csv" and f[1] == line]
     assert on_the_row == [("pcns.csv", line, "", "extra-cell")]
+
+
+def test_a_resource_name_the_formats_cannot_hold_is_reported_at_its_file(
+    project: Project,
+) -> None:
+    """`about` is an XLSX sheet every release has: validate says so at the source file, as a
+    publish would stop on it, rather than the publish finding it after the build began."""
+    project.write("About.yaml", project.read("objectives.yaml"))
+    project.write("schemas/About.schema.yaml", project.read("schemas/objectives.schema.yaml"))
+    assert ("About.yaml", 1, "", "table-name") in project.flat()

@@ -38,10 +38,11 @@ from pipeline.core.errors import ProjectError
 from pipeline.core.files import ZIP_EPOCH
 from pipeline.core.filestore import FileStore
 from pipeline.core.model import Metadata, TableOut
+from pipeline.core.text import FORMAT_TABLES, table_name_problems
 from pipeline.sources.schemas import derived_schema
 
 FORMATS_DIR = "formats"
-FIELDS_TABLE = "fields"  # the sheet (XLSX) and table (SQLite) describing every field
+FIELDS_TABLE = FORMAT_TABLES[0]  # "fields": the sheet and table describing every field
 SQLITE_TYPES = {
     "integer": "INTEGER",
     "year": "INTEGER",
@@ -83,32 +84,14 @@ def render_formats(
     return files
 
 
-SHEET_NAME_MAX = 31  # characters of an XLSX sheet name (Excel's limit)
-SHEET_NAME_BAD = re.compile(r"[\[\]:*?/\\]")
-
-
 def check_table_names(tables: Sequence[TableOut]) -> None:
-    """Every table can be a SQLite table and an XLSX sheet of its own: not `fields` or `about`
-    (the formats' own), no two the same but for case (SQLite and Excel ignore case), at most
-    31 characters, none of `[ ] : * ? / \\` (Excel refuses them)."""
-    seen: dict[str, str] = {}
-    for table in tables:
-        name, folded = table.name, table.name.casefold()
-        problem = ""
-        if folded in (FIELDS_TABLE, "about"):
-            problem = "is the name of a table every format adds (the fields, or about)"
-        elif folded in seen:
-            problem = f"differs from {seen[folded]!r} only by case, which SQLite and Excel ignore"
-        elif len(name) > SHEET_NAME_MAX:
-            problem = f"is {len(name)} characters; an XLSX sheet name holds {SHEET_NAME_MAX}"
-        elif SHEET_NAME_BAD.search(name) or name.startswith("'") or name.endswith("'"):
-            problem = "holds a character an XLSX sheet name cannot: [ ] : * ? / \\ or an edge '"
-        if problem:
-            raise ProjectError(
-                f"a resource named {name!r} {problem}",
-                hint="rename the resource (its schema and source file)",
-            )
-        seen[folded] = name
+    """Every table can be a SQLite table and an XLSX sheet of its own (`core.text.
+    table_name_problems`); `validate` reports the same for the sources, at their files."""
+    for name, problem in table_name_problems([t.name for t in tables]):
+        raise ProjectError(
+            f"a resource named {name!r} {problem}",
+            hint="rename the resource (its schema and source file)",
+        )
 
 
 # --- what every format says about the fields ----------------------------------------------------

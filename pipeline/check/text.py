@@ -6,7 +6,13 @@ from collections.abc import Mapping
 
 from pipeline.core.issues import Issue
 from pipeline.core.model import ResourceSchema, SourceTable
-from pipeline.core.text import FORMULA_START, SUSPECT_OR_LF, formula_problem, text_problem
+from pipeline.core.text import (
+    FORMULA_START,
+    SUSPECT_OR_LF,
+    formula_problem,
+    table_name_problems,
+    text_problem,
+)
 
 
 def check_text(
@@ -48,3 +54,18 @@ def check_text(
                         )
                     )
     return issues
+
+
+def check_table_names(tables: Mapping[str, SourceTable]) -> list[Issue]:
+    """A resource name the formats cannot hold as a SQLite table and an XLSX sheet
+    (`core.text.table_name_problems`), at its source file, before a publish stops on it."""
+    return [
+        Issue(
+            tables[name].file,
+            1,
+            "table-name",
+            f"a resource named {name!r} {problem}; rename it (its schema and source file)",
+            name,
+        )
+        for name, problem in table_name_problems(list(tables))
+    ]

@@ -22,7 +22,7 @@ from pipeline.check.review import check_review
 from pipeline.check.rules import check_rules
 from pipeline.check.structure import check_structure
 from pipeline.check.tables import check_table
-from pipeline.check.text import check_text
+from pipeline.check.text import check_table_names, check_text
 from pipeline.core.issues import Issue, ValidationReport, sort_issues
 from pipeline.core.model import Dataset, Table, Validation
 from pipeline.sources.project import LoadedSources, load_sources
@@ -32,6 +32,7 @@ def validate(loaded: LoadedSources) -> Validation:
     """Every problem in the loaded sources at once, and the typed dataset they make."""
     issues: list[Issue] = list(loaded.issues)
     issues.extend(check_text(loaded.tables, loaded.schemas))
+    issues.extend(check_table_names(loaded.tables))
     tables: dict[str, Table] = {}
     for resource, source in loaded.tables.items():
         table, problems = check_table(source, loaded.schemas[resource])

@@ -121,3 +121,36 @@ def local_target(path: object) -> str:
 
 def _unsafe_in_url(url: str) -> bool:
     return any(c.isspace() or c in '<>"`' or text_problem(c) for c in url)
+
+
+# --- table names ------------------------------------------------------------------------------
+
+FORMAT_TABLES = ("fields", "about")  # the tables (and XLSX sheets) every format adds itself
+SHEET_NAME_MAX = 31  # characters of an XLSX sheet name (Excel's limit)
+SHEET_NAME_BAD = re.compile(r"[\[\]:*?/\\]")
+
+
+def table_name_problems(
+    names: list[str], reserved: tuple[str, ...] = FORMAT_TABLES
+) -> list[tuple[str, str]]:
+    """(name, problem) for each table name SQLite and XLSX cannot hold as a table and a sheet of
+    its own: one of RESERVED (the formats' own tables), the same as another but for case (SQLite
+    and Excel ignore case), over 31 characters, or holding `[ ] : * ? / \\` (Excel refuses
+    them) or an apostrophe at an edge."""
+    found = []
+    seen: dict[str, str] = {}
+    for name in names:
+        folded = name.casefold()
+        problem = ""
+        if folded in reserved:
+            problem = "is the name of a table every format adds (the fields, or about)"
+        elif folded in seen:
+            problem = f"differs from {seen[folded]!r} only by case, which SQLite and Excel ignore"
+        elif len(name) > SHEET_NAME_MAX:
+            problem = f"is {len(name)} characters; an XLSX sheet name holds {SHEET_NAME_MAX}"
+        elif SHEET_NAME_BAD.search(name) or name.startswith("'") or name.endswith("'"):
+            problem = "holds a character an XLSX sheet name cannot: [ ] : * ? / \\ or an edge '"
+        if problem:
+            found.append((name, problem))
+        seen[folded] = name
+    return found
