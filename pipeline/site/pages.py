@@ -27,7 +27,7 @@ from pipeline.core.files import file_sha256, write_if_changed
 from pipeline.core.text import link_target, local_target
 from pipeline.site import jsonld
 from pipeline.site.chart import Chart, structure_chart
-from pipeline.site.explore import LIST_LIMIT, PREVIEW_PAGE, Explore, explore, listable
+from pipeline.site.explore import LIST_LIMIT, PREVIEW_PAGE, Explore, explore
 
 PREVIEW_ROWS = PREVIEW_PAGE  # rows a preview shows without script; the page's script pages on
 NARROW_WIDTH = 400  # the structure chart drawn one partnership per row, for a phone
@@ -291,7 +291,7 @@ def release_view(info: ReleaseInfo, output: Path, first: bool, limit: int) -> Re
     changes = changelog_summary(changelog.read_text(encoding="utf-8")) if changelog.exists() else ""
     tables = [r for r in descriptor.get("resources", []) if r.get("format") == "csv"]
     released = str(descriptor.get("created", ""))[:10]
-    listed = listable(info.path, limit)
+    explored = explore(info.path, released, limit)  # it knows whether the release is listed
     return ReleaseView(
         version=info.version,
         released=released,
@@ -301,9 +301,9 @@ def release_view(info: ReleaseInfo, output: Path, first: bool, limit: int) -> Re
         zip=archive,
         package_files=tuple(d for d in files.values() if not d.resource),
         resources=tuple(resource_view(info, r, files, limit) for r in tables),
-        chart=release_chart(info.path) if listed else None,
-        narrow_chart=release_chart(info.path, narrow=True) if listed else None,
-        explore=explore(info.path, released, limit),
+        chart=release_chart(info.path) if explored.listed else None,
+        narrow_chart=release_chart(info.path, narrow=True) if explored.listed else None,
+        explore=explored,
         changes=changes,
         first=first,
         cite=citation.from_descriptor(descriptor),
