@@ -12,12 +12,14 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import Project, flatten
 from hypothesis import given
 from hypothesis import strategies as st
 
 from pipeline.core.text import formula_problem, text_problem
 from pipeline.core.versions import parse_version
+from pipeline.sources.bounds import MAX_DEPTH, yaml_bounds
 
 STATEMENT = "statement: Forty-one primary care networks across Kent and Medway."
 
@@ -314,6 +316,40 @@ def test_deep_nesting_is_refused_at_its_line(project: Project, where: str, depth
     line = len(text.splitlines()) + 1 + (1 if where == "claims.yaml" else 0)
     found = [(f, n, c) for f, n, _, c in project.flat() if c == "yaml-limit"]
     assert found and found[0][0] == Path(where).name and found[0][1] in (line, 0)
+
+
+def nested(depth: int) -> st.SearchStrategy[object]:
+    """Lists and mappings nested up to DEPTH levels, some of them empty."""
+    leaves = st.one_of(st.none(), st.integers(), st.text("ab: -", max_size=3))
+    return st.recursive(
+        leaves,
+        lambda inner: st.one_of(
+            st.lists(inner, max_size=3),
+            st.dictionaries(st.text("kxy", min_size=1, max_size=2), inner, max_size=3),
+        ),
+        max_leaves=depth * 2,
+    )
+
+
+@given(st.lists(nested(40), min_size=1, max_size=3), st.booleans())
+def test_a_tree_is_measured_as_the_full_walk_measures_it(values: object, flow: bool) -> None:
+    """Without an anchor in the text the nodes are a tree, and the depth-only walk finds what
+    the walk that follows aliases finds: the same first node too deep, or none."""
+    text = yaml.safe_dump(values, default_flow_style=flow)
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    assert "&" not in text and root is not None
+    assert yaml_bounds(root, anchored=False) == yaml_bounds(root)
+
+
+@pytest.mark.parametrize("depth", [MAX_DEPTH - 1, MAX_DEPTH, MAX_DEPTH + 1])
+@pytest.mark.parametrize("leaf", ["[]", "[x]", "{}", "{a: 1}", "x"])
+def test_a_tree_at_the_depth_limit_is_measured_as_the_full_walk_measures_it(
+    depth: int, leaf: str
+) -> None:
+    text = "- " + "[" * (depth - 1) + leaf + "]" * (depth - 1) + "\n"
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    assert root is not None
+    assert yaml_bounds(root, anchored=False) == yaml_bounds(root)
 
 
 def test_a_fifo_is_refused_without_blocking(project: Project) -> None:

@@ -66,10 +66,15 @@ def _kind(mode: int) -> str:
     return "not a regular file"
 
 
-def yaml_bounds(root: yaml.Node) -> tuple[int, str] | None:
+def yaml_bounds(root: yaml.Node, *, anchored: bool = True) -> tuple[int, str] | None:
     """(0-based line, message) where ROOT nests deeper than MAX_DEPTH (aliases included), an
     alias refers to a list or mapping it is inside (a cycle), or aliases expand the document by
-    more than MAX_EXPANSION nodes; None when it is within all three. Each node is visited once."""
+    more than MAX_EXPANSION nodes; None when it is within all three. Each node is visited once.
+
+    ANCHORED False says the text holds no `&`, so no anchor and no alias: the nodes are a tree,
+    which can neither cycle nor expand, and only its depth is measured."""
+    if not anchored:
+        return _tree_depth(root)
     size: dict[int, int] = {}
     height: dict[int, int] = {}
     visiting: set[int] = set()
@@ -108,6 +113,26 @@ def yaml_bounds(root: yaml.Node) -> tuple[int, str] | None:
             node = max(_children(node), key=lambda c: height[id(c)])
             depth += 1
         return node.start_mark.line, NESTING
+    return None
+
+
+def _tree_depth(root: yaml.Node) -> tuple[int, str] | None:
+    """What yaml_bounds finds in a tree (a document without aliases), visiting the lists and
+    mappings only, in the same order: the first node deeper than MAX_DEPTH is the first child of
+    the first list or mapping at that depth that has any."""
+    stack: list[tuple[yaml.Node, int]] = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = _children(node)
+        if not children:
+            continue
+        if depth >= MAX_DEPTH:
+            return children[0].start_mark.line, NESTING
+        stack.extend(
+            (child, depth + 1)
+            for child in reversed(children)
+            if isinstance(child, yaml.CollectionNode)
+        )
     return None
 
 

@@ -252,7 +252,7 @@ def compose_yaml(text: str, file: str, resource: str = "") -> tuple[yaml.Node | 
             return None, [Issue(file, 0, "yaml-limit", NESTING_MESSAGE, resource)]
     except RecursionError:  # no libyaml: FAST_LOADER is the pure-Python one
         return None, [Issue(file, 0, "yaml-limit", NESTING_MESSAGE, resource)]
-    bounded = yaml_bounds(root) if root is not None else None
+    bounded = yaml_bounds(root, anchored="&" in text) if root is not None else None
     if bounded is not None:
         return None, [Issue(file, bounded[0] + 1, "yaml-limit", bounded[1], resource)]
     return root, []
