@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import Flat, Project, flatten
+from conftest import Flat, Project, copy_project, flatten
 
 from pipeline.core.issues import Issue
+from pipeline.core.memo import ByText
 
 PCN_ROW = (
     "U04973,GARDEN CITY PCN,91Q,2019-10-01,,,,,,dartford-gravesham-swanley,"
@@ -696,3 +697,56 @@ def test_a_resource_name_the_formats_cannot_hold_is_reported_at_its_file(
     project.write("About.yaml", project.read("objectives.yaml"))
     project.write("schemas/About.schema.yaml", project.read("schemas/objectives.schema.yaml"))
     assert ("About.yaml", 1, "", "table-name") in project.flat()
+
+
+# --- a process validates many copies: what it remembers is keyed by the text ----------------
+
+
+def test_a_second_copy_is_reported_at_its_own_files_and_an_edit_is_seen_at_once(
+    tmp_path: Path,
+) -> None:
+    """Validating copies of one project in one process (a refresh validates before and after;
+    these tests validate hundreds) gives each copy's own report: an edit is found the next time,
+    at the copy's own path, and undoing it makes the copy valid again."""
+    first, second = copy_project(tmp_path / "a"), copy_project(tmp_path / "b")
+    assert first.flat() == [] and second.flat() == []
+    row = second.line_of("pcns.csv", "U04973,GARDEN")
+    second.edit("pcns.csv", "U04973,GARDEN", "U1234,GARDEN")
+    issues = second.validate().report.issues
+    assert ("pcns.csv", row, "pcn_code", "pattern") in flatten(issues)
+    assert all(Path(i.file).resolve().is_relative_to(second.root) for i in issues)
+    assert first.flat() == []
+    second.edit("pcns.csv", "U1234,GARDEN", "U04973,GARDEN")
+    validation = second.validate()
+    assert validation.report.issues == ()
+    table = validation.dataset.tables["pcns"]
+    assert table.source.path == second.path("pcns.csv")
+    assert table.schema.path == second.path("schemas/pcns.schema.yaml")
+
+
+@pytest.mark.parametrize(
+    ("name", "old", "new", "code"),
+    [
+        ("schemas/objectives.schema.yaml", "type: integer", "type: integr", "schema-error"),
+        ("package.yaml", "version: 1.0.0", "version: 1.0", "type-error"),
+        ("objectives.yaml", "- number: 2\n", "- number: 2\n  number: 5\n", "duplicate-key"),
+    ],
+)
+def test_a_file_with_a_problem_is_reported_each_time(
+    project: Project, name: str, old: str, new: str, code: str
+) -> None:
+    assert project.flat() == []
+    project.edit(name, old, new)
+    for _ in range(2):
+        assert code in [c for *_, c in project.flat()]
+
+
+def test_the_text_memo_forgets_when_full() -> None:
+    memo: ByText[int] = ByText(10)
+    memo.keep(("abcd",), 1)
+    memo.keep(("efgh",), 2)
+    assert (memo.get(("abcd",)), memo.get(("efgh",))) == (1, 2)
+    memo.keep(("ijkl",), 3)  # 12 characters: the memo starts over
+    assert (memo.get(("abcd",)), memo.get(("ijkl",))) == (None, 3)
+    memo.keep(("x" * 11,), 4)  # larger than the memo: never kept
+    assert memo.get(("x" * 11,)) is None

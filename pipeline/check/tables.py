@@ -30,6 +30,29 @@ TYPE_HINTS = {
 
 
 def check_table(source: SourceTable, schema: ResourceSchema) -> tuple[Table, list[Issue]]:
+    """SOURCE's records typed by SCHEMA, with every problem found. The same records (the very
+    tuple the loader remembered for a text) under the same descriptor are typed once: the rows
+    of a table without problems are kept for the next validation in the process."""
+    key = (id(source.records), id(schema.descriptor), source.format, source.fields)
+    known = _TYPED.get(key)
+    if known is not None and known[0] is source.records and known[1] is schema.descriptor:
+        return Table(source, schema, known[2]), []
+    table, issues = _check_table(source, schema)
+    if not issues:
+        if len(_TYPED) >= 256:
+            _TYPED.clear()
+        _TYPED[key] = (source.records, schema.descriptor, table.rows)
+    return table, issues
+
+
+# (records, descriptor, rows) by the ids of the first two, which the entry keeps alive
+_TYPED: dict[
+    tuple[int, int, str, tuple[str, ...]],
+    tuple[tuple[Record, ...], dict[str, Any], tuple[Row, ...]],
+] = {}
+
+
+def _check_table(source: SourceTable, schema: ResourceSchema) -> tuple[Table, list[Issue]]:
     file = source.file
     names = schema.field_names
     issues: list[Issue] = []

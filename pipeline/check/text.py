@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from pipeline.core.issues import Issue
-from pipeline.core.model import ResourceSchema, SourceTable
+from pipeline.core.model import Record, ResourceSchema, SourceTable
 from pipeline.core.text import (
     FORMULA_START,
     SUSPECT_OR_LF,
@@ -24,6 +25,12 @@ def check_text(
     suspect = SUSPECT_OR_LF.search
     for resource, source in tables.items():
         schema = schemas.get(resource)
+        descriptor = schema.descriptor if schema else None
+        key = (id(source.records), id(descriptor))
+        clean = _CLEAN.get(key)
+        if clean is not None and clean[0] is source.records and clean[1] is descriptor:
+            continue  # the very records the loader remembered, found clean under this schema
+        before = len(issues)
         kinds = (
             {f["name"]: f.get("type", "string") for f in schema.descriptor["fields"]}
             if (schema)
@@ -53,7 +60,15 @@ def check_text(
                             record.index,
                         )
                     )
+        if len(issues) == before:
+            if len(_CLEAN) >= 256:
+                _CLEAN.clear()
+            _CLEAN[key] = (source.records, descriptor)
     return issues
+
+
+# The records found clean, by the ids of the records and the descriptor, which it keeps alive.
+_CLEAN: dict[tuple[int, int], tuple[tuple[Record, ...], dict[str, Any] | None]] = {}
 
 
 def check_table_names(tables: Mapping[str, SourceTable]) -> list[Issue]:

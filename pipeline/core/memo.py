@@ -1,11 +1,12 @@
-"""One bounded memo for the pure, costly things a process makes once per descriptor (frictionless
-Schemas and Fields, a schema's descriptor errors): keyed by `repr` of the descriptor, which is
-faithful for what YAML and JSON give (a date stays a date), and emptied when it is full."""
+"""Bounded memos for the pure, costly things a process makes more than once: per descriptor
+(frictionless Schemas and Fields, a schema's descriptor errors), keyed by `repr` of the
+descriptor, which is faithful for what YAML and JSON give (a date stays a date); and per text
+(a source file's records). Each is emptied when it is full."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -19,3 +20,29 @@ def by_descriptor(cache: dict[str, T], descriptor: Any, make: Callable[[], T], l
             cache.clear()
         found = cache[key] = make()
     return found
+
+
+class ByText(Generic[T]):
+    """A bounded memo of what a pure function made from a file's text, for a process that reads
+    the same file more than once (a refresh validates the sources before and after; the tests
+    validate copies of one project hundreds of times). Keyed by the whole text, so a hit is the
+    same characters, never a guess from a name or a time; emptied when its texts pass LIMIT
+    characters."""
+
+    def __init__(self, limit: int) -> None:
+        self._found: dict[tuple[str, ...], T] = {}
+        self._size = 0
+        self._limit = limit
+
+    def get(self, key: tuple[str, ...]) -> T | None:
+        return self._found.get(key)
+
+    def keep(self, key: tuple[str, ...], value: T) -> None:
+        size = sum(map(len, key))
+        if size > self._limit:
+            return
+        if self._size + size > self._limit:
+            self._found.clear()
+            self._size = 0
+        self._found[key] = value
+        self._size += size

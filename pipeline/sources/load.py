@@ -21,6 +21,7 @@ import yaml
 
 from pipeline.core.files import display_path
 from pipeline.core.issues import Issue
+from pipeline.core.memo import ByText
 from pipeline.core.model import Record, SourceTable
 from pipeline.sources.bounds import RefusedFile, read_regular_file, yaml_bounds
 
@@ -144,9 +145,19 @@ def load_source_file(path: Path, resource: str) -> tuple[SourceTable | None, lis
             )
             for i in issues
         ]
-    if path.suffix == ".csv":
-        return parse_csv(text, path, resource)
-    return parse_yaml_records(text, path, resource)
+    kind = "csv" if path.suffix == ".csv" else "yaml"
+    known = _PARSED.get((kind, resource, text))
+    if known is not None:
+        return SourceTable(resource, path, kind, *known), []
+    parse = parse_csv if kind == "csv" else parse_yaml_records
+    table, issues = parse(text, path, resource)
+    if table is not None and not issues:  # a file with problems is worded afresh each time
+        _PARSED.keep((kind, resource, text), (table.fields, table.records))
+    return table, issues
+
+
+# The records parsed from a text: they hold no path, and no stage changes them.
+_PARSED: ByText[tuple[tuple[str, ...], tuple[Record, ...]]] = ByText(64 * 1024 * 1024)
 
 
 # --- YAML -------------------------------------------------------------------------------------
@@ -393,12 +404,8 @@ class YamlMapping:
     root: yaml.Node
 
 
-def load_yaml_mapping(path: Path) -> tuple[YamlMapping | None, list[Issue]]:
+def parse_yaml_mapping(text: str, file: str) -> tuple[YamlMapping | None, list[Issue]]:
     """A whole YAML document as plain values (metadata, schemas), with duplicate keys reported."""
-    file = display_path(path)
-    text, issues = read_text(path)
-    if text is None:
-        return None, issues
     root, issues = compose_yaml(text, file)
     if root is None:
         return None, issues or [Issue(file, 0, "empty-file", "the file is empty")]

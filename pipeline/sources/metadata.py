@@ -14,9 +14,10 @@ from jsonschema import Draft202012Validator
 
 from pipeline.core.files import display_path
 from pipeline.core.issues import Issue, quote
+from pipeline.core.memo import ByText
 from pipeline.core.model import Metadata
 from pipeline.core.text import text_problem
-from pipeline.sources.load import FAST_LOADER, load_yaml_mapping
+from pipeline.sources.load import FAST_LOADER, parse_yaml_mapping, read_text
 
 SCHEMA = "package.schema.yaml"  # beside this module: the JSON Schema of package.yaml
 # the fields whose line breaks are layout (folded into spaces where they are published)
@@ -49,7 +50,13 @@ def load_metadata(sources: Path) -> tuple[Metadata | None, list[Issue]]:
                 "no package.yaml: it declares the release version and the package metadata",
             )
         ]
-    document, issues = load_yaml_mapping(path)
+    text, issues = read_text(path)
+    if text is None:
+        return None, issues
+    known = _VALID.get((text,))
+    if known is not None:
+        return Metadata(path, known), []
+    document, issues = parse_yaml_mapping(text, file)
     if document is None:
         return None, issues
     data = document.data
@@ -57,7 +64,14 @@ def load_metadata(sources: Path) -> tuple[Metadata | None, list[Issue]]:
     issues.extend(check_metadata(plain, document.root, file))
     if not issues:
         issues.extend(check_meaning(plain, document.root, file))
-    return (None if issues else Metadata(path, data)), issues
+    if issues:
+        return None, issues
+    _VALID.keep((text,), data)
+    return Metadata(path, data), []
+
+
+# The values of each package.yaml text found valid: no stage changes them.
+_VALID: ByText[dict[str, Any]] = ByText(16 * 1024 * 1024)
 
 
 def json_ready(value: Any) -> Any:

@@ -13,10 +13,10 @@ import yaml
 from pipeline.core.errors import ProjectError
 from pipeline.core.files import display_path
 from pipeline.core.issues import Issue
-from pipeline.core.memo import by_descriptor
+from pipeline.core.memo import ByText, by_descriptor
 from pipeline.core.model import ResourceSchema
 from pipeline.sources.bounds import RefusedFile, read_regular_file
-from pipeline.sources.load import FAST_LOADER, load_yaml_mapping
+from pipeline.sources.load import FAST_LOADER, parse_yaml_mapping, read_text
 
 SCHEMA_SUFFIXES = (".schema.yaml", ".schema.yml", ".schema.json")
 
@@ -39,6 +39,7 @@ def load_schemas(schemas: Path) -> tuple[dict[str, ResourceSchema], list[Issue]]
         if resource is None:
             continue
         file = display_path(path)
+        text: str | None = None
         if path.name.endswith(".json"):
             try:
                 data = read_regular_file(path, inside=path.absolute().parent.resolve().parent)
@@ -56,7 +57,14 @@ def load_schemas(schemas: Path) -> tuple[dict[str, ResourceSchema], list[Issue]]
                 )
                 continue
         else:
-            document, problems = load_yaml_mapping(path)
+            text, problems = read_text(path)
+            known = _VALID.get((resource, text)) if text is not None else None
+            if known is not None:
+                found[resource] = ResourceSchema(resource, path, known)
+                continue
+            document = None
+            if text is not None:
+                document, problems = parse_yaml_mapping(text, file)
             issues.extend(
                 Issue(p.file, p.line, p.code, p.message, resource, p.field) for p in problems
             )
@@ -67,11 +75,17 @@ def load_schemas(schemas: Path) -> tuple[dict[str, ResourceSchema], list[Issue]]
         issues.extend(problems_found)
         if not problems_found:
             found[resource] = ResourceSchema(resource, path, descriptor)
+            if text is not None and not problems:
+                _VALID.keep((resource, text), descriptor)
     named = {name for path in schemas.iterdir() if (name := resource_name(path)) is not None}
     broken = check_references(found, named)
     for issue in broken:  # a schema with a broken reference is broken: its data goes unchecked
         found.pop(issue.resource, None)
     return found, issues + broken
+
+
+# The descriptor of each schema text found valid: no stage changes a descriptor.
+_VALID: ByText[dict[str, Any]] = ByText(16 * 1024 * 1024)
 
 
 def check_references(found: dict[str, ResourceSchema], named: set[str]) -> list[Issue]:
