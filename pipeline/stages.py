@@ -43,7 +43,7 @@ def publish_release(
 
     loaded = load_sources(sources, schemas)  # records keep their file and line
     validation = validate(loaded)  # never raises for bad data
-    package = build_package(validation, output, progress)  # every file; raises if invalid
+    package = build_package(validation, output, progress, allow_skip=allow_skip)  # every file
     result = publish(package, output, check=check, allow_skip=allow_skip)  # atomic rename
     if fingerprint and result.status == "published" and result.version == fingerprint.version:
         remember(output, fingerprint)  # beside the release; a no-op writes nothing at all
@@ -57,4 +57,5 @@ def publish_validated(
     from pipeline.release.plan import build_package
     from pipeline.release.publish import publish
 
-    return publish(build_package(validation, output), output, check=check, allow_skip=allow_skip)
+    package = build_package(validation, output, allow_skip=allow_skip)
+    return publish(package, output, check=check, allow_skip=allow_skip)

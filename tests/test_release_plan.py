@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from pipeline import stages
 from pipeline.check.validate import validate_project
 from pipeline.cli import cli
-from pipeline.core.errors import ProjectError
+from pipeline.core.errors import ProjectError, ReleaseError
 from pipeline.sources.release_fields import set_release_fields
 
 RENAME = ("GARDEN CITY PCN", "GARDEN CITY PRIMARY CARE NETWORK")  # a patch change
@@ -297,3 +297,56 @@ def test_release_names_what_awaits_review(project: Project, output: Path) -> Non
     result = invoke("release", "--date", "2026-12-04", *folders(project, output))
     assert result.exit_code == 0, result.output
     assert "Before publishing, clear what awaits review (1):" in result.stdout
+
+
+class Steps:
+    """A Progress that keeps what it was told."""
+
+    def __init__(self) -> None:
+        self.told: list[str] = []
+
+    def start(self, total: int, label: str) -> None:
+        self.told.append(label)
+
+    def advance(self, label: str) -> None:
+        self.told.append(label)
+
+    def finish(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize(
+    ("version", "day", "said"),
+    [
+        ("1.0.1", "2026-11-20", "is earlier than the newest release 1.0.0"),
+        ("1.3.0", "2026-12-04", "skips versions after the newest release"),
+        ("0.9.0", "2026-12-04", "is lower than the newest release 1.0.0"),
+        ("1.0.1", "2026-12-04", None),  # a patch for a rename: published, after its files
+    ],
+)
+def test_a_new_version_publish_refuses_is_refused_before_a_file_is_built(
+    project: Project, output: Path, version: str, day: str, said: str | None
+) -> None:
+    """At national or 1000x size the files take minutes: a version in the wrong place is said
+    before they are built (the same refusal publish makes under its lock, checked again there)."""
+    rename(project)
+    declare(project, version, day)
+    steps = Steps()
+    if said is None:
+        stages.publish_release(project.sources, project.schemas, output, progress=steps)
+        assert "building the release" in steps.told and (output / version).is_dir()
+        return
+    with pytest.raises(ReleaseError, match=said):
+        stages.publish_release(project.sources, project.schemas, output, progress=steps)
+    assert steps.told == [] and not (output / version).exists()
+
+
+def test_too_small_a_bump_is_refused_before_a_file_is_built(project: Project, output: Path) -> None:
+    text = project.read("pcn_memberships.csv")
+    first = text.splitlines()[1]
+    project.write("pcn_memberships.csv", text.replace(first + "\n", "", 1))  # a removed row
+    declare(project, "1.0.1", "2026-12-04")
+    steps = Steps()
+    with pytest.raises(ReleaseError, match="but the changes need a major release"):
+        stages.publish_release(project.sources, project.schemas, output, progress=steps)
+    assert steps.told == []

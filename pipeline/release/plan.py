@@ -18,6 +18,7 @@ from pipeline.core.files import display_path
 from pipeline.core.issues import REVIEW_CODES, Issue
 from pipeline.core.model import Metadata, Validation
 from pipeline.core.progress import SILENT, Progress
+from pipeline.release.planning import check_new_version, check_review_gate
 
 
 @dataclass(frozen=True)
@@ -33,18 +34,28 @@ class BuiltPackage:
 
 
 def build_package(
-    validation: Validation, output: Path, progress: Progress = SILENT
+    validation: Validation,
+    output: Path,
+    progress: Progress = SILENT,
+    *,
+    allow_skip: bool = False,
 ) -> BuiltPackage:
     """Build the release the sources declare, with its change list and changelog: both compare it
     with the newest release in OUTPUT older than its version, so rebuilding a published version
-    gives the same bytes. Invalid sources raise `InvalidSources`, naming every problem."""
+    gives the same bytes. Invalid sources raise `InvalidSources`, naming every problem; a new
+    version that publish would refuse (awaiting review, out of order, too small a bump) raises
+    its `ReleaseError` before a file is built."""
     metadata = validation.dataset.metadata
     if metadata is None or not validation.ok:
         raise InvalidSources(validation.report.issues)
+    review = tuple(i for i in validation.report.issues if i.code in REVIEW_CODES)
+    check_review_gate(review)
     previous = previous_release(output, metadata.version)
     tables = collect_tables(validation.dataset)  # built once: the snapshot and the files share them
     new = sources_snapshot(validation, metadata.version, tables)
     diff = diff_snapshots(read_previous(previous), new) if previous else None
+    if not (output / metadata.version).exists():  # a published version: compared by its bytes
+        check_new_version(metadata, output, diff, allow_skip=allow_skip)
     files = build_files(
         validation.dataset,
         metadata,
@@ -53,7 +64,6 @@ def build_package(
         tables=tables,
         progress=progress,
     )
-    review = tuple(i for i in validation.report.issues if i.code in REVIEW_CODES)
     return BuiltPackage(metadata, files, previous, diff, review)
 
 

@@ -3,7 +3,8 @@ the order every new release must keep (a later date than the newest release, no 
 
 `ics-data release` computes the bump from the diff since the newest release, writes `version` and
 `release_date` into `sources/package.yaml` and prints the changelog `publish` will write;
-`publish` calls `check_release_order` before anything else about a new version.
+`build_package` calls `check_new_version` before it builds a file, and `publish` again under its
+lock, before anything else about a new version.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from pathlib import Path
 from pipeline.archive import ReleaseInfo, find_releases
 from pipeline.changes.changelog import render_changelog
 from pipeline.changes.diff import diff_snapshots
+from pipeline.changes.model import Diff
+from pipeline.changes.policy import check_version
 from pipeline.changes.snapshot import release_snapshot, sources_snapshot
 from pipeline.core.errors import InvalidSources, ReleaseError
 from pipeline.core.files import display_path
@@ -117,6 +120,25 @@ def check_release_order(metadata: Metadata, output: Path, *, allow_skip: bool = 
             hint=f"set `version: {expected}` in {display_path(metadata.path)} "
             "(`ics-data release` plans it), or pass --allow-skip if the gap is meant",
         )
+
+
+def check_new_version(
+    metadata: Metadata, output: Path, diff: Diff | None, *, allow_skip: bool = False
+) -> None:
+    """Refuse a new version (one OUTPUT does not hold yet) that is lower than the newest
+    release, out of order (`check_release_order`), or a smaller bump than its changes need.
+    `publish` judges it under its lock; `build_package` judges it first, so a refusal comes
+    before the files are built, not after."""
+    releases = find_releases(output)
+    version = metadata.version
+    if releases and parse_version(version) < parse_version(releases[-1].version):
+        raise ReleaseError(
+            f"version {version} is lower than the newest release {releases[-1].version}",
+            hint=f"bump `version` in {display_path(metadata.path)} above {releases[-1].version}",
+        )
+    check_release_order(metadata, output, allow_skip=allow_skip)
+    if diff is not None:
+        check_version(diff, version, metadata.path)
 
 
 def check_review_gate(review: tuple[Issue, ...]) -> None:

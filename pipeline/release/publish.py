@@ -20,7 +20,6 @@ from pathlib import Path
 from pipeline.archive import STAGING_PREFIX, find_releases, previous_release, zip_name
 from pipeline.build.package import write_files
 from pipeline.changes.changelog import write_changelog
-from pipeline.changes.policy import check_version
 from pipeline.core.errors import CatalogueNotUpdated, ReleaseError
 from pipeline.core.files import display_path, file_sha256, fsync_folder
 from pipeline.core.filestore import sha256_of, size_of
@@ -28,7 +27,7 @@ from pipeline.core.versions import parse_version
 from pipeline.release.bundle import write_zip
 from pipeline.release.catalog import write_catalog
 from pipeline.release.plan import BuiltPackage
-from pipeline.release.planning import check_release_order, check_review_gate
+from pipeline.release.planning import check_new_version, check_review_gate
 from pipeline.release.result import PublishResult
 from pipeline.site.pages import write_site
 
@@ -109,15 +108,7 @@ def publish(
                 hint=f"bump `version` in {display_path(metadata.path)} (newest release: "
                 f"{releases[-1].version}); `ics-data diff latest sources` says by how much",
             )
-        if releases and parse_version(version) < parse_version(releases[-1].version):
-            raise ReleaseError(
-                f"version {version} is lower than the newest release {releases[-1].version}",
-                hint=f"bump `version` in {display_path(metadata.path)} above "
-                f"{releases[-1].version}",
-            )
-        check_release_order(metadata, output, allow_skip=allow_skip)
-        if package.diff is not None:
-            check_version(package.diff, version, metadata.path)
+        check_new_version(metadata, output, package.diff, allow_skip=allow_skip)
         if check:
             return PublishResult(version, target, "checked", len(files))
         staging = output / f"{STAGING_PREFIX}{version}-{os.getpid()}"
