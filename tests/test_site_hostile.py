@@ -21,7 +21,7 @@ from shipped import release_folder, shipped_output, shipped_validation
 
 from pipeline.build.readme import md_line, md_link
 from pipeline.core.model import Metadata
-from pipeline.core.text import link_target, local_target
+from pipeline.core.text import UNSAFE_IN_URL, link_target, local_target, text_problem
 from pipeline.site.pages import render_site
 
 MARK = "__pwned"
@@ -240,3 +240,18 @@ def test_no_script_runs_in_chromium(site: Path, clean: Path, page: str) -> None:
             assert not dialogs
         finally:
             browser.close()
+
+
+def test_a_link_refuses_exactly_the_characters_the_policy_names() -> None:
+    """One pattern finds what the character-by-character rule found: a space (str.isspace), a
+    character that ends an attribute or tag, or one the text policy refuses in a one-line field.
+    Every such character is below U+E000, so every code point below it is tried, and a sample
+    above."""
+    points = [*range(0xE000), *range(0xE000, 0x110000, 97), 0x10FFFF]
+    for point in points:
+        char = chr(point)
+        refused = char.isspace() or char in '<>"`' or text_problem(char) is not None
+        assert (UNSAFE_IN_URL.search(char) is not None) == refused, hex(point)
+        if refused:
+            assert link_target(f"https://example.org/a{char}b") == ""
+            assert local_target(f"data/a{char}b.csv") == ""

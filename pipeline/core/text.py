@@ -119,8 +119,13 @@ def local_target(path: object) -> str:
     return f"./{path}" if urlsplit(path).scheme else path
 
 
+# A character no link may hold: a space (as str.isspace has it; re's \s is the same set), a
+# character that ends an attribute or a tag, or any the text policy refuses in one line.
+UNSAFE_IN_URL = re.compile('[\\s<>"`' + SUSPECT_OR_LF.pattern[1:-1] + "]")
+
+
 def _unsafe_in_url(url: str) -> bool:
-    return any(c.isspace() or c in '<>"`' or text_problem(c) for c in url)
+    return UNSAFE_IN_URL.search(url) is not None
 
 
 # --- table names ------------------------------------------------------------------------------
