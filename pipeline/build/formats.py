@@ -309,6 +309,9 @@ def write_xlsx(tables: Sequence[TableOut], metadata: Metadata, stream: BinaryIO)
 
 # What xlsxwriter writes as a `_xHHHH_` escape (and an `_x` that could be read as one)
 XLSX_ESCAPED = re.compile("_x|[\x00-\x08\x0b-\x1f\ufffe\uffff]")
+# Any character of a text that the general path below escapes, refuses or marks (joined by a
+# line end, which is none of them, so no `_x` is made across two texts)
+XLSX_SPECIAL = re.compile("_x|[\x00-\x08\x0b-\x1f\ufffe\uffff&<>]")
 XLSX_MAX_ROWS = 1_048_576  # rows of a sheet, the header included (Excel's limit)
 XLSX_MAX_TEXT = 32_767  # characters of a cell (xlsxwriter would cut a longer text short)
 
@@ -358,9 +361,27 @@ def _xlsx_rows(
     for number, row in enumerate(table.rows, start=1):
         r = str(number + 1)
         cells = [f'<row r="{r}">']
-        for letter, name, kind, column in columns:
-            value = row.get(name)
+        values = [row.get(name) for name in names]
+        texts = [value for value in values if type(value) is str]
+        # most rows: no text needs an escape, so each is written as it is (one search a row)
+        plain_texts = not texts or XLSX_SPECIAL.search("\n".join(texts)) is None
+        for (letter, name, kind, column), value in zip(columns, values, strict=True):
             if value is None:
+                continue
+            if plain_texts and type(value) is str:
+                size = len(value)
+                if size > XLSX_MAX_TEXT:
+                    raise ProjectError(
+                        f"{table.name} row {number}, {name}: {size:,} characters; an XLSX "
+                        f"cell holds at most {XLSX_MAX_TEXT:,}",
+                        hint="shorten it in the source record",
+                    )
+                if size > widths[column] and widths[column] < 60:
+                    widths[column] = min(size, 60)
+                # xlsxwriter's `^\s` or `\s$` (`$` also before a final line end, itself a space)
+                edge = value[:1].isspace() or value[-1:].isspace()
+                space = ' xml:space="preserve"' if edge else ""
+                cells.append(f'<c r="{letter}{r}" t="inlineStr"><is><t{space}>{value}</t></is></c>')
                 continue
             if type(value) is not str:  # text is most cells, and `plain` keeps it as it is
                 value = plain(value, kind)
