@@ -19,6 +19,7 @@ from conftest import Flat, Project, copy_project, flatten
 
 from pipeline.core.issues import Issue
 from pipeline.core.memo import ByText
+from pipeline.core.model import Dataset, Table
 
 PCN_ROW = (
     "U04973,GARDEN CITY PCN,91Q,2019-10-01,,,,,,dartford-gravesham-swanley,"
@@ -750,3 +751,18 @@ def test_the_text_memo_forgets_when_full() -> None:
     assert (memo.get(("abcd",)), memo.get(("ijkl",))) == (None, 3)
     memo.keep(("x" * 11,), 4)  # larger than the memo: never kept
     assert memo.get(("x" * 11,)) is None
+
+
+def test_a_value_worked_out_once_follows_its_rows(project: Project) -> None:
+    dataset = project.validate().dataset
+    made: list[int] = []
+
+    def count(data: Dataset) -> int:
+        made.append(1)
+        return len(data.rows("pcns"))
+
+    assert dataset.once("n", "pcns", count) == dataset.once("n", "pcns", count) == 50
+    assert len(made) == 1
+    table = dataset.tables["pcns"]
+    dataset.tables["pcns"] = Table(table.source, table.schema, table.rows[:3])
+    assert dataset.once("n", "pcns", count) == 3 and len(made) == 2  # new rows: made again

@@ -22,6 +22,7 @@ from pipeline.build.cells import cell_reader, cell_text, field_types
 from pipeline.core.errors import ProjectError, ReleaseError
 from pipeline.core.files import display_path
 from pipeline.core.issues import render_text
+from pipeline.core.memo import remembering
 from pipeline.core.model import (
     Dataset,
     Record,
@@ -70,7 +71,8 @@ class TableData:
 
     @functools.cached_property
     def _typed(self) -> tuple[dict[str, Any], ...]:
-        readers = [(name, cell_reader(self.field(name))) for name in self.field_names]
+        # the cells are CSV text, and dates and codes repeat down a column
+        readers = [(name, remembering(cell_reader(self.field(name)))) for name in self.field_names]
         out = []
         for row in self.rows:
             values: dict[str, Any] = {}

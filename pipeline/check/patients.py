@@ -26,7 +26,12 @@ ALL = "all"
 
 
 def pcn_sums(dataset: Dataset) -> dict[tuple[date, str, str, str], int]:
-    """(extract date, PCN code, sex, band) -> patients, with `all` summed over sex and band."""
+    """(extract date, PCN code, sex, band) -> patients, with `all` summed over sex and band;
+    worked out once per dataset (the totals check and the claims both ask)."""
+    return dataset.once("pcn_sums", PCN_TABLE, _pcn_sums)
+
+
+def _pcn_sums(dataset: Dataset) -> dict[tuple[date, str, str, str], int]:
     sums: dict[tuple[date, str, str, str], int] = defaultdict(int)
     for values in dataset.values(PCN_TABLE):
         day, code = values.get("extract_date"), values.get("pcn_code")

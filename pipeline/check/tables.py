@@ -14,6 +14,7 @@ from datetime import date
 from typing import Any
 
 from pipeline.core.issues import Issue, did_you_mean, quote
+from pipeline.core.memo import remembering
 from pipeline.core.model import Record, ResourceSchema, Row, SourceTable, Table
 
 CONSTRAINT = re.compile(r'constraint "(\w+)" is "(.*)"$')
@@ -109,26 +110,6 @@ class Finding:
     field_name: str = ""
     cell: str | None = None
     message: str = ""
-
-
-REMEMBERED = 50_000  # distinct cells a field's reader remembers: dates, ids and sources repeat
-
-
-def remembering(reader: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """READER, answering a cell it has read before from memory. A cell reader is a pure function
-    of the cell (its type and constraints are fixed), and parsing a date with strptime is most
-    of the time it takes."""
-    seen: dict[Any, Any] = {}
-
-    def read(cell: Any) -> Any:
-        answer = seen.get(cell)
-        if answer is None:
-            answer = reader(cell)
-            if len(seen) < REMEMBERED:
-                seen[cell] = answer
-        return answer
-
-    return read
 
 
 # Each shared frictionless Schema's remembering cell readers, kept with the Schema (so its id

@@ -46,3 +46,24 @@ class ByText(Generic[T]):
             self._size = 0
         self._found[key] = value
         self._size += size
+
+
+REMEMBERED = 50_000  # distinct cells a field's reader remembers: dates, ids and sources repeat
+
+
+def remembering(reader: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """READER of text cells (str or None), answering a cell it has read before from memory. A
+    cell reader is a pure function of the cell (its type and constraints are fixed), and parsing
+    a date with strptime is most of the time it takes. Text cells only: as dict keys, JSON's
+    `1`, `1.0` and `true` would be one cell. The answers are shared: callers only read them."""
+    seen: dict[Any, Any] = {}
+
+    def read(cell: Any) -> Any:
+        answer = seen.get(cell)
+        if answer is None:
+            answer = reader(cell)
+            if len(seen) < REMEMBERED:
+                seen[cell] = answer
+        return answer
+
+    return read

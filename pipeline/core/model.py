@@ -3,12 +3,12 @@ rows validation makes of them, and the tables a release publishes. Plain frozen 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pipeline.core.files import display_path
 from pipeline.core.issues import ValidationReport
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from frictionless import Schema
 
 
+T = TypeVar("T")
 NO_LINES: Mapping[str, int] = MappingProxyType({})  # a CSV record's fields are all on its line
 
 
@@ -145,6 +146,9 @@ class Dataset:
     _lives: dict[str, tuple[tuple[Row, ...], tuple[Life | None, ...]]] = field(
         default_factory=dict, compare=False, repr=False
     )
+    _once: dict[str, tuple[tuple[Row, ...], Any]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def rows(self, resource: str) -> tuple[Row, ...]:
         table = self.tables.get(resource)
@@ -168,6 +172,16 @@ class Dataset:
     def rows_with_lives(self, resource: str) -> Iterator[tuple[Row, Life | None]]:
         """Each row of RESOURCE with its life (`lives`)."""
         return zip(self.rows(resource), self.lives(resource), strict=True)
+
+    def once(self, name: str, resource: str, make: Callable[[Dataset], T]) -> T:
+        """MAKE(self), a value worked out from the rows of RESOURCE, made once while those rows
+        are the same (two checks ask for the registered patients' sums). Callers only read it."""
+        rows = self.rows(resource)
+        found = self._once.get(name)
+        if found is None or found[0] is not rows:
+            found = self._once[name] = (rows, make(self))
+        value: T = found[1]
+        return value
 
 
 @dataclass(frozen=True)
