@@ -202,6 +202,7 @@ def _facts(folder: Path, name: str) -> dict[tuple[str, ...], dict[str, str]]:
         }
 
 
+@pytest.mark.slow  # reads the national files
 def test_kent_through_init_reproduces_the_shipped_facts(tmp_path: Path) -> None:
     """The PCN, practice and membership facts of the shipped sources, from the national files.
 

@@ -998,6 +998,7 @@ def test_pipeline_errors_share_one_base() -> None:
 # The benchmark's national files
 
 
+@pytest.mark.slow  # writes and reads national-size files
 def test_the_benchmark_national_files_hold_this_ics_once(tmp_path: Path) -> None:
     """bench.refresh makes files of the real size, with Kent and Medway in them exactly once."""
     import importlib.util
