@@ -27,6 +27,10 @@ from pipeline.upstream.init import InitError, InitInputs, init_project, read_ini
 from pipeline.upstream.refresh import plan_refresh
 from tests.conftest import SCHEMAS, SOURCES
 
+# Every test here reads the national files (a second or two, once per process): make test runs
+# them, the inner loop (make test-fast) does not.
+pytestmark = pytest.mark.slow
+
 NATIONAL = Path(__file__).parent / "fixtures" / "national"
 MAP26 = NATIONAL / "gp-reg-pat-prac-map_2026-08-01.zip"
 MAP22 = NATIONAL / "gp-reg-pat-prac-map_2022-01-01.csv"
@@ -103,7 +107,6 @@ def _publish_and_check(folder: Path, day: date, expected: set[str]) -> None:
     assert listed == expected
 
 
-@pytest.mark.slow
 @pytest.mark.national
 @pytest.mark.parametrize("icb", ICBS_2026)
 def test_every_icb_of_2026_inits_publishes_and_verifies(
@@ -114,7 +117,6 @@ def test_every_icb_of_2026_inits_publishes_and_verifies(
     _publish_and_check(tmp_path / icb, date(2026, 8, 1), _pcns_by_icb(MAP26)[icb])
 
 
-@pytest.mark.slow
 @pytest.mark.national
 @pytest.mark.parametrize(
     "icb",
@@ -202,7 +204,6 @@ def _facts(folder: Path, name: str) -> dict[tuple[str, ...], dict[str, str]]:
         }
 
 
-@pytest.mark.slow  # reads the national files
 def test_kent_through_init_reproduces_the_shipped_facts(tmp_path: Path) -> None:
     """The PCN, practice and membership facts of the shipped sources, from the national files.
 
