@@ -53,6 +53,7 @@ REPO = Path(__file__).resolve().parent.parent
 SOURCES = first_release_sources()  # the shipped sources, declaring the first release
 SCHEMAS = REPO / "schemas"
 VERSION = "1.0.0"
+GOLDEN_PROJECT = REPO / "tests" / "golden" / "project"  # a tiny project of every resource
 NAME = "kent-medway-ics"
 ZIP = f"{NAME}-{VERSION}.zip"
 # a table per schema; a release may add generated tables (`structure`) beside them
@@ -295,6 +296,24 @@ def other_locale(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 def output(tmp_path: Path, reference: Path) -> Path:
     """A copy of the reference OUTPUT, for one test to change."""
     return copy_output(reference, tmp_path / "output")
+
+
+@pytest.fixture(scope="module")
+def small_reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """OUTPUT after one publish of the tiny golden project (tests/golden/project), the same
+    package in the same layout with a few rows a table: for the checks that frictionless reads
+    whole, which the size of the data does not change. Read only."""
+    validation = validate_project(GOLDEN_PROJECT / "sources", GOLDEN_PROJECT / "schemas")
+    assert validation.report.ok, render_text(validation.report.issues)
+    output = tmp_path_factory.mktemp("small") / "output"
+    stages.publish_validated(validation, output)
+    return output
+
+
+@pytest.fixture
+def small_output(tmp_path: Path, small_reference: Path) -> Path:
+    """A copy of the small reference OUTPUT, for one test to change."""
+    return copy_output(small_reference, tmp_path / "output")
 
 
 # --- layout -----------------------------------------------------------------------------------
@@ -579,9 +598,6 @@ def test_invalid_sources_leave_an_existing_output_untouched(
     assert stamps_of(output) == stamps
 
 
-GOLDEN_PROJECT = REPO / "tests" / "golden" / "project"
-
-
 def drop_qks_icb(sources: Path) -> None:
     path = sources / "icbs.csv"
     lines = path.read_text("utf-8").splitlines(keepends=True)
@@ -815,10 +831,10 @@ def test_verify_reports_every_release_when_one_has_lost_its_descriptor(
     assert [i.code for i in results[VERSION]] == ["missing-file"]
 
 
-def test_verify_revalidates_a_file_changed_together_with_its_hash(output: Path) -> None:
+def test_verify_revalidates_a_file_changed_together_with_its_hash(small_output: Path) -> None:
     """Someone edits a CSV and updates its size and hash in datapackage.json to match: the
     hashes agree, so frictionless must catch the bad value, and the zip no longer matches."""
-    folder = output / VERSION
+    folder = small_output / VERSION
     path = folder / "data/pcns.csv"
     flip_byte(path, b"U04973", b"X04973")
     content = path.read_bytes()
@@ -828,7 +844,7 @@ def test_verify_revalidates_a_file_changed_together_with_its_hash(output: Path) 
     text = text.replace(old_hash, f"sha256:{hashlib.sha256(content).hexdigest()}")
     (folder / "datapackage.json").write_text(text, encoding="utf-8")
     assert verify_release(folder) != []
-    result = invoke("verify", "--output", output)
+    result = invoke("verify", "--output", small_output)
     assert result.exit_code == 1
     assert "X04973" in result.output
     assert "[constraint-error]" in result.output
@@ -910,12 +926,12 @@ def _json_dialect(folder: Path) -> str:
 
 @pytest.mark.parametrize("tamper", [_bom, _utf16, _key_order, _deep, _json_dialect])
 def test_a_json_table_frictionless_would_refuse_is_refused(
-    output: Path, tamper: Callable[[Path], str]
+    small_output: Path, tamper: Callable[[Path], str]
 ) -> None:
     """Whatever the JSON twin comparison does not stand in for (an encoding, the order of the
     keys, a dialect on the JSON table, nesting too deep to read) is still found, by the
     comparison or by frictionless reading the package whole; never a traceback."""
-    folder = output / VERSION
+    folder = small_output / VERSION
     changed = tamper(folder)
     if changed:
         rehash(folder, changed)
@@ -929,10 +945,10 @@ def _edit_descriptor(folder: Path, change: Callable[[dict[str, Any]], None]) -> 
     (folder / "datapackage.json").write_text(json.dumps(descriptor, indent=2), "utf-8")
 
 
-def test_packages_outside_the_twin_layout_are_left_to_frictionless(output: Path) -> None:
+def test_packages_outside_the_twin_layout_are_left_to_frictionless(small_output: Path) -> None:
     """A duplicate resource is found (by frictionless, reading the package whole); tables with
     no schema are valid to frictionless and to verify alike; never a traceback."""
-    folder = output / VERSION
+    folder = small_output / VERSION
 
     def duplicate(d: dict[str, Any]) -> None:
         d["resources"].append(dict(next(r for r in d["resources"] if r["name"] == "ics-json")))
@@ -962,10 +978,10 @@ def test_numbers_are_equal_as_the_json_writer_keeps_them() -> None:
     assert not _same(True, 1) and not _same("41", 41)
 
 
-def test_a_release_without_csv_twins_is_validated_by_frictionless_whole(output: Path) -> None:
+def test_a_release_without_csv_twins_is_validated_by_frictionless_whole(small_output: Path) -> None:
     """A descriptor whose JSON tables are not the CSV twins (here: a JSON schema with a field
     of its own) takes frictionless's full validation, which reads the JSON itself."""
-    folder = output / VERSION
+    folder = small_output / VERSION
     descriptor = json.loads((folder / "datapackage.json").read_text("utf-8"))
     assert json_twins(descriptor)
     resource = next(r for r in descriptor["resources"] if r["name"] == "pcns-json")
