@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import first_release_sources
 from shipped import shipped_output
 
 from pipeline.cli import cli
@@ -25,7 +24,10 @@ from pipeline.core.errors import EXIT_CATALOGUE, EXIT_INTERRUPTED
 from pipeline.release.verify import verify, verify_catalogue
 
 REPO = Path(__file__).resolve().parent.parent
-SOURCES, SCHEMAS = first_release_sources(), REPO / "schemas"
+# The tiny golden project (the shipped package, a few rows a table): a fault is handled the same
+# whatever the size of the data, and each test here publishes.
+GOLDEN = REPO / "tests" / "golden" / "project"
+SOURCES, SCHEMAS = GOLDEN / "sources", GOLDEN / "schemas"
 VERSION = "1.0.0"
 NAME = "kent-medway-ics"
 
@@ -41,6 +43,14 @@ def run(*args: str | Path) -> Any:
 
 def publish_into(output: Path) -> Any:
     return run("publish", "--sources", SOURCES, "--schemas", SCHEMAS, "--output", output)
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """OUTPUT holding the golden project's release, published once. Read only."""
+    output = tmp_path_factory.mktemp("published") / "output"
+    assert publish_into(output).exit_code == 0
+    return output
 
 
 def staging_left(output: Path) -> list[str]:
@@ -140,10 +150,10 @@ def test_a_full_disk_while_writing_a_page_leaves_no_temporary(
     ],
 )
 def test_a_no_op_publish_removes_only_its_own_strays(
-    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, name: str, kept: bool
+    tmp_path: Path, published: Path, name: str, kept: bool
 ) -> None:
     output = tmp_path / "output"
-    shutil.copytree(shipped_output(tmp_path_factory), output)
+    shutil.copytree(published, output)
     shutil.rmtree(output / ".cache", ignore_errors=True)  # the full way, through the lock
     (output / name).write_bytes(b"a user's file")
     result = publish_into(output)
