@@ -74,7 +74,8 @@ def render_formats(
     check_table_names(tables)
     paths = format_paths(metadata.name, tables)
     files = into if into is not None else FileStore()
-    files[paths["sqlite"]] = render_sqlite(tables)
+    with files.writer(paths["sqlite"]) as stream:  # a scratch file, never the database in memory
+        write_sqlite(tables, stream)
     with files.writer(paths["xlsx"]) as stream:  # a scratch file, never the workbook in memory
         write_xlsx(tables, metadata, stream)
     files[paths["datasette"]] = render_datasette(tables, metadata)
@@ -211,28 +212,51 @@ def pin_sqlite_header(data: bytes) -> bytes:
 
 
 def render_sqlite(tables: Sequence[TableOut]) -> bytes:
-    """The whole package as one SQLite database: a table per resource with its primary and
-    foreign keys, and a `fields` table describing every field. Datasette opens it as it is."""
-    connection = sqlite3.connect(":memory:")
-    try:
-        connection.execute("PRAGMA page_size = 4096")
-        connection.execute("PRAGMA encoding = 'UTF-8'")
-        for table in [*tables, fields_table(tables)]:
-            connection.execute(sqlite_ddl(table))
-            fields = [(f["name"], f["type"]) for f in table.schema["fields"]]
-            placeholders = ", ".join("?" for _ in fields)
-            connection.executemany(
-                f"INSERT INTO {_quote(table.name)} VALUES ({placeholders})",
-                (  # a row at a time: the rows are not copied into one list first
-                    [sqlite_value(row.get(name), kind) for name, kind in fields]
-                    for row in table.rows
-                ),
-            )
-        connection.commit()
-        connection.execute("VACUUM")
-        return pin_sqlite_header(connection.serialize())
-    finally:
-        connection.close()
+    """The database of `write_sqlite`, as bytes."""
+    buffer = io.BytesIO()
+    write_sqlite(tables, buffer)
+    return buffer.getvalue()
+
+
+# Bytes 24-27 and 92-95 of a SQLite file count its changes: a database in memory never counts
+# them (both are 0), one in a file does. The database is built in a scratch file (its pages on
+# disk, not in memory) and given the zeros of one built in memory: the same bytes as before.
+SQLITE_COUNTERS = ((24, 28), (92, 96))
+
+
+def write_sqlite(tables: Sequence[TableOut], stream: BinaryIO) -> None:
+    """The whole package as one SQLite database, written into STREAM: a table per resource with
+    its primary and foreign keys, and a `fields` table describing every field. Datasette opens
+    it as it is. Built in a scratch file, so memory does not grow with the rows."""
+    with tempfile.TemporaryDirectory(prefix="ics-data-sqlite-") as scratch:
+        path = Path(scratch) / "package.sqlite"
+        connection = sqlite3.connect(path)
+        try:
+            connection.execute("PRAGMA page_size = 4096")
+            connection.execute("PRAGMA encoding = 'UTF-8'")
+            connection.execute("PRAGMA journal_mode = OFF")  # a scratch file: a crash retries all
+            connection.execute("PRAGMA synchronous = OFF")
+            for table in [*tables, fields_table(tables)]:
+                connection.execute(sqlite_ddl(table))
+                fields = [(f["name"], f["type"]) for f in table.schema["fields"]]
+                placeholders = ", ".join("?" for _ in fields)
+                connection.executemany(
+                    f"INSERT INTO {_quote(table.name)} VALUES ({placeholders})",
+                    (  # a row at a time: the rows are not copied into one list first
+                        [sqlite_value(row.get(name), kind) for name, kind in fields]
+                        for row in table.rows
+                    ),
+                )
+            connection.commit()
+            connection.execute("VACUUM")
+        finally:
+            connection.close()
+        with path.open("rb") as handle:
+            header = bytearray(pin_sqlite_header(handle.read(100)))
+            for start, end in SQLITE_COUNTERS:
+                header[start:end] = bytes(end - start)
+            stream.write(header)
+            shutil.copyfileobj(handle, stream, 1 << 20)
 
 
 # --- XLSX ---------------------------------------------------------------------------------------

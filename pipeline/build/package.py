@@ -32,7 +32,7 @@ def collect_tables(dataset: Dataset) -> list[TableOut]:
     for name in sorted(dataset.tables):
         table = dataset.tables[name]
         descriptor = table.schema.descriptor
-        rows = [dict(row.values) for row in table.rows] + extra.get(name, [])
+        rows = [row.values for row in table.rows] + extra.get(name, [])  # shared, not copied
         key = tuple(table.schema.primary_key) or tuple(table.schema.field_names)
         rows.sort(key=lambda r: sort_key(r, key))
         tables.append(

@@ -4,7 +4,8 @@ CHANGELOG.md and `changes` table, and the cumulative OUTPUT/CHANGELOG.md."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -120,20 +121,29 @@ def summary(diff: Diff) -> str:
     return " ".join(sentences)
 
 
+def first_release_section(version: str, released: date, records: Mapping[str, int]) -> str:
+    """The part of the changelog about a first release: the records of each table (RECORDS, by
+    table, without the tables generated at publication)."""
+    total = sum(records.values())
+    lines = [
+        f"## {version} ({released.isoformat()})",
+        "",
+        f"First release. {len(records)} tables, {total} records (the tables generated at "
+        "publication, such as `changes`, besides).",
+        "",
+        "| resource | records |",
+        "|---|---:|",
+        *(f"| {name} | {count} |" for name, count in sorted(records.items())),
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def release_section(diff: Diff | None, new: Snapshot) -> str:
     """The part of the changelog about one release."""
-    lines = [f"## {new.version} ({new.released.isoformat()})", ""]
     if diff is None:
-        total = sum(len(t.rows) for t in new.tables.values())
-        lines += [
-            f"First release. {len(new.tables)} tables, {total} records (the tables generated at "
-            "publication, such as `changes`, besides).",
-            "",
-            "| resource | records |",
-            "|---|---:|",
-            *(f"| {name} | {len(t.rows)} |" for name, t in sorted(new.tables.items())),
-        ]
-        return "\n".join(lines) + "\n"
+        counts = {name: len(table.rows) for name, table in new.tables.items()}
+        return first_release_section(new.version, new.released, counts)
+    lines = [f"## {new.version} ({new.released.isoformat()})", ""]
     old = diff.old
     if diff.empty:
         lines.append(f"No data changed since {old.version} ({old.released.isoformat()}).")
@@ -159,6 +169,12 @@ def md_line(text: str) -> str:
 def render_changelog(diff: Diff | None, new: Snapshot) -> str:
     """A release's CHANGELOG.md."""
     return f"{TITLE}\n\n{release_section(diff, new)}"
+
+
+def render_first_changelog(version: str, released: date, records: Mapping[str, int]) -> str:
+    """A first release's CHANGELOG.md, from its tables' record counts alone (no snapshot of
+    every cell is needed when there is nothing to compare with)."""
+    return f"{TITLE}\n\n{first_release_section(version, released, records)}"
 
 
 def cumulative_changelog(output: Path) -> str:

@@ -198,7 +198,8 @@ class Validation:
 
 @dataclass(frozen=True)
 class TableOut:
-    """One published table: its schema descriptor and rows of typed values, sorted by key."""
+    """One published table: its schema descriptor and rows of typed values, sorted by key. A
+    source table's rows are the dataset's own value dicts (not copies): readers only read them."""
 
     name: str
     schema: dict[str, Any]

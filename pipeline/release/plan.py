@@ -9,10 +9,10 @@ from pathlib import Path
 
 from pipeline.archive import previous_release
 from pipeline.build.package import build_files, collect_tables
-from pipeline.changes.changelog import changes_table, render_changelog
+from pipeline.changes.changelog import changes_table, render_changelog, render_first_changelog
 from pipeline.changes.diff import diff_snapshots
 from pipeline.changes.model import Diff
-from pipeline.changes.snapshot import Snapshot, release_snapshot, sources_snapshot
+from pipeline.changes.snapshot import GENERATED, Snapshot, release_snapshot, sources_snapshot
 from pipeline.core.errors import InvalidSources, ReleaseError
 from pipeline.core.files import display_path
 from pipeline.core.issues import REVIEW_CODES, Issue
@@ -52,15 +52,21 @@ def build_package(
     check_review_gate(review)
     previous = previous_release(output, metadata.version)
     tables = collect_tables(validation.dataset)  # built once: the snapshot and the files share them
-    new = sources_snapshot(validation, metadata.version, tables)
-    diff = diff_snapshots(read_previous(previous), new) if previous else None
+    diff: Diff | None = None
+    if previous:  # the snapshot (every cell as text) is made only to compare with a release
+        new = sources_snapshot(validation, metadata.version, tables)
+        diff = diff_snapshots(read_previous(previous), new)
+        changelog = render_changelog(diff, new)
+    else:
+        records = {t.name: len(t.rows) for t in tables if t.name not in GENERATED}
+        changelog = render_first_changelog(metadata.version, metadata.release_date, records)
     if not (output / metadata.version).exists():  # a published version: compared by its bytes
         check_new_version(metadata, output, diff, allow_skip=allow_skip)
     files = build_files(
         validation.dataset,
         metadata,
         extra_tables=[changes_table(diff, metadata.version)],
-        extra_files={"CHANGELOG.md": render_changelog(diff, new).encode("utf-8")},
+        extra_files={"CHANGELOG.md": changelog.encode("utf-8")},
         tables=tables,
         progress=progress,
     )
