@@ -751,6 +751,10 @@ def test_the_text_memo_forgets_when_full() -> None:
     assert (memo.get(("abcd",)), memo.get(("ijkl",))) == (None, 3)
     memo.keep(("x" * 11,), 4)  # larger than the memo: never kept
     assert memo.get(("x" * 11,)) is None
+    small: ByText[int] = ByText(100, entry=5)
+    small.keep(("abcdef",), 5)  # larger than an entry may be: never kept
+    small.keep(("abc",), 6)
+    assert (small.get(("abcdef",)), small.get(("abc",))) == (None, 6)
 
 
 def test_a_value_worked_out_once_follows_its_rows(project: Project) -> None:

@@ -547,4 +547,6 @@ def render_parquet(table: TableOut, text: bytes | None = None) -> bytes:
         version="2.6",
         data_page_version="1.0",
     )
+    del read, columns
+    pa.default_memory_pool().release_unused()  # the pool would keep the largest table's pages
     return buffer.getvalue()

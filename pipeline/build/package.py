@@ -14,7 +14,7 @@ from pipeline.build.citation import from_metadata, render_cff
 from pipeline.build.formats import render_formats
 from pipeline.build.milestones import derived_rows
 from pipeline.build.readme import render_readme
-from pipeline.build.tables import CSV_DIALECT, render_csv, render_json
+from pipeline.build.tables import CSV_DIALECT, write_csv, write_json
 from pipeline.check.structure import structure_table
 from pipeline.core.files import dump_json
 from pipeline.core.filestore import FileStore, sha256_of, size_of
@@ -160,9 +160,11 @@ def build_files(
     tables = [*(collect_tables(dataset) if tables is None else tables), *extra_tables]
     files = FileStore(dict(extra_files or {}))  # a large file waits on disk, not in memory
     progress.start(len(tables) + 1, "building the release")
-    for table in tables:
-        files[f"data/{table.name}.csv"] = render_csv(table)
-        files[f"data/{table.name}.json"] = render_json(table)
+    for table in tables:  # each written as it is made: a large table waits on disk
+        with files.appender(f"data/{table.name}.csv") as write:
+            write_csv(table, write)
+        with files.appender(f"data/{table.name}.json") as write:
+            write_json(table, write)
         progress.advance(f"data/{table.name}")
     csv = TableCsv(files, [table.name for table in tables])  # read when a format needs it
     render_formats(tables, metadata, csv, into=files)  # formats/: SQLite, XLSX, Parquet

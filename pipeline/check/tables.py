@@ -39,13 +39,14 @@ def check_table(source: SourceTable, schema: ResourceSchema) -> tuple[Table, lis
     if known is not None and known[0] is source.records and known[1] is schema.descriptor:
         return Table(source, schema, known[2]), []
     table, issues = _check_table(source, schema)
-    if not issues:
+    if not issues and len(source.records) <= TYPED_ROWS:
         if len(_TYPED) >= 256:
             _TYPED.clear()
         _TYPED[key] = (source.records, schema.descriptor, table.rows)
     return table, issues
 
 
+TYPED_ROWS = 100_000  # the rows of a larger table are not kept: it is read once
 # (records, descriptor, rows) by the ids of the first two, which the entry keeps alive
 _TYPED: dict[
     tuple[int, int, str, tuple[str, ...]],

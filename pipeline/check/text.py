@@ -60,7 +60,7 @@ def check_text(
                             record.index,
                         )
                     )
-        if len(issues) == before:
+        if len(issues) == before and len(source.records) <= 100_000:  # a larger one: read once
             if len(_CLEAN) >= 256:
                 _CLEAN.clear()
             _CLEAN[key] = (source.records, descriptor)

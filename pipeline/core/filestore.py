@@ -13,7 +13,7 @@ import hashlib
 import shutil
 import tempfile
 import weakref
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -77,6 +77,23 @@ class FileStore(MutableMapping[str, bytes]):
         return len(self._entries)
 
     @contextlib.contextmanager
+    def appender(self, path: str) -> Iterator[Callable[[bytes], None]]:
+        """A function that appends bytes to the entry PATH, which the block's end adds: kept in
+        memory while it is small, in a scratch file once it is not, and hashed as it is written.
+        For a file written front to back (a table's CSV or JSON); nothing is added if the block
+        raises."""
+        spool = _Spool(self._limit, self._scratch)
+        try:
+            yield spool.write
+            entry = spool.close()
+        except BaseException:
+            spool.discard()
+            raise
+        if path in self._entries:
+            del self[path]
+        self._entries[path] = entry
+
+    @contextlib.contextmanager
     def writer(self, path: str) -> Iterator[BinaryIO]:
         """A binary stream whose bytes become the entry PATH when the block ends (written to a
         scratch file and hashed as it is read back, never held in memory whole). Nothing is
@@ -120,6 +137,44 @@ class FileStore(MutableMapping[str, bytes]):
         else:
             assert entry.scratch is not None
             shutil.copyfile(entry.scratch, target)
+
+
+class _Spool:
+    """Bytes appended in order: in memory up to LIMIT, then in a scratch file from SCRATCH."""
+
+    def __init__(self, limit: int, scratch: Callable[[], Path]) -> None:
+        self._limit, self._scratch = limit, scratch
+        self._parts: list[bytes] = []
+        self._size = 0
+        self._digest = hashlib.sha256()
+        self._path: Path | None = None
+        self._file: BinaryIO | None = None
+
+    def write(self, data: bytes) -> None:
+        self._digest.update(data)
+        self._size += len(data)
+        if self._file is not None:
+            self._file.write(data)
+            return
+        self._parts.append(data)
+        if self._size > self._limit:
+            self._path = self._scratch()
+            self._file = self._path.open("wb")
+            for part in self._parts:
+                self._file.write(part)
+            self._parts = []
+
+    def close(self) -> Entry:
+        if self._file is None:
+            return Entry(self._size, self._digest.hexdigest(), b"".join(self._parts))
+        self._file.close()
+        return Entry(self._size, self._digest.hexdigest(), None, self._path)
+
+    def discard(self) -> None:
+        if self._file is not None:
+            self._file.close()
+        if self._path is not None:
+            self._path.unlink(missing_ok=True)
 
 
 def size_of(files: Mapping[str, bytes], path: str) -> int:

@@ -27,19 +27,21 @@ class ByText(Generic[T]):
     the same file more than once (a refresh validates the sources before and after; the tests
     validate copies of one project hundreds of times). Keyed by the whole text, so a hit is the
     same characters, never a guess from a name or a time; emptied when its texts pass LIMIT
-    characters."""
+    characters. A text over ENTRY characters is never kept: a large file is read once, and its
+    text need not outlive the reading."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, entry: int = 4 * 1024 * 1024) -> None:
         self._found: dict[tuple[str, ...], T] = {}
         self._size = 0
         self._limit = limit
+        self._entry = entry
 
     def get(self, key: tuple[str, ...]) -> T | None:
         return self._found.get(key)
 
     def keep(self, key: tuple[str, ...], value: T) -> None:
         size = sum(map(len, key))
-        if size > self._limit:
+        if size > min(self._limit, self._entry):
             return
         if self._size + size > self._limit:
             self._found.clear()
