@@ -25,7 +25,7 @@ import shutil
 import sqlite3
 import tempfile
 import zipfile
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -66,11 +66,11 @@ def format_paths(name: str, tables: Iterable[TableOut]) -> dict[str, str]:
 def render_formats(
     tables: Sequence[TableOut],
     metadata: Metadata,
-    csv: Mapping[str, bytes] | None = None,
+    csv: Callable[[str], BinaryIO] | None = None,
     into: FileStore | None = None,
 ) -> FileStore:
-    """Every file under formats/, by its path inside the release (`csv`: each table's CSV bytes
-    by table name, when the caller has them), added to INTO (or to a new store)."""
+    """Every file under formats/, by its path inside the release (`csv`: opens a table's CSV
+    by table name, when the caller has written them), added to INTO (or to a new store)."""
     check_table_names(tables)
     paths = format_paths(metadata.name, tables)
     files = into if into is not None else FileStore()
@@ -80,8 +80,11 @@ def render_formats(
         write_xlsx(tables, metadata, stream)
     files[paths["datasette"]] = render_datasette(tables, metadata)
     for table in tables:
-        text = csv.get(table.name) if csv else None
-        files[paths[f"parquet:{table.name}"]] = render_parquet(table, text)
+        if csv is None:
+            files[paths[f"parquet:{table.name}"]] = render_parquet(table)
+            continue
+        with csv(table.name) as stream:  # read by pyarrow from the file, not copied first
+            files[paths[f"parquet:{table.name}"]] = render_parquet(table, stream)
     return files
 
 
@@ -481,7 +484,7 @@ def _fixed_zip(source_path: Path, stream: BinaryIO) -> None:
 # --- Parquet ------------------------------------------------------------------------------------
 
 
-def render_parquet(table: TableOut, text: bytes | None = None) -> bytes:
+def render_parquet(table: TableOut, text: bytes | BinaryIO | None = None) -> bytes:
     """One table as Parquet with typed columns (codes as strings, dates as dates); each column
     carries its title and description as field metadata.
 
@@ -524,9 +527,15 @@ def render_parquet(table: TableOut, text: bytes | None = None) -> bytes:
             "primary_key": ",".join(_key(table.schema.get("primaryKey"))),
         },
     )
+    stream: BinaryIO
+    if text is None or isinstance(text, bytes):
+        size, stream = len(text or b""), io.BytesIO(render_csv(table) if text is None else text)
+    else:
+        size, stream = text.seek(0, io.SEEK_END), text
+        stream.seek(0)
     read = pa_csv.read_csv(
-        io.BytesIO(render_csv(table) if text is None else text),
-        read_options=pa_csv.ReadOptions(block_size=max(1 << 20, len(text or b"") + 1)),
+        stream,
+        read_options=pa_csv.ReadOptions(block_size=max(1 << 20, size + 1)),
         parse_options=pa_csv.ParseOptions(newlines_in_values=True),
         convert_options=pa_csv.ConvertOptions(
             column_types={f.name: f.type for f in fields},

@@ -6,7 +6,7 @@ seed, no machine. The same sources give the same bytes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -128,24 +128,6 @@ def package_descriptor(
     return {k: v for k, v in descriptor.items() if v not in (None, "")}
 
 
-class TableCsv(Mapping[str, bytes]):
-    """Each table's CSV bytes by table name, read from the built files one at a time."""
-
-    def __init__(self, files: Mapping[str, bytes], names: Sequence[str]) -> None:
-        self._files, self._names = files, list(names)
-
-    def __getitem__(self, name: str) -> bytes:
-        if name not in self._names:
-            raise KeyError(name)
-        return self._files[f"data/{name}.csv"]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._names)
-
-    def __len__(self) -> int:
-        return len(self._names)
-
-
 def build_files(
     dataset: Dataset,
     metadata: Metadata,
@@ -166,8 +148,8 @@ def build_files(
         with files.appender(f"data/{table.name}.json") as write:
             write_json(table, write)
         progress.advance(f"data/{table.name}")
-    csv = TableCsv(files, [table.name for table in tables])  # read when a format needs it
-    render_formats(tables, metadata, csv, into=files)  # formats/: SQLite, XLSX, Parquet
+    # formats/: SQLite, XLSX, and Parquet from each table's CSV as written
+    render_formats(tables, metadata, lambda name: files.open(f"data/{name}.csv"), into=files)
     progress.advance("formats")
     progress.finish()
     files["CITATION.cff"] = render_cff(from_metadata(metadata)).encode("utf-8")
