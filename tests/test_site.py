@@ -19,6 +19,7 @@ from shipped import release_folder, shipped_output, shipped_validation
 
 from pipeline.check.structure import structure_as_at
 from pipeline.cli import cli
+from pipeline.core.templating import template_environment
 from pipeline.site.explore import explore, structure_on
 from pipeline.site.pages import changelog_summary, render_site, write_site
 
@@ -382,3 +383,44 @@ def test_the_limit_counts_rows_not_lines_of_the_header(tmp_path: Path) -> None:
     (data / "pcns.csv").write_bytes(b"pcn_code\nU1\nU2\n")
     assert csv_rows(tmp_path, "pcns") == 2 and csv_rows(tmp_path, "practices") == 0
     assert listable(tmp_path, 2) and not listable(tmp_path, 1)
+
+
+# --- templates compiled once per text -----------------------------------------------------------
+
+
+def test_a_template_is_compiled_once_per_text_and_options(tmp_path: Path) -> None:
+    """The compiled code of a template is kept and used again by the next process (here, the
+    next environment); a changed text is compiled afresh, and other options never use code
+    compiled under these."""
+    templates, cache = tmp_path / "templates", tmp_path / "cache"
+    templates.mkdir()
+    (templates / "t.html.j2").write_text("{{ x }} & {{ y }}\n", "utf-8")
+
+    def render(escape: bool) -> str:
+        env = template_environment(escape, templates=templates, cache=cache)
+        return str(env.get_template("t.html.j2").render(x="<b>", y="&"))
+
+    assert render(True) == "&lt;b&gt; & &amp;"
+    kept = sorted(cache.iterdir())
+    assert len(kept) == 1
+    stamp = kept[0].stat().st_mtime_ns
+    assert render(True) == "&lt;b&gt; & &amp;" and kept[0].stat().st_mtime_ns == stamp  # reused
+    assert render(False) == "<b> & &" and len(list(cache.iterdir())) == 2  # other options
+    (templates / "t.html.j2").write_text("[{{ x }}]\n", "utf-8")
+    assert render(True) == "[&lt;b&gt;]"  # a changed text is compiled again, never the old code
+
+
+def test_a_cache_that_cannot_be_written_or_read_is_no_cache(tmp_path: Path) -> None:
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "t.j2").write_text("{{ x }}\n", "utf-8")
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder", "utf-8")
+    env = template_environment(False, templates=templates, cache=blocked / "cache")
+    assert env.get_template("t.j2").render(x=1) == "1"
+    cache = tmp_path / "cache"
+    template_environment(False, templates=templates, cache=cache).get_template("t.j2")
+    for kept in cache.iterdir():
+        kept.write_bytes(b"damaged")  # a truncated or foreign file is compiled over
+    env = template_environment(False, templates=templates, cache=cache)
+    assert env.get_template("t.j2").render(x=2) == "2"

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     import jinja2
 
 from pipeline.core.model import Metadata
+from pipeline.core.templating import template_environment
 
 BIBTEX_SPECIAL = re.compile(r"([&%$#_{}])")
 
@@ -93,15 +94,11 @@ def braced(value: object) -> str:
 
 @functools.cache  # one per process: templates are compiled once, and nothing changes it after
 def environment() -> jinja2.Environment:
-    import jinja2  # imported on first use: a no-op publish never needs it
-
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("pipeline", "templates"),
-        autoescape=False,  # YAML and BibTeX, escaped by their own filters
+    env = template_environment(
+        False,
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
-        undefined=jinja2.StrictUndefined,
     )
     env.filters["yaml"] = yaml_scalar
     env.filters["bibtex"] = bibtex_escape

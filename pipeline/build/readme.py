@@ -11,20 +11,17 @@ if TYPE_CHECKING:
 
 from pipeline.build.cells import TextWriter, cell_text, field_types
 from pipeline.core.model import Metadata, TableOut
+from pipeline.core.templating import template_environment
 from pipeline.core.text import link_target
 
 
 @functools.cache  # one per process: templates are compiled once, and nothing changes it after
 def environment() -> jinja2.Environment:
-    import jinja2  # imported on first use: a no-op publish never needs it
-
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("pipeline", "templates"),
-        autoescape=False,  # Markdown, not HTML
+    env = template_environment(
+        False,
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
-        undefined=jinja2.StrictUndefined,
     )
     env.filters["cell"] = md_cell
     env.filters["line"] = md_line

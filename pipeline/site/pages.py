@@ -24,6 +24,7 @@ import markupsafe
 from pipeline.archive import STAGING_PREFIX, ReleaseInfo, find_releases, read_descriptor, zip_name
 from pipeline.build import citation
 from pipeline.core.files import file_sha256, write_if_changed
+from pipeline.core.templating import template_environment
 from pipeline.core.text import link_target, local_target
 from pipeline.site import jsonld
 from pipeline.site.chart import Chart, structure_chart
@@ -312,15 +313,11 @@ def release_view(info: ReleaseInfo, output: Path, first: bool, limit: int) -> Re
 
 @functools.cache  # one per process: templates are compiled once, and nothing changes it after
 def environment() -> jinja2.Environment:
-    import jinja2  # imported on first use: a no-op publish never needs it
-
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("pipeline", "templates"),
-        autoescape=jinja2.select_autoescape(["html", "html.j2", "svg.j2"]),
+    env = template_environment(
+        ("html", "html.j2", "svg.j2"),
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
-        undefined=jinja2.StrictUndefined,
     )
     env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
     env.filters["filesize"] = human_size
