@@ -16,6 +16,7 @@ imported last. Its own peak is printed as the floor under every child's figure.
 from __future__ import annotations
 
 import argparse
+import compileall
 import csv
 import json
 import os
@@ -299,6 +300,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--readme", type=Path, help="write the goals table into this README, between its markers"
     )
     options = parser.parse_args(argv)
+    # The commands are timed as an installed package runs: with its modules' bytecode written.
+    # An editable install where PYTHONDONTWRITEBYTECODE is set would otherwise compile every
+    # module of `pipeline` again in each run (docs/stack-notes.md).
+    compileall.compile_dir(str(Path(__file__).resolve().parent.parent / "pipeline"), quiet=1)
     ics = tool("ics-data", "pipeline")
     fl = tool("frictionless", "frictionless")
     print(
