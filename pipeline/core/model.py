@@ -79,18 +79,25 @@ class ResourceSchema:
         raise KeyError(name)
 
     def frictionless(self) -> Schema:
-        """The frictionless Schema without foreign keys (those are checked across resources).
-        Made once per descriptor in a process and shared, so callers never change it: building
-        one validates the descriptor, which costs more than checking a small table."""
+        """The frictionless Schema of the descriptor, for its fields' readers (the foreign keys
+        are checked across resources, by `check.references`). Made once per descriptor in a
+        process and shared, so callers never change it: building one validates the descriptor,
+        which costs more than checking a small table; the schema check shares the one it built
+        (`share_frictionless`)."""
         from frictionless import Schema  # a heavy library, loaded by the commands that check
 
-        descriptor = {k: v for k, v in self.descriptor.items() if k != "foreignKeys"}
+        descriptor = self.descriptor
         return by_descriptor(
             _FRICTIONLESS_SCHEMAS, descriptor, lambda: Schema.from_descriptor(descriptor), 256
         )
 
 
 _FRICTIONLESS_SCHEMAS: dict[str, Schema] = {}
+
+
+def share_frictionless(descriptor: dict[str, Any], schema: Schema) -> None:
+    """SCHEMA, built from DESCRIPTOR (and so validated), is the one `frictionless` gives."""
+    by_descriptor(_FRICTIONLESS_SCHEMAS, descriptor, lambda: schema, 256)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from pipeline.core.errors import ProjectError
 from pipeline.core.files import display_path
 from pipeline.core.issues import Issue
 from pipeline.core.memo import ByText, by_descriptor
-from pipeline.core.model import ResourceSchema
+from pipeline.core.model import ResourceSchema, share_frictionless
 from pipeline.sources.bounds import RefusedFile, read_regular_file
 from pipeline.sources.load import FAST_LOADER, parse_yaml_mapping, read_text
 
@@ -252,13 +252,21 @@ _DESCRIPTOR_ERRORS: dict[str, tuple[Any, ...]] = {}
 
 def descriptor_errors(descriptor: dict[str, Any]) -> tuple[Any, ...]:
     """frictionless's errors for a Table Schema descriptor, worked out once per descriptor in a
-    process (its metadata validation costs tens of milliseconds a schema)."""
-    return by_descriptor(
-        _DESCRIPTOR_ERRORS,
-        descriptor,
-        lambda: tuple(_schema_class().validate_descriptor(descriptor).errors),
-        256,
-    )
+    process (its metadata validation costs tens of milliseconds a schema). What
+    `Schema.validate_descriptor` does: build the Schema, and take the errors it raises; the
+    Schema a valid descriptor gives is the one `ResourceSchema.frictionless` shares."""
+    return by_descriptor(_DESCRIPTOR_ERRORS, descriptor, lambda: _errors(descriptor), 256)
+
+
+def _errors(descriptor: dict[str, Any]) -> tuple[Any, ...]:
+    from frictionless import FrictionlessException
+
+    try:
+        schema = _schema_class().from_descriptor(descriptor)
+    except FrictionlessException as exception:
+        return tuple(exception.reasons if exception.reasons else [exception.error])
+    share_frictionless(descriptor, schema)
+    return ()
 
 
 def _schema_class() -> Any:
