@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import marshal
+import os
+import pickle
 import re
 import shutil
 from datetime import date
@@ -11,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+import jinja2
 import pytest
 import rdflib
 import yaml
@@ -420,7 +424,22 @@ def test_a_cache_that_cannot_be_written_or_read_is_no_cache(tmp_path: Path) -> N
     assert env.get_template("t.j2").render(x=1) == "1"
     cache = tmp_path / "cache"
     template_environment(False, templates=templates, cache=cache).get_template("t.j2")
-    for kept in cache.iterdir():
-        kept.write_bytes(b"damaged")  # a truncated or foreign file is compiled over
+    (kept,) = cache.iterdir()
+    whole = kept.read_bytes()
+    magic = whole[: len(jinja2.bccache.bc_magic)]
+    checksum = whole[len(magic) :][: len(pickle.dumps("0" * 40, 2))]
+    damaged = [
+        b"damaged",  # not Jinja's
+        whole[:40],  # cut inside the pickled checksum
+        whole[:-10],  # cut inside the code
+        magic + b"\x80\x02garbage",  # Jinja's header, then no pickle
+        magic + checksum + marshal.dumps(42),  # the right checksum, then no code
+    ]
+    for number, data in enumerate(damaged):
+        kept.write_bytes(data)  # each is compiled over, never run or raised
+        env = template_environment(False, templates=templates, cache=cache)
+        assert env.get_template("t.j2").render(x=number) == f"{number}"
+    kept.unlink()
+    os.mkfifo(kept)  # a named pipe would block a reader: it is no cache
     env = template_environment(False, templates=templates, cache=cache)
-    assert env.get_template("t.j2").render(x=2) == "2"
+    assert env.get_template("t.j2").render(x="fifo") == "fifo"

@@ -12,6 +12,9 @@ each time, as before.
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
+import types
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -63,9 +66,15 @@ def _cache(digest: str, folder: Path) -> Any:
         """Jinja's file cache, which never fails a render: a folder it cannot write is no cache."""
 
         def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+            # Only a regular file (a FIFO would block), and only code: a truncated or foreign
+            # file (Jinja unpickles its checksum, then unmarshals) is compiled over instead.
             try:
+                if not stat.S_ISREG(os.lstat(self._get_cache_filename(bucket)).st_mode):
+                    return
                 super().load_bytecode(bucket)
-            except (OSError, EOFError, ValueError, TypeError):
+            except Exception:
+                bucket.reset()
+            if bucket.code is not None and not isinstance(bucket.code, types.CodeType):
                 bucket.reset()
 
         def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
