@@ -350,3 +350,29 @@ def test_too_small_a_bump_is_refused_before_a_file_is_built(project: Project, ou
     with pytest.raises(ReleaseError, match="but the changes need a major release"):
         stages.publish_release(project.sources, project.schemas, output, progress=steps)
     assert steps.told == []
+
+
+@pytest.mark.parametrize("kind", ["loop", "link", "file"])
+def test_a_link_or_file_where_the_release_goes_is_refused_before_anything_is_written(
+    project: Project, output: Path, tmp_path: Path, kind: str
+) -> None:
+    """OUTPUT/1.0.1 that is a link (looping, or to a folder elsewhere) or a file is no release
+    and no free place for one: `--check` and `publish` both refuse it, and nothing is written
+    (a looping link once passed the check, and publish left its zip behind)."""
+    rename(project)
+    declare(project, "1.0.1", "2026-12-04")
+    place = output / "1.0.1"
+    if kind == "loop":
+        place.symlink_to("1.0.1")
+    elif kind == "link":
+        (tmp_path / "elsewhere").mkdir()
+        place.symlink_to(tmp_path / "elsewhere")
+    else:
+        place.write_text("not a release", "utf-8")
+    before = sorted(p.name for p in output.iterdir())
+    for command in (["publish", "--check"], ["publish"]):
+        result = CliRunner().invoke(cli, [*command, *map(str, folders(project, output))])
+        assert result.exit_code == 1, result.output
+        assert "is a link or a file, not a release folder" in result.output
+        assert "Traceback" not in result.output
+    assert sorted(p.name for p in output.iterdir()) == before

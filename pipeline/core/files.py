@@ -19,10 +19,11 @@ ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
 def display_path(path: Path) -> str:
-    """A path as the user typed it: relative to the working folder when inside it."""
+    """A path as the user typed it: relative to the working folder when inside it (a link that
+    loops, which cannot be resolved, as it was given)."""
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
+    except (ValueError, RuntimeError, OSError):
         return str(path)
 
 

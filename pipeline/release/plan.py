@@ -18,7 +18,7 @@ from pipeline.core.files import display_path
 from pipeline.core.issues import REVIEW_CODES, Issue
 from pipeline.core.model import Metadata, Validation
 from pipeline.core.progress import SILENT, Progress
-from pipeline.release.planning import check_new_version, check_review_gate
+from pipeline.release.planning import check_new_version, check_release_target, check_review_gate
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,7 @@ def build_package(
     else:
         records = {t.name: len(t.rows) for t in tables if t.name not in GENERATED}
         changelog = render_first_changelog(metadata.version, metadata.release_date, records)
+    check_release_target(output / metadata.version)
     if not (output / metadata.version).exists():  # a published version: compared by its bytes
         check_new_version(metadata, output, diff, allow_skip=allow_skip)
     files = build_files(

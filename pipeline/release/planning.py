@@ -122,6 +122,16 @@ def check_release_order(metadata: Metadata, output: Path, *, allow_skip: bool = 
         )
 
 
+def check_release_target(target: Path) -> None:
+    """Refuse a release folder's place (OUTPUT/<version>) that holds a link or a file: a link
+    that loops or points elsewhere is neither a published release nor a free place for one."""
+    if target.is_symlink() or (target.exists() and not target.is_dir()):
+        raise ReleaseError(
+            f"{display_path(target)} is a link or a file, not a release folder",
+            hint="move it out of the output folder: each release there is a folder publish wrote",
+        )
+
+
 def check_new_version(
     metadata: Metadata, output: Path, diff: Diff | None, *, allow_skip: bool = False
 ) -> None:

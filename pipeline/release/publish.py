@@ -27,7 +27,7 @@ from pipeline.core.versions import parse_version
 from pipeline.release.bundle import write_zip
 from pipeline.release.catalog import write_catalog
 from pipeline.release.plan import BuiltPackage
-from pipeline.release.planning import check_new_version, check_review_gate
+from pipeline.release.planning import check_new_version, check_release_target, check_review_gate
 from pipeline.release.result import PublishResult
 from pipeline.site.pages import write_site
 
@@ -96,6 +96,7 @@ def publish(
                 hint="run the command again: the change list must compare with the newest release",
             )
         target = output / version
+        check_release_target(target)
         releases = find_releases(output)
         if target.exists():
             if same_content(files, target):
