@@ -59,7 +59,7 @@ test: $(STAMP) $(TOOLS_STAMP) ## Run the test suite (and verify every committed 
 	$(BIN)/python -m pytest -m "not national"
 
 test-fast: $(STAMP) ## The inner loop: the tests not marked slow (no subprocesses, no browser)
-	$(BIN)/python -m pytest -m "not slow and not national" -q
+	ICS_TEST_QUICK=1 $(BIN)/python -m pytest -m "not slow and not national" -q
 
 test-national: $(STAMP) ## Init, publish and verify every ICB of England from the national files
 	$(BIN)/python -m pytest -m national -q

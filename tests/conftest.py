@@ -41,9 +41,23 @@ def pytest_configure(config: pytest.Config) -> None:
     # hypothesis keeps examples and caches in ./.hypothesis: keep them out of the repository
     set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "ics-data-hypothesis")
     # In CI the examples are derandomized, so a run is repeatable and a red build is a real
-    # finding; locally each run explores new examples.
-    settings.register_profile("ics-data", database=None, derandomize=bool(os.environ.get("CI")))
+    # finding; locally each run explores new examples. The inner loop (make test-fast) tries a
+    # quarter of them (`examples`); make test, and so CI, tries them all.
+    settings.register_profile(
+        "ics-data",
+        database=None,
+        derandomize=bool(os.environ.get("CI")),
+        max_examples=examples(100),
+    )
     settings.load_profile("ics-data")
+
+
+QUICK = bool(os.environ.get("ICS_TEST_QUICK"))  # set by make test-fast
+
+
+def examples(count: int) -> int:
+    """COUNT examples for a property test, or a quarter of them in the inner loop."""
+    return max(10, count // 4) if QUICK else count
 
 
 Flat = tuple[str, int, str, str]  # (file name, line, field, code), like report.flatten
@@ -107,11 +121,11 @@ FIRST_VERSION, FIRST_DATE = "1.0.0", date(2026, 11, 24)
 
 
 def copy_project(root: Path) -> Project:
-    """The shipped sources and schemas copied under ROOT, declaring the first release."""
+    """The shipped sources and schemas copied under ROOT, declaring the first release (copied
+    from the session's one copy that declares it: the bytes, not the file times)."""
     root.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(SOURCES, root / "sources")
-    shutil.copytree(SCHEMAS, root / "schemas")
-    set_release_fields(root / "sources" / "package.yaml", FIRST_VERSION, FIRST_DATE)
+    shutil.copytree(first_release_sources(), root / "sources", copy_function=shutil.copyfile)
+    shutil.copytree(SCHEMAS, root / "schemas", copy_function=shutil.copyfile)
     return Project(root)
 
 
@@ -121,7 +135,9 @@ def first_release_sources() -> Path:
     tests that publish them never change them); removed when the session ends."""
     root = Path(tempfile.mkdtemp(prefix="ics-data-first-release-"))
     atexit.register(shutil.rmtree, root, True)
-    return copy_project(root).sources
+    shutil.copytree(SOURCES, root / "sources")
+    set_release_fields(root / "sources" / "package.yaml", FIRST_VERSION, FIRST_DATE)
+    return root / "sources"
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from collections import Counter
 from datetime import date
 from typing import Any
 
+from conftest import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -85,7 +86,7 @@ def swapped(found: Counter[tuple[str, ...]], kinds: dict[str, str]) -> Counter[t
     )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(snapshots())
 def test_a_snapshot_compared_with_itself_has_no_change(snapshot: Snapshot) -> None:
     diff = diff_snapshots(snapshot, snapshot)
@@ -110,7 +111,7 @@ OPPOSITES = {
 }
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(snapshots(), snapshots())
 def test_the_diff_is_antisymmetric(old: Snapshot, new: Snapshot) -> None:
     forward, backward = diff_snapshots(old, new), diff_snapshots(new, old)

@@ -19,7 +19,7 @@ from typing import Any
 import openpyxl
 import pyarrow.parquet as pq
 import pytest
-from conftest import first_release_sources
+from conftest import examples, first_release_sources
 from frictionless import Field
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -443,7 +443,7 @@ def xlsx_by_cell(sheet: Any, table: Any, bold: Any, day: Any) -> None:
         sheet.set_column(column, column, width + 2)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.lists(XLSX_CELL, min_size=4, max_size=4), max_size=6))
 def test_the_xlsx_rows_are_the_bytes_xlsxwriter_writes_cell_by_cell(rows: list[list[Any]]) -> None:
     from pipeline.build.formats import write_xlsx_sheet

@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from conftest import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -120,7 +121,7 @@ def write_yaml(
     return "\n".join(lines) + "\n", record_lines, field_lines
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(records=yaml_records(), gaps=st.lists(st.integers(0, 5), min_size=5, max_size=5))
 def test_yaml_records_read_back_the_same_at_their_lines(
     records: list[dict[str, tuple[str | None, int]]], gaps: list[int]
@@ -209,7 +210,7 @@ def write_csv(
     return out.getvalue(), lines
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(table=csv_tables(), newline=st.sampled_from(["\n", "\r\n"]))
 def test_csv_records_read_back_the_same_at_their_lines(
     table: tuple[list[str], list[list[str | None]]], newline: str

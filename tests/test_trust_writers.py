@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from conftest import examples
 from frictionless import Resource, Schema
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -101,7 +102,7 @@ JSON_CELL = st.one_of(
 )
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.lists(JSON_CELL, min_size=3, max_size=3), max_size=5))
 def test_the_json_writer_writes_what_json_dumps_writes(rows: list[list[Any]]) -> None:
     """render_json assembles the rows itself (json's indented encoder is pure Python): the bytes
@@ -142,7 +143,7 @@ def _crlf_lines(text: str) -> list[str]:
     return [line + "\r\n" for line in lines[:-1]]
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(st.lists(st.lists(st.binary(max_size=40), max_size=6), min_size=1, max_size=4))
 def test_a_file_store_holds_what_was_appended_in_memory_or_on_disk(
     entries: list[list[bytes]],
