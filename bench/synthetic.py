@@ -125,7 +125,11 @@ def main() -> None:
     import json
     import sys
 
+    if len(sys.argv) != 3 or not sys.argv[2].isdigit() or int(sys.argv[2]) < 1:
+        sys.exit("usage: python -m bench.synthetic ROOT FACTOR (FACTOR a whole number, 1 or more)")
     root, factor = Path(sys.argv[1]), int(sys.argv[2])
+    if root.exists() and any(root.iterdir()):
+        sys.exit(f"{root} is not empty: give a new or empty folder for the scaled project")
     here = Path(__file__).resolve().parent.parent
     project = make_scaled_project(root, here / "sources", here / "schemas", factor)
     print(json.dumps(project.rows))

@@ -352,13 +352,14 @@ def test_too_small_a_bump_is_refused_before_a_file_is_built(project: Project, ou
     assert steps.told == []
 
 
-@pytest.mark.parametrize("kind", ["loop", "link", "file"])
+@pytest.mark.parametrize("kind", ["loop", "link", "file", "empty"])
 def test_a_link_or_file_where_the_release_goes_is_refused_before_anything_is_written(
     project: Project, output: Path, tmp_path: Path, kind: str
 ) -> None:
-    """OUTPUT/1.0.1 that is a link (looping, or to a folder elsewhere) or a file is no release
-    and no free place for one: `--check` and `publish` both refuse it, and nothing is written
-    (a looping link once passed the check, and publish left its zip behind)."""
+    """OUTPUT/1.0.1 that is a link (looping, or to a folder elsewhere), a file or a folder with
+    no datapackage.json is no release and no free place for one: `--check` and `publish` both
+    refuse it, and nothing is written (a looping link once passed the check, and publish left
+    its zip behind)."""
     rename(project)
     declare(project, "1.0.1", "2026-12-04")
     place = output / "1.0.1"
@@ -367,12 +368,15 @@ def test_a_link_or_file_where_the_release_goes_is_refused_before_anything_is_wri
     elif kind == "link":
         (tmp_path / "elsewhere").mkdir()
         place.symlink_to(tmp_path / "elsewhere")
-    else:
+    elif kind == "file":
         place.write_text("not a release", "utf-8")
+    else:
+        place.mkdir()
+    said = "holds no datapackage.json" if kind == "empty" else "is a link or a file"
     before = sorted(p.name for p in output.iterdir())
     for command in (["publish", "--check"], ["publish"]):
         result = CliRunner().invoke(cli, [*command, *map(str, folders(project, output))])
         assert result.exit_code == 1, result.output
-        assert "is a link or a file, not a release folder" in result.output
+        assert said in result.output
         assert "Traceback" not in result.output
     assert sorted(p.name for p in output.iterdir()) == before

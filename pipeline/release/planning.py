@@ -123,12 +123,19 @@ def check_release_order(metadata: Metadata, output: Path, *, allow_skip: bool = 
 
 
 def check_release_target(target: Path) -> None:
-    """Refuse a release folder's place (OUTPUT/<version>) that holds a link or a file: a link
-    that loops or points elsewhere is neither a published release nor a free place for one."""
+    """Refuse a release folder's place (OUTPUT/<version>) that holds a link, a file, or a folder
+    without a datapackage.json: none is a published release, nor a free place for one."""
     if target.is_symlink() or (target.exists() and not target.is_dir()):
         raise ReleaseError(
             f"{display_path(target)} is a link or a file, not a release folder",
             hint="move it out of the output folder: each release there is a folder publish wrote",
+        )
+    if target.is_dir() and not (target / "datapackage.json").is_file():
+        raise ReleaseError(
+            f"{display_path(target)} holds no datapackage.json, so it is no release (a publish "
+            "writes a release whole)",
+            hint=f"`ics-data verify {target.name}` says what it lacks; restore the release from "
+            "its zip, or move the folder out of the output folder",
         )
 
 
