@@ -108,8 +108,8 @@ def test_release_dry_run_writes_nothing(project: Project, output: Path) -> None:
 @pytest.mark.parametrize(
     ("day", "said"),
     [
-        ("2026-11-24", "release_date 2026-11-24 is the same date as the newest release 1.0.0"),
-        ("2026-11-20", "release_date 2026-11-20 is earlier than the newest release 1.0.0"),
+        ("2026-11-24", "release date 2026-11-24 (--date, or today) is the same date as the newest"),
+        ("2026-11-20", "release date 2026-11-20 (--date, or today) is earlier than the newest"),
     ],
 )
 def test_release_refuses_a_date_not_after_the_newest_release(
@@ -120,6 +120,7 @@ def test_release_refuses_a_date_not_after_the_newest_release(
     result = invoke("release", "--date", day, *folders(project, output))
     assert result.exit_code == 1
     assert said in result.stderr and "Traceback" not in result.output
+    assert "ics-data release --date 2026-11-25" in result.stderr  # the first day it may have
     assert project.read("package.yaml") == before
 
 

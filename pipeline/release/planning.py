@@ -10,7 +10,7 @@ lock, before anything else about a new version.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from pipeline.archive import ReleaseInfo, find_releases
@@ -67,7 +67,15 @@ def plan_release(validation: Validation, output: Path, day: date) -> ReleasePlan
             "nothing to release",
             hint="`ics-data diff latest sources` compares the sources with the newest release",
         )
-    check_date(day, newest.version, old.released, metadata.path)
+    if day <= old.released:  # the day is the command's (--date, or today), not package.yaml's
+        said = "the same date as" if day == old.released else "earlier than"
+        later = (old.released + timedelta(days=1)).isoformat()
+        raise ReleaseError(
+            f"the release date {day.isoformat()} (--date, or today) is {said} the newest "
+            f"release {newest.version} ({old.released.isoformat()}): a new release must be "
+            "dated after it",
+            hint=f"give a later day: ics-data release --date {later} (or later)",
+        )
     version = next_version(newest.version, bump)
     planned = with_release(validation, metadata, version, day)
     new = sources_snapshot(planned, version)

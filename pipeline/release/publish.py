@@ -107,7 +107,9 @@ def publish(
                 f"version {version} is already published in {display_path(target)} with "
                 "different content; a published version never changes",
                 hint=f"bump `version` in {display_path(metadata.path)} (newest release: "
-                f"{releases[-1].version}); `ics-data diff latest sources` says by how much",
+                f"{releases[-1].version}) and set a later `release_date`: `ics-data release "
+                "--date YYYY-MM-DD` sets both as the changes need (`ics-data diff latest "
+                "sources` lists them)",
             )
         check_new_version(metadata, output, package.diff, allow_skip=allow_skip)
         if check:
