@@ -18,7 +18,7 @@ import pytest
 from conftest import Flat, Project, copy_project, flatten
 
 from pipeline.core.issues import Issue
-from pipeline.core.memo import ByText
+from pipeline.core.memo import ByIdentity, ByText
 from pipeline.core.model import Dataset, Table
 
 PCN_ROW = (
@@ -770,3 +770,16 @@ def test_a_value_worked_out_once_follows_its_rows(project: Project) -> None:
     table = dataset.tables["pcns"]
     dataset.tables["pcns"] = Table(table.source, table.schema, table.rows[:3])
     assert dataset.once("n", "pcns", count) == 3 and len(made) == 2  # new rows: made again
+
+
+def test_the_identity_memo_finds_only_the_very_objects() -> None:
+    memo: ByIdentity[str] = ByIdentity(limit=2)
+    records, equal = (1, 2, 3), tuple([1, 2, 3])
+    memo.keep((records,), "typed", also=("csv",))
+    assert memo.get((records,), also=("csv",)) == "typed"
+    assert memo.get((records,), also=("yaml",)) is None  # another plain value
+    assert equal == records and memo.get((equal,), also=("csv",)) is None  # equal, not the same
+    memo.keep((equal,), "second")
+    third = [4]
+    memo.keep((third,), "third")  # full: the memo starts over
+    assert memo.get((records,), also=("csv",)) is None and memo.get((third,)) == "third"

@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any
 
 from pipeline.core.issues import Issue, did_you_mean, quote
-from pipeline.core.memo import remembering
+from pipeline.core.memo import LARGE, ByIdentity, remembering
 from pipeline.core.model import Record, ResourceSchema, Row, SourceTable, Table
 
 CONSTRAINT = re.compile(r'constraint "(\w+)" is "(.*)"$')
@@ -34,24 +34,17 @@ def check_table(source: SourceTable, schema: ResourceSchema) -> tuple[Table, lis
     """SOURCE's records typed by SCHEMA, with every problem found. The same records (the very
     tuple the loader remembered for a text) under the same descriptor are typed once: the rows
     of a table without problems are kept for the next validation in the process."""
-    key = (id(source.records), id(schema.descriptor), source.format, source.fields)
-    known = _TYPED.get(key)
-    if known is not None and known[0] is source.records and known[1] is schema.descriptor:
-        return Table(source, schema, known[2]), []
+    objects, also = (source.records, schema.descriptor), (source.format, source.fields)
+    known = _TYPED.get(objects, also)
+    if known is not None:
+        return Table(source, schema, known), []
     table, issues = _check_table(source, schema)
-    if not issues and len(source.records) <= TYPED_ROWS:
-        if len(_TYPED) >= 256:
-            _TYPED.clear()
-        _TYPED[key] = (source.records, schema.descriptor, table.rows)
+    if not issues and len(source.records) <= LARGE:
+        _TYPED.keep(objects, table.rows, also)
     return table, issues
 
 
-TYPED_ROWS = 100_000  # the rows of a larger table are not kept: it is read once
-# (records, descriptor, rows) by the ids of the first two, which the entry keeps alive
-_TYPED: dict[
-    tuple[int, int, str, tuple[str, ...]],
-    tuple[tuple[Record, ...], dict[str, Any], tuple[Row, ...]],
-] = {}
+_TYPED: ByIdentity[tuple[Row, ...]] = ByIdentity()  # the rows typed from records, by schema
 
 
 def _check_table(source: SourceTable, schema: ResourceSchema) -> tuple[Table, list[Issue]]:
@@ -113,21 +106,19 @@ class Finding:
     message: str = ""
 
 
-# Each shared frictionless Schema's remembering cell readers, kept with the Schema (so its id
-# stays its own): a reader is a pure function of the cell, so a process can reuse it.
-_READERS: dict[int, tuple[Any, list[tuple[str, Callable[[Any], Any]]]]] = {}
+# Each shared frictionless Schema's remembering cell readers: a reader is a pure function of
+# the cell, so a process can reuse it.
+_READERS: ByIdentity[list[tuple[str, Callable[[Any], Any]]]] = ByIdentity()
 
 
 def field_readers(schema: ResourceSchema) -> list[tuple[str, Callable[[Any], Any]]]:
     """(field name, remembering cell reader) of each field of SCHEMA, made once per process."""
     shared = schema.frictionless()
-    found = _READERS.get(id(shared))
-    if found is None or found[0] is not shared:
-        if len(_READERS) >= 256:
-            _READERS.clear()
+    readers = _READERS.get((shared,))
+    if readers is None:
         readers = [(f.name, remembering(f.create_cell_reader())) for f in shared.fields]
-        found = _READERS[id(shared)] = (shared, readers)
-    return found[1]
+        _READERS.keep((shared,), readers)
+    return readers
 
 
 def read_rows(source: SourceTable, schema: ResourceSchema) -> tuple[list[Finding], list[Row]]:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from pipeline.core.issues import Issue
-from pipeline.core.model import Record, ResourceSchema, SourceTable
+from pipeline.core.memo import LARGE, ByIdentity
+from pipeline.core.model import ResourceSchema, SourceTable
 from pipeline.core.text import (
     FORMULA_START,
     SUSPECT_OR_LF,
@@ -25,10 +25,8 @@ def check_text(
     suspect = SUSPECT_OR_LF.search
     for resource, source in tables.items():
         schema = schemas.get(resource)
-        descriptor = schema.descriptor if schema else None
-        key = (id(source.records), id(descriptor))
-        clean = _CLEAN.get(key)
-        if clean is not None and clean[0] is source.records and clean[1] is descriptor:
+        objects = (source.records, schema.descriptor if schema else None)
+        if _CLEAN.get(objects):
             continue  # the very records the loader remembered, found clean under this schema
         before = len(issues)
         kinds = (
@@ -60,15 +58,12 @@ def check_text(
                             record.index,
                         )
                     )
-        if len(issues) == before and len(source.records) <= 100_000:  # a larger one: read once
-            if len(_CLEAN) >= 256:
-                _CLEAN.clear()
-            _CLEAN[key] = (source.records, descriptor)
+        if len(issues) == before and len(source.records) <= LARGE:
+            _CLEAN.keep(objects, True)
     return issues
 
 
-# The records found clean, by the ids of the records and the descriptor, which it keeps alive.
-_CLEAN: dict[tuple[int, int], tuple[tuple[Record, ...], dict[str, Any] | None]] = {}
+_CLEAN: ByIdentity[bool] = ByIdentity()  # the records found clean, by schema
 
 
 def check_table_names(tables: Mapping[str, SourceTable]) -> list[Issue]:

@@ -69,3 +69,28 @@ def remembering(reader: Callable[[Any], Any]) -> Callable[[Any], Any]:
         return answer
 
     return read
+
+
+LARGE = 100_000  # rows of a table that is read once: no memo keeps what is made from them
+
+
+class ByIdentity(Generic[T]):
+    """Values made from particular objects (the very tuple of records the loader remembered
+    for a text, a shared frictionless Schema), found again by those objects' identity. Each
+    entry keeps its objects alive, so an id is never another object's; emptied when it holds
+    LIMIT entries. ALSO: plain values the value depends on besides the objects."""
+
+    def __init__(self, limit: int = 256) -> None:
+        self._found: dict[tuple[Any, ...], tuple[tuple[object, ...], T]] = {}
+        self._limit = limit
+
+    def get(self, objects: tuple[object, ...], also: tuple[Any, ...] = ()) -> T | None:
+        found = self._found.get((*map(id, objects), *also))
+        if found is None or any(a is not b for a, b in zip(found[0], objects, strict=True)):
+            return None
+        return found[1]
+
+    def keep(self, objects: tuple[object, ...], value: T, also: tuple[Any, ...] = ()) -> None:
+        if len(self._found) >= self._limit:
+            self._found.clear()
+        self._found[(*map(id, objects), *also)] = (objects, value)

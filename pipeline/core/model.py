@@ -150,9 +150,6 @@ class Dataset:
 
     metadata: Metadata | None
     tables: dict[str, Table] = field(default_factory=dict)
-    _lives: dict[str, tuple[tuple[Row, ...], tuple[Life | None, ...]]] = field(
-        default_factory=dict, compare=False, repr=False
-    )
     _once: dict[str, tuple[tuple[Row, ...], Any]] = field(
         default_factory=dict, compare=False, repr=False
     )
@@ -167,14 +164,11 @@ class Dataset:
     def lives(self, resource: str) -> tuple[Life | None, ...]:
         """The life of each row of RESOURCE (`core.timeline.row_life`; None for a resource
         without dates), worked out once: the rules, the claims and the structure all ask."""
-        rows = self.rows(resource)
-        found = self._lives.get(resource)
-        if found is None or found[0] is not rows:
-            found = self._lives[resource] = (
-                rows,
-                tuple(row_life(resource, r.values) for r in rows),
-            )
-        return found[1]
+        return self.once(
+            f"lives {resource}",
+            resource,
+            lambda data: tuple(row_life(resource, r.values) for r in data.rows(resource)),
+        )
 
     def rows_with_lives(self, resource: str) -> Iterator[tuple[Row, Life | None]]:
         """Each row of RESOURCE with its life (`lives`)."""
