@@ -17,6 +17,7 @@ from conftest import Project, flatten
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pipeline.core.files import display_path
 from pipeline.core.text import formula_problem, text_problem
 from pipeline.core.versions import parse_version
 from pipeline.sources.bounds import MAX_DEPTH, yaml_bounds
@@ -374,6 +375,41 @@ def test_a_link_inside_the_project_is_read(project: Project) -> None:
     path.rename(project.root / "pcns-master.csv")
     path.symlink_to(project.root / "pcns-master.csv")
     assert project.flat() == []
+
+
+def test_a_linked_sources_folder_is_read_and_its_links_judged_from_where_it_leads(
+    project: Project, tmp_path: Path
+) -> None:
+    """sources/ may itself be a link; a file in it is then inside the folder it leads to, and a
+    link in it may lead anywhere in that folder's parent, not out of it."""
+    elsewhere = tmp_path / "kept" / "sources"
+    elsewhere.parent.mkdir()
+    project.sources.rename(elsewhere)
+    project.sources.symlink_to(elsewhere)
+    assert project.flat() == []
+    (elsewhere / "pcns.csv").rename(elsewhere.parent / "pcns-master.csv")
+    (elsewhere / "pcns.csv").symlink_to(elsewhere.parent / "pcns-master.csv")
+    assert project.flat() == []
+    (elsewhere / "pcns.csv").unlink()
+    outside = project.root / "pcns.csv"  # beside the link sources/, outside where it leads
+    (elsewhere.parent / "pcns-master.csv").rename(outside)
+    (elsewhere / "pcns.csv").symlink_to(outside)
+    issues = project.validate().report.issues
+    assert [i.code for i in issues] == ["unreadable-file"]
+    assert f"outside the project folder {elsewhere.parent}" in issues[0].message
+
+
+def test_a_path_is_shown_from_the_working_folder_of_the_moment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "a" / "b.csv"
+    path.parent.mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert display_path(path) == os.path.join("a", "b.csv")
+    monkeypatch.chdir(path.parent)
+    assert display_path(path) == "b.csv"
+    monkeypatch.chdir("/")
+    assert display_path(path) == str(path.relative_to("/"))
 
 
 @pytest.mark.parametrize("name", ["pcns.csv", "claims.yaml", "schemas/claims.schema.yaml"])

@@ -22,9 +22,23 @@ def display_path(path: Path) -> str:
     """A path as the user typed it: relative to the working folder when inside it (a link that
     loops, which cannot be resolved, as it was given)."""
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
+        return str(path.resolve().relative_to(_working_folder()))
     except (ValueError, RuntimeError, OSError):
         return str(path)
+
+
+_WORKING: dict[str, Path] = {}
+
+
+def _working_folder() -> Path:
+    """The working folder's real path, resolved once while the process stays in it (a path is
+    shown for every file read, and resolving looks at each of its folders)."""
+    here = os.getcwd()
+    real = _WORKING.get(here)
+    if real is None:
+        _WORKING.clear()
+        real = _WORKING[here] = Path(here).resolve()
+    return real
 
 
 def sha256_bytes(data: bytes) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -46,7 +47,7 @@ class SourceTable:
     fields: tuple[str, ...]
     records: tuple[Record, ...]
 
-    @property
+    @cached_property
     def file(self) -> str:
         return display_path(self.path)
 

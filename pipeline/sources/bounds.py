@@ -25,15 +25,19 @@ class RefusedFile(Exception):
 
 
 def read_regular_file(
-    path: Path, *, inside: Path | None = None, limit: int = MAX_SOURCE_BYTES
+    path: Path, *, confined: bool = False, limit: int = MAX_SOURCE_BYTES
 ) -> bytes:
     """The bytes of PATH if it is a regular file (a FIFO, device or folder is refused without
-    opening it for long) whose real path is inside INSIDE, and not larger than LIMIT."""
-    if inside is not None:
-        real = path.resolve()
-        if not real.is_relative_to(inside.resolve()):
+    opening it for long) not larger than LIMIT. CONFINED: PATH is a file of a project folder
+    (sources/ or schemas/), and a link may not lead outside the folder that holds that folder.
+
+    Only a link can: a file that is not one lies in its folder's real path, which is inside that
+    folder's real parent, so no path is resolved unless PATH is a link."""
+    if confined and os.path.islink(path):
+        real, project = path.resolve(), path.absolute().parent.resolve().parent
+        if not real.is_relative_to(project):
             raise RefusedFile(
-                f"it is a link to {real}, outside the project folder {inside}; "
+                f"it is a link to {real}, outside the project folder {project}; "
                 "copy the file into the project instead"
             )
     try:

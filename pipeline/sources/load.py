@@ -96,12 +96,13 @@ def load_source_files(sources: Path, resources: Iterable[str]) -> LoadResult:
 
 def read_text(path: Path) -> tuple[str | None, list[Issue]]:
     """The file's text as UTF-8 (a BOM is accepted), or an issue naming the first bad line."""
-    file = display_path(path)
     try:
         # a FIFO would block, a device never end, a link lead out of the project: all refused
-        data = read_regular_file(path, inside=path.absolute().parent.resolve().parent)
+        data = read_regular_file(path, confined=True)
     except RefusedFile as exc:
-        return None, [Issue(file, 0, "unreadable-file", f"{path.name} is refused: {exc}")]
+        return None, [
+            Issue(display_path(path), 0, "unreadable-file", f"{path.name} is refused: {exc}")
+        ]
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -109,7 +110,7 @@ def read_text(path: Path) -> tuple[str | None, list[Issue]]:
         bad = data[exc.start : exc.start + 1].hex()
         return None, [
             Issue(
-                file,
+                display_path(path),
                 line,
                 "encoding",
                 f"byte 0x{bad} is not UTF-8; save the file as UTF-8",
@@ -121,14 +122,14 @@ def read_text(path: Path) -> tuple[str | None, list[Issue]]:
         line = text.count("\n", 0, control.start()) + 1
         return None, [
             Issue(
-                file,
+                display_path(path),
                 line,
                 "encoding",
                 f"control character U+{ord(control[0]):04X} is not text; remove it",
             )
         ]
     if not text.strip():
-        return None, [Issue(file, 0, "empty-file", "the file is empty")]
+        return None, [Issue(display_path(path), 0, "empty-file", "the file is empty")]
     return text, []
 
 

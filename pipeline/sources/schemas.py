@@ -38,17 +38,16 @@ def load_schemas(schemas: Path) -> tuple[dict[str, ResourceSchema], list[Issue]]
         resource = resource_name(path)
         if resource is None:
             continue
-        file = display_path(path)
         text: str | None = None
         if path.name.endswith(".json"):
             try:
-                data = read_regular_file(path, inside=path.absolute().parent.resolve().parent)
+                data = read_regular_file(path, confined=True)
                 descriptor: Any = json.loads(data.decode("utf-8"))
                 lines: FieldLines = []
             except (RefusedFile, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
                 issues.append(
                     Issue(
-                        file,
+                        display_path(path),
                         getattr(exc, "lineno", 0),
                         "schema-error",
                         f"the schema cannot be read: {exc}",
@@ -64,14 +63,14 @@ def load_schemas(schemas: Path) -> tuple[dict[str, ResourceSchema], list[Issue]]
                 continue
             document = None
             if text is not None:
-                document, problems = parse_yaml_mapping(text, file)
+                document, problems = parse_yaml_mapping(text, display_path(path))
             issues.extend(
                 Issue(p.file, p.line, p.code, p.message, resource, p.field) for p in problems
             )
             if document is None:
                 continue
             descriptor, lines = document.data, field_lines(document.root)
-        problems_found = check_schema(descriptor, file, resource, lines)
+        problems_found = check_schema(descriptor, display_path(path), resource, lines)
         issues.extend(problems_found)
         if not problems_found:
             found[resource] = ResourceSchema(resource, path, descriptor)
