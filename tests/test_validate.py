@@ -760,16 +760,38 @@ def test_the_text_memo_forgets_when_full() -> None:
 def test_a_value_worked_out_once_follows_its_rows(project: Project) -> None:
     dataset = project.validate().dataset
     made: list[int] = []
+    name = f"count {id(made)}"  # a name no other test has asked for
 
     def count(data: Dataset) -> int:
         made.append(1)
         return len(data.rows("pcns"))
 
-    assert dataset.once("n", "pcns", count) == dataset.once("n", "pcns", count) == 50
+    assert dataset.once(name, "pcns", count) == dataset.once(name, "pcns", count) == 50
     assert len(made) == 1
     table = dataset.tables["pcns"]
     dataset.tables["pcns"] = Table(table.source, table.schema, table.rows[:3])
-    assert dataset.once("n", "pcns", count) == 3 and len(made) == 2  # new rows: made again
+    assert dataset.once(name, "pcns", count) == 3 and len(made) == 2  # new rows: made again
+
+
+def test_a_value_worked_out_once_is_found_again_for_the_same_rows_of_another_copy(
+    tmp_path: Path,
+) -> None:
+    """A second copy's unchanged file gives the very rows the first gave, and so the value made
+    from them; an edited file gives new rows, and the value is made again."""
+    first, second = copy_project(tmp_path / "a"), copy_project(tmp_path / "b")
+    made: list[int] = []
+    name = f"count {id(made)}"
+
+    def count(data: Dataset) -> int:
+        made.append(1)
+        return len(data.rows("pcns"))
+
+    assert first.validate().dataset.once(name, "pcns", count) == 50
+    assert second.validate().dataset.once(name, "pcns", count) == 50
+    assert len(made) == 1
+    second.edit("pcns.csv", "U04973,GARDEN", "U04973,GARDENS")
+    assert second.validate().dataset.once(name, "pcns", count) == 50
+    assert len(made) == 2
 
 
 def test_the_identity_memo_finds_only_the_very_objects() -> None:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pipeline.core.files import display_path
 from pipeline.core.issues import ValidationReport
-from pipeline.core.memo import by_descriptor
+from pipeline.core.memo import LARGE, ByIdentity, by_descriptor
 from pipeline.core.timeline import Life, row_life
 
 if TYPE_CHECKING:
@@ -176,14 +176,26 @@ class Dataset:
         return zip(self.rows(resource), self.lives(resource), strict=True)
 
     def once(self, name: str, resource: str, make: Callable[[Dataset], T]) -> T:
-        """MAKE(self), a value worked out from the rows of RESOURCE, made once while those rows
-        are the same (two checks ask for the registered patients' sums). Callers only read it."""
+        """MAKE(self), a value worked out from the rows of RESOURCE alone, made once while those
+        rows are the same (two checks ask for the registered patients' sums). The value is kept
+        for those very rows, across datasets too: a process that validates a project again gets
+        the rows it typed the first time for each unchanged file (`check.tables`), and so the
+        values made from them. Callers only read it."""
         rows = self.rows(resource)
         found = self._once.get(name)
         if found is None or found[0] is not rows:
-            found = self._once[name] = (rows, make(self))
-        value: T = found[1]
-        return value
+            value = _ONCE.get((rows,), (name,))
+            if value is None:
+                value = make(self)
+                if len(rows) <= LARGE:
+                    _ONCE.keep((rows,), value, (name,))
+            found = self._once[name] = (rows, value)
+        kept: T = found[1]
+        return kept
+
+
+# Values a dataset made from rows (`Dataset.once`), by the rows' identity and the value's name.
+_ONCE: ByIdentity[Any] = ByIdentity()
 
 
 @dataclass(frozen=True)
