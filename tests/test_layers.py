@@ -7,6 +7,8 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 import pipeline
 
 PACKAGE = Path(pipeline.__file__).parent
@@ -103,16 +105,22 @@ def _top(module: str) -> str:
     return ".".join(module.split(".")[:2])
 
 
-def test_no_import_cycle_counting_imports_inside_functions() -> None:
-    assert cycles(import_graph()) == []
+@pytest.fixture(scope="module")
+def graph() -> dict[str, set[str]]:
+    """The import graph of the package, read once for the tests of this module."""
+    return import_graph()
 
 
-def test_every_import_goes_down_the_layers() -> None:
-    assert layer_violations(import_graph()) == []
+def test_no_import_cycle_counting_imports_inside_functions(graph: dict[str, set[str]]) -> None:
+    assert cycles(graph) == []
 
 
-def test_every_module_is_in_a_layer() -> None:
-    for module in import_graph():
+def test_every_import_goes_down_the_layers(graph: dict[str, set[str]]) -> None:
+    assert layer_violations(graph) == []
+
+
+def test_every_module_is_in_a_layer(graph: dict[str, set[str]]) -> None:
+    for module in graph:
         if module != "pipeline":
             layer_of(module)
 
