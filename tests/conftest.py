@@ -25,6 +25,7 @@ from pipeline.core.gcpolicy import for_bulk_data
 from pipeline.core.issues import Issue
 from pipeline.core.model import Validation
 from pipeline.sources.release_fields import set_release_fields
+from pipeline.stages import publish_release
 
 REPO = Path(__file__).resolve().parent.parent
 SOURCES = REPO / "sources"
@@ -138,6 +139,26 @@ def first_release_sources() -> Path:
     shutil.copytree(SOURCES, root / "sources")
     set_release_fields(root / "sources" / "package.yaml", FIRST_VERSION, FIRST_DATE)
     return root / "sources"
+
+
+@functools.cache
+def first_release_output() -> Path:
+    """OUTPUT after one `publish_release` of the first-release sources (release 1.0.0, its
+    catalogue and site, and the fingerprint recorded beside them), made once for the session:
+    the tests that start from a published first release copy it. Read only; removed when the
+    session ends."""
+    root = Path(tempfile.mkdtemp(prefix="ics-data-first-output-"))
+    atexit.register(shutil.rmtree, root, True)
+    result = publish_release(first_release_sources(), SCHEMAS, root / "output")
+    assert (result.version, result.status) == (FIRST_VERSION, "published")
+    return root / "output"
+
+
+def copy_first_release(target: Path) -> Path:
+    """TARGET, a new OUTPUT holding a copy of `first_release_output` (the bytes), for one test
+    to publish into or to break."""
+    shutil.copytree(first_release_output(), target, copy_function=shutil.copyfile)
+    return target
 
 
 @pytest.fixture

@@ -7,9 +7,8 @@ import functools
 from pathlib import Path
 
 import pytest
-from conftest import first_release_sources
+from conftest import first_release_output, first_release_sources
 
-from pipeline import stages
 from pipeline.archive import find_releases
 from pipeline.check.validate import validate_project
 from pipeline.core.model import Validation
@@ -26,12 +25,9 @@ def shipped_validation() -> Validation:
 
 
 def shipped_output(factory: pytest.TempPathFactory) -> Path:
-    """OUTPUT holding the shipped release, published once per session (the folder is the cache:
-    tmp_path_factory's base folder is the same for the whole session)."""
-    output = factory.getbasetemp() / "shipped-output"
-    if not (output / "catalog.json").exists():
-        stages.publish_validated(shipped_validation(), output)
-    return output
+    """OUTPUT holding the shipped release, published once per session (`first_release_output`).
+    FACTORY is kept for the callers' sake: the folder is the session's."""
+    return first_release_output()
 
 
 def release_folder(output: Path) -> Path:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import Project
+from conftest import Project, copy_first_release
 
 from pipeline.cli import cli
 from pipeline.core.errors import ReleaseError
@@ -36,8 +36,7 @@ def test_a_publish_records_its_fingerprint_and_a_no_op_finds_it(
 def test_a_changed_source_takes_the_full_way_and_is_refused(
     project: Project, tmp_path: Path
 ) -> None:
-    output = tmp_path / "out"
-    publish_release(project.sources, project.schemas, output)
+    output = copy_first_release(tmp_path / "out")  # published from these sources
     before = fingerprint_of(project.sources, project.schemas, output)
     project.edit("pcns.csv", "MPA PCN", "MPA PRIMARY CARE NETWORK")
     project.edit("pcn_names.csv", "MPA PCN", "MPA PRIMARY CARE NETWORK")
@@ -57,11 +56,10 @@ def test_a_changed_schema_changes_the_fingerprint(project: Project, tmp_path: Pa
 def test_a_release_whose_descriptor_changed_is_not_taken_as_unchanged(
     project: Project, tmp_path: Path
 ) -> None:
-    output = tmp_path / "out"
-    result = publish_release(project.sources, project.schemas, output)
+    output = copy_first_release(tmp_path / "out")
     fingerprint = fingerprint_of(project.sources, project.schemas, output)
-    assert fingerprint is not None
-    descriptor = result.path / "datapackage.json"
+    assert fingerprint is not None and unchanged_release(output, fingerprint) is not None
+    descriptor = output / fingerprint.version / "datapackage.json"
     descriptor.write_bytes(descriptor.read_bytes() + b" ")
     assert unchanged_release(output, fingerprint) is None
     remember(output, fingerprint)  # what a full compare that found it equal would record
@@ -71,9 +69,8 @@ def test_a_release_whose_descriptor_changed_is_not_taken_as_unchanged(
 def test_rebuild_compares_every_byte_even_when_the_fingerprint_matches(
     project: Project, tmp_path: Path
 ) -> None:
-    output = tmp_path / "out"
-    result = publish_release(project.sources, project.schemas, output)
-    readme = result.path / "README.md"
+    output = copy_first_release(tmp_path / "out")
+    readme = output / "1.0.0" / "README.md"
     readme.write_text(readme.read_text(encoding="utf-8") + "tampered\n", encoding="utf-8")
     args = ["--sources", str(project.sources), "--schemas", str(project.schemas)]
     fast = CliRunner().invoke(cli, ["publish", *args, "--output", str(output)])
@@ -84,8 +81,7 @@ def test_rebuild_compares_every_byte_even_when_the_fingerprint_matches(
 
 
 def test_an_unreadable_record_is_no_record(project: Project, tmp_path: Path) -> None:
-    output = tmp_path / "out"
-    publish_release(project.sources, project.schemas, output)
+    output = copy_first_release(tmp_path / "out")
     record = output / ".cache" / "fingerprints.json"
     record.write_text("{not json", encoding="utf-8")
     fingerprint = fingerprint_of(project.sources, project.schemas, output)
@@ -99,8 +95,7 @@ def test_a_release_published_without_a_record_takes_the_full_way(
 ) -> None:
     """A fresh clone holds the committed releases, not the cache: the no-op builds and compares,
     and leaves the output as it was."""
-    output = tmp_path / "out"
-    publish_release(project.sources, project.schemas, output)
+    output = copy_first_release(tmp_path / "out")
     (output / ".cache" / "fingerprints.json").unlink()
     (output / ".cache").rmdir()
     assert publish_release(project.sources, project.schemas, output).status == "unchanged"

@@ -14,17 +14,15 @@ from typing import Any
 
 import duckdb
 import pytest
-from conftest import SCHEMAS, first_release_sources
+from conftest import first_release_output
 
-from pipeline import stages
-from pipeline.check.validate import validate_project
+from pipeline.archive import find_releases
 
 
 @pytest.fixture(scope="module")
-def release(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    output = tmp_path_factory.mktemp("keys") / "output"
-    result = stages.publish_validated(validate_project(first_release_sources(), SCHEMAS), output)
-    return result.path
+def release() -> Path:
+    (folder,) = [r.path for r in find_releases(first_release_output())]
+    return folder
 
 
 def csv_resources(release: Path) -> list[dict[str, Any]]:

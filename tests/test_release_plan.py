@@ -4,19 +4,17 @@ skipped version) and refuses while anything awaits review (the review gate)."""
 from __future__ import annotations
 
 import re
-import shutil
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import SCHEMAS, Project, first_release_sources
+from conftest import Project, copy_first_release
 from hypothesis import given
 from hypothesis import strategies as st
 
 from pipeline import stages
-from pipeline.check.validate import validate_project
 from pipeline.cli import cli
 from pipeline.core.errors import ProjectError, ReleaseError
 from pipeline.sources.release_fields import set_release_fields
@@ -34,17 +32,10 @@ def invoke(*args: Any) -> Any:
     return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
 
 
-@pytest.fixture(scope="module")
-def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """OUTPUT holding one release of the shipped sources (1.0.0 of 2026-11-24). Read only."""
-    output = tmp_path_factory.mktemp("published") / "output"
-    stages.publish_validated(validate_project(first_release_sources(), SCHEMAS), output)
-    return output
-
-
 @pytest.fixture
-def output(tmp_path: Path, published: Path) -> Path:
-    return Path(shutil.copytree(published, tmp_path / "output"))
+def output(tmp_path: Path) -> Path:
+    """OUTPUT holding one release of the shipped sources (1.0.0 of 2026-11-24)."""
+    return copy_first_release(tmp_path / "output")
 
 
 def folders(project: Project, output: Path) -> list[Any]:
