@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import atexit
 import functools
+import gc
 import hashlib
 import os
 import shutil
@@ -51,6 +52,13 @@ def pytest_configure(config: pytest.Config) -> None:
         max_examples=examples(100),
     )
     settings.load_profile("ics-data")
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # The modules imported and the tests collected live as long as the session: moved out of
+    # the cycle collector's generations, its full collections do not walk them again and again.
+    gc.collect()
+    gc.freeze()
 
 
 QUICK = bool(os.environ.get("ICS_TEST_QUICK"))  # set by make test-fast
