@@ -4,10 +4,11 @@ declared in the package's registry of public sources."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from pipeline.core.issues import Issue, did_you_mean, quote
-from pipeline.core.model import Dataset, Metadata
+from pipeline.core.memo import LARGE, ByIdentity
+from pipeline.core.model import Dataset, Metadata, Table
 
 
 def check_foreign_keys(dataset: Dataset) -> Iterable[Issue]:
@@ -19,25 +20,43 @@ def check_foreign_keys(dataset: Dataset) -> Iterable[Issue]:
             ref_fields = [ref["fields"]] if isinstance(ref["fields"], str) else list(ref["fields"])
             if target not in dataset.tables:
                 continue  # the missing resource is reported where it is loaded
-            known = {tuple(row.values.get(f) for f in ref_fields) for row in dataset.rows(target)}
-            for row in table.rows:
-                key = tuple(row.values.get(f) for f in fields)
-                if all(v is None for v in key) or key in known:
-                    continue
-                if any(v is None for v in key):
-                    continue
-                shown = ", ".join(str(v) for v in key)
-                hint = did_you_mean(shown, suggestions(dataset, target, ref_fields, known))
-                yield Issue(
-                    table.source.file,
-                    row.record.line_of(fields[0]),
-                    "foreign-key",
-                    f"{quote(shown)} is not a {target}.{', '.join(ref_fields)}{hint}",
-                    table.resource,
-                    ", ".join(fields),
-                    shown,
-                    row.record.index,
-                )
+            rows = (table.rows, dataset.rows(target))
+            also = (tuple(fields), tuple(ref_fields))
+            if _KEYS_FOUND.get(rows, also):
+                continue
+            broken = list(_broken_keys(dataset, table, fields, target, ref_fields))
+            yield from broken
+            if not broken and max(map(len, rows)) <= LARGE:
+                _KEYS_FOUND.keep(rows, True, also)
+
+
+# The very rows whose keys were all found in the very rows they refer to (a process validating
+# a project again gets the same rows for each unchanged file: `Dataset.once`).
+_KEYS_FOUND: ByIdentity[bool] = ByIdentity()
+
+
+def _broken_keys(
+    dataset: Dataset, table: Table, fields: list[str], target: str, ref_fields: list[str]
+) -> Iterator[Issue]:
+    known = {tuple(row.values.get(f) for f in ref_fields) for row in dataset.rows(target)}
+    for row in table.rows:
+        key = tuple(row.values.get(f) for f in fields)
+        if all(v is None for v in key) or key in known:
+            continue
+        if any(v is None for v in key):
+            continue
+        shown = ", ".join(str(v) for v in key)
+        hint = did_you_mean(shown, suggestions(dataset, target, ref_fields, known))
+        yield Issue(
+            table.source.file,
+            row.record.line_of(fields[0]),
+            "foreign-key",
+            f"{quote(shown)} is not a {target}.{', '.join(ref_fields)}{hint}",
+            table.resource,
+            ", ".join(fields),
+            shown,
+            row.record.index,
+        )
 
 
 def suggestions(
@@ -63,23 +82,39 @@ def suggestions(
 def check_provenance(dataset: Dataset, metadata: Metadata) -> Iterable[Issue]:
     """Every record's `source` names entries declared in sources/package.yaml."""
     declared = metadata.source_ids
+    found: set[str] = set()  # the texts whose every id is declared: most rows repeat a few
     for table in dataset.tables.values():
         if "source" not in table.schema.field_names:
             continue
-        for row in table.rows:
-            text = row.values.get("source")
-            if not isinstance(text, str):
-                continue
-            for item in (part.strip() for part in text.split(";")):
-                if item not in declared:
-                    yield Issue(
-                        table.source.file,
-                        row.record.line_of("source"),
-                        "unknown-source",
-                        f"{quote(item)} is not a source id declared in package.yaml "
-                        f"({', '.join(sorted(declared))})",
-                        table.resource,
-                        "source",
-                        item,
-                        row.record.index,
-                    )
+        if _SOURCES_FOUND.get((table.rows,), (declared,)):
+            continue
+        unknown = list(_unknown_sources(table, declared, found))
+        yield from unknown
+        if not unknown and len(table.rows) <= LARGE:
+            _SOURCES_FOUND.keep((table.rows,), True, (declared,))
+
+
+# The very rows whose every source id was declared, by the ids declared (as `_KEYS_FOUND`).
+_SOURCES_FOUND: ByIdentity[bool] = ByIdentity()
+
+
+def _unknown_sources(table: Table, declared: frozenset[str], found: set[str]) -> Iterator[Issue]:
+    for row in table.rows:
+        text = row.values.get("source")
+        if not isinstance(text, str) or text in found:
+            continue
+        unknown = [i for i in (part.strip() for part in text.split(";")) if i not in declared]
+        if not unknown:
+            found.add(text)
+        for item in unknown:
+            yield Issue(
+                table.source.file,
+                row.record.line_of("source"),
+                "unknown-source",
+                f"{quote(item)} is not a source id declared in package.yaml "
+                f"({', '.join(sorted(declared))})",
+                table.resource,
+                "source",
+                item,
+                row.record.index,
+            )
