@@ -794,6 +794,25 @@ def test_a_value_worked_out_once_is_found_again_for_the_same_rows_of_another_cop
     assert len(made) == 2
 
 
+def test_a_key_or_source_broken_in_a_second_copy_is_found_though_the_first_was_clean(
+    tmp_path: Path,
+) -> None:
+    """The references found in a copy's rows are looked up again when either side's rows are
+    new: a PCN removed (its memberships unchanged), a source id no longer declared."""
+    first, second = copy_project(tmp_path / "a"), copy_project(tmp_path / "b")
+    assert first.flat() == [] and second.flat() == []
+    line = second.line_of("pcns.csv", "U04973,GARDEN")
+    text = second.read("pcns.csv").splitlines(keepends=True)
+    second.write("pcns.csv", "".join(text[: line - 1] + text[line:]))
+    assert ("pcn_memberships.csv", "pcn_code", "foreign-key") in {
+        (f, field, code) for f, _, field, code in second.flat()
+    }
+    third = copy_project(tmp_path / "c")
+    third.edit("package.yaml", "  - id: DERIVED\n", "  - id: DERIVED-X\n")
+    assert "unknown-source" in {code for *_, code in third.flat()}
+    assert first.flat() == []
+
+
 def test_the_identity_memo_finds_only_the_very_objects() -> None:
     memo: ByIdentity[str] = ByIdentity(limit=2)
     records, equal = (1, 2, 3), tuple([1, 2, 3])
