@@ -163,20 +163,26 @@ _FOUND_VALID: set[str] = set()
 
 
 def _check_file(target: Path, entry: dict[str, Any]) -> list[Issue]:
-    where = display_path(target)
     if target.is_symlink() or not target.is_file():
-        return [Issue(where, 0, "missing-file", "listed in datapackage.json but missing")]
+        return [
+            Issue(display_path(target), 0, "missing-file", "listed in datapackage.json but missing")
+        ]
     issues = []
     size = target.stat().st_size
     if size != entry["bytes"]:
         issues.append(
-            Issue(where, 0, "byte-count", f"{size} bytes, datapackage.json says {entry['bytes']}")
+            Issue(
+                display_path(target),
+                0,
+                "byte-count",
+                f"{size} bytes, datapackage.json says {entry['bytes']}",
+            )
         )
     digest = f"sha256:{file_sha256(target)}"
     if digest != entry["hash"]:
         issues.append(
             Issue(
-                where,
+                display_path(target),
                 0,
                 "hash-mismatch",
                 f"SHA-256 is {digest[7:19]}..., datapackage.json says "
