@@ -54,6 +54,7 @@ SOURCES = first_release_sources()  # the shipped sources, declaring the first re
 SCHEMAS = REPO / "schemas"
 VERSION = "1.0.0"
 GOLDEN_PROJECT = REPO / "tests" / "golden" / "project"  # a tiny project of every resource
+SMALL_SOURCES, SMALL_SCHEMAS = GOLDEN_PROJECT / "sources", GOLDEN_PROJECT / "schemas"
 NAME = "kent-medway-ics"
 ZIP = f"{NAME}-{VERSION}.zip"
 # a table per schema; a release may add generated tables (`structure`) beside them
@@ -202,9 +203,14 @@ def subprocess_env(hooks: Path, **extra: str) -> dict[str, str]:
 
 
 def start_publish(
-    hooks: Path, output: Path, cwd: Path, sources: Path = SOURCES, **env: str
+    hooks: Path,
+    output: Path,
+    cwd: Path,
+    sources: Path = SOURCES,
+    schemas: Path = SCHEMAS,
+    **env: str,
 ) -> subprocess.Popen[str]:
-    args = ["publish", "--sources", str(sources), "--schemas", str(SCHEMAS)]
+    args = ["publish", "--sources", str(sources), "--schemas", str(schemas)]
     return subprocess.Popen(
         [sys.executable, "-m", "pipeline", *args, "--output", str(output)],
         cwd=cwd,
@@ -299,15 +305,27 @@ def output(tmp_path: Path, reference: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def small_reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def small_validation() -> Validation:
+    result = validate_project(SMALL_SOURCES, SMALL_SCHEMAS)
+    assert result.report.ok, render_text(result.report.issues)
+    return result
+
+
+@pytest.fixture(scope="module")
+def small_reference(tmp_path_factory: pytest.TempPathFactory, small_validation: Validation) -> Path:
     """OUTPUT after one publish of the tiny golden project (tests/golden/project), the same
     package in the same layout with a few rows a table: for the checks that frictionless reads
-    whole, which the size of the data does not change. Read only."""
-    validation = validate_project(GOLDEN_PROJECT / "sources", GOLDEN_PROJECT / "schemas")
-    assert validation.report.ok, render_text(validation.report.issues)
+    whole, and for the publishes killed or run at once, which the size of the data does not
+    change. Read only."""
     output = tmp_path_factory.mktemp("small") / "output"
-    stages.publish_validated(validation, output)
+    result = stages.publish_validated(small_validation, output)
+    assert (result.version, result.status) == (VERSION, "published")
     return output
+
+
+@pytest.fixture(scope="module")
+def small_files(small_reference: Path) -> dict[str, bytes]:
+    return files_of(small_reference)
 
 
 @pytest.fixture
@@ -641,7 +659,9 @@ def test_sources_the_structure_table_cannot_be_built_from_are_invalid(
 # a page of the site, and just after the renames of the zip into OUTPUT and of the release folder
 # (the moment of publication). A publish killed after its rename has published; the next run
 # finds the same content and completes the catalog and the site. Each moment costs a whole
-# publish in a subprocess, so the moments are one per kind of state left behind.
+# publish in a subprocess, so the moments are one per kind of state left behind; the publishes
+# are of the tiny golden project, whose release has every one of these files (what a kill leaves
+# behind does not depend on how many rows the tables hold).
 KILL_POINTS = [
     ("partial write pcns.json", "published"),  # staging only
     ("after replace " + ZIP, "published"),  # the zip in place, its folder not yet
@@ -654,20 +674,19 @@ KILL_POINTS = [
 def test_a_killed_publish_leaves_no_release_or_a_complete_one(
     tmp_path: Path,
     hooks: Path,
-    validation: Validation,
-    reference: Path,
-    reference_files: dict[str, bytes],
-    monkeypatch: pytest.MonkeyPatch,
+    small_validation: Validation,
+    small_reference: Path,
+    small_files: dict[str, bytes],
 ) -> None:
     # The publishes after the kills build the same files (the build is a pure function of the
     # sources, see the reproducibility test): build them once, to keep this test fast.
     # Every output here is empty before its publish, so each builds a first release.
-    built = build_package(validation, tmp_path / "no-releases")
+    built = build_package(small_validation, tmp_path / "no-releases")
 
     points = [point for point, _ in KILL_POINTS]
     outputs = [tmp_path / f"out{n}" for n in range(len(points))]
     procs = [
-        start_publish(hooks, out, tmp_path, ICS_TEST_HANG=point)
+        start_publish(hooks, out, tmp_path, SMALL_SOURCES, SMALL_SCHEMAS, ICS_TEST_HANG=point)
         for out, point in zip(outputs, points, strict=True)
     ]
     try:
@@ -684,33 +703,35 @@ def test_a_killed_publish_leaves_no_release_or_a_complete_one(
         left = files_of(out)
         assert any(p.name.startswith(STAGING_PREFIX) for p in out.iterdir()), point
         if (out / VERSION).exists():
-            assert files_of(out / VERSION) == files_of(reference / VERSION), point
+            assert files_of(out / VERSION) == files_of(small_reference / VERSION), point
         if (out / ZIP).exists():  # renamed into place whole, or not at all
-            assert left[ZIP] == reference_files[ZIP], point
+            assert left[ZIP] == small_files[ZIP], point
 
         result = publish(built, out)
         assert result.status == status, point
-        assert files_of(out) == reference_files, f"after a publish killed at {point}"
+        assert files_of(out) == small_files, f"after a publish killed at {point}"
         assert not any(p.name.startswith(STAGING_PREFIX) for p in out.iterdir())
         # byte-identical to the reference release, which verifies (test_verify_passes_...)
 
 
 @pytest.mark.slow
 def test_two_publishes_at_once_both_end_well(
-    tmp_path: Path, hooks: Path, reference_files: dict[str, bytes]
+    tmp_path: Path, hooks: Path, small_files: dict[str, bytes]
 ) -> None:
     """The first publish stops inside its lock (zip in place, release folder not yet renamed);
     the second starts and reaches the lock; then the first goes on. With the lock the second
     waits and finds the release published; without it the second would publish in between and
-    the first would fail to rename its folder onto the second's."""
+    the first would fail to rename its folder onto the second's. Both publish the tiny golden
+    project: the lock does not depend on the size of the data."""
     output, resume = tmp_path / "out", tmp_path / "resume"
     point = "after replace " + ZIP
+    project = (SMALL_SOURCES, SMALL_SCHEMAS)
     first = start_publish(
-        hooks, output, tmp_path, ICS_TEST_PAUSE=point, ICS_TEST_RESUME=str(resume)
+        hooks, output, tmp_path, *project, ICS_TEST_PAUSE=point, ICS_TEST_RESUME=str(resume)
     )
     try:
         assert wait_for(first, "HANG ") == f"HANG {point}"
-        second = start_publish(hooks, output, tmp_path, ICS_TEST_ANNOUNCE_LOCK="1")
+        second = start_publish(hooks, output, tmp_path, *project, ICS_TEST_ANNOUNCE_LOCK="1")
         wait_for(second, "LOCKING")
         time.sleep(0.2)  # the second is now blocked in flock (or about to be)
         resume.touch()
@@ -727,7 +748,7 @@ def test_two_publishes_at_once_both_end_well(
                 proc.communicate()
     assert said[0].startswith(f"published {VERSION}")
     assert said[1].startswith(f"already published as {VERSION}")
-    assert files_of(output) == reference_files
+    assert files_of(output) == small_files
 
 
 # --- verify and releases ----------------------------------------------------------------------
