@@ -25,9 +25,10 @@ import sys
 import time
 import zipfile
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
@@ -68,6 +69,20 @@ if os.environ.get("ICS_TEST_SETLOCALE"):
     import locale
 
     locale.setlocale(locale.LC_ALL, "")
+
+if os.environ.get("ICS_TEST_SAY_ENV"):  # what the process runs under, for the test to compare
+    import json
+    import locale
+    import sys
+    import time
+
+    _said = {
+        "utc_offset": time.strftime("%z"),
+        "decimal_point": locale.localeconv()["decimal_point"],
+        "hash": hash("ics-data"),
+    }
+    sys.stderr.write(f"ENV {json.dumps(_said)}\\n")
+    sys.stderr.flush()
 
 # an event is "<before|partial|after> <write|replace> <file name>"
 _HANG = os.environ.get("ICS_TEST_HANG", "")  # stop there until killed
@@ -407,43 +422,46 @@ def test_cli_publish_writes_the_same_bytes_as_the_library(
 # --- reproducible -----------------------------------------------------------------------------
 
 
+def other_time_zone() -> str:
+    """A time zone whose offset from UTC now is not this process's."""
+    here = time.strftime("%z")
+    zones = ("Pacific/Auckland", "America/St_Johns")  # never at the same offset
+    return next(z for z in zones if datetime.now(ZoneInfo(z)).strftime("%z") != here)
+
+
 @pytest.mark.slow
 def test_release_is_byte_identical_under_other_tz_locale_hash_seed_and_folder(
     tmp_path: Path, hooks: Path, reference_files: dict[str, bytes], other_locale: dict[str, str]
 ) -> None:
-    first, second = tmp_path / "a", tmp_path / "b" / "deeper" / "folder"
-    first.mkdir()
-    second.mkdir(parents=True)
-    runs = [
-        # a relative --output, run from its own folder
-        start_publish(
-            hooks,
-            Path("out"),
-            first,
-            TZ="UTC",
-            LC_ALL="C.UTF-8",
-            LANG="C.UTF-8",
-            PYTHONHASHSEED="0",
-            ICS_TEST_SETLOCALE="1",
-        ),
-        start_publish(
-            hooks,
-            second / "out",
-            tmp_path,
-            TZ="Pacific/Auckland",
-            PYTHONHASHSEED="4242",
-            ICS_TEST_SETLOCALE="1",
-            **other_locale,
-        ),
-    ]
-    for proc in runs:
-        out, err = proc.communicate(timeout=120)
-        assert proc.returncode == 0, err
-        assert out.startswith(f"published {VERSION}")
-    one, two = files_of(first / "out"), files_of(second / "out")
-    assert sorted(one) == sorted(two) == sorted(reference_files)
+    """The reference was published in this process; one publish in another process differs
+    from it in everything at once: a relative --output two folders deep, run from its own
+    folder; another time zone, a locale set from the environment (unlike C), another hash seed.
+    The child says what it ran under, so each difference is checked to have held."""
+    cwd = tmp_path / "elsewhere"
+    cwd.mkdir()
+    seed = "4243" if os.environ.get("PYTHONHASHSEED") == "4242" else "4242"
+    proc = start_publish(
+        hooks,
+        Path("deeper") / "folder" / "out",
+        cwd,
+        TZ=other_time_zone(),
+        PYTHONHASHSEED=seed,
+        ICS_TEST_SETLOCALE="1",
+        ICS_TEST_SAY_ENV="1",
+        **other_locale,
+    )
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert out.startswith(f"published {VERSION}")
+    said = json.loads(next(x for x in err.splitlines() if x.startswith("ENV "))[4:])
+    assert said["utc_offset"] != time.strftime("%z")
+    assert said["hash"] != hash("ics-data")
+    if other_locale["LC_ALL"].startswith("tr_TR"):
+        assert said["decimal_point"] == ","  # the locale was set, and is not C's
+    files = files_of(cwd / "deeper" / "folder" / "out")  # the relative --output, from CWD
+    assert sorted(files) == sorted(reference_files)
     for path in reference_files:
-        assert one[path] == two[path] == reference_files[path], f"{path} differs"
+        assert files[path] == reference_files[path], f"{path} differs"
 
 
 # --- immutable --------------------------------------------------------------------------------
