@@ -2,11 +2,12 @@
 
 Every release is written under tmp_path. The shipped sources are validated once per module and
 published once into a reference folder; tests that need a release of their own copy it or publish
-again. Tests that must run in a fresh process (another time zone, locale or hash seed; a publish
-killed mid-write; two publishes at once) run `python -m pipeline` with a `sitecustomize` module
-put on PYTHONPATH, which can call setlocale, say when it takes the lock, and stop before, half-way
-through or after a given file is written or renamed: until killed (so the test can SIGKILL it at
-exactly that moment) or until the test lets it go on.
+again (the tiny golden project, tests/golden/project, where the size of the data does not matter).
+Tests that must run in a fresh process (another time zone, locale or hash seed; a publish killed
+mid-write; two publishes at once) run `python -m pipeline` with a `sitecustomize` module put on
+PYTHONPATH, which can call setlocale, say what the process runs under and when it takes the
+lock, and stop before, half-way through or after a given file is written or renamed: until killed
+(so the test can SIGKILL it at exactly that moment) or until the test lets it go on.
 """
 
 from __future__ import annotations
