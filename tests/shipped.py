@@ -6,7 +6,6 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-import pytest
 from conftest import first_release_output, first_release_sources
 
 from pipeline.archive import find_releases
@@ -24,9 +23,9 @@ def shipped_validation() -> Validation:
     return validation
 
 
-def shipped_output(factory: pytest.TempPathFactory) -> Path:
+def shipped_output() -> Path:
     """OUTPUT holding the shipped release, published once per session (`first_release_output`).
-    FACTORY is kept for the callers' sake: the folder is the session's."""
+    Read only: a test that changes it copies it first."""
     return first_release_output()
 
 

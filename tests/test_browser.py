@@ -22,8 +22,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def output(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return shipped_output(tmp_path_factory)
+def output() -> Path:
+    return shipped_output()
 
 
 def open_page(

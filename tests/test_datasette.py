@@ -23,10 +23,8 @@ DATASETTE = ROOT / ".venv-tools" / "bin" / "datasette"
 NAME = "kent-medway-ics"
 
 
-def test_the_metadata_names_labels_units_licence_and_source(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> None:
-    folder = release_folder(shipped_output(tmp_path_factory))
+def test_the_metadata_names_labels_units_licence_and_source() -> None:
+    folder = release_folder(shipped_output())
     metadata = json.loads((folder / "formats" / f"{NAME}.metadata.json").read_text())
     tables = metadata["databases"][NAME]["tables"]
     assert tables["pcns"]["label_column"] == "pcn_name"
@@ -48,10 +46,8 @@ def test_the_metadata_names_labels_units_licence_and_source(
             assert set(columns) == {f["name"] for f in resource["schema"]["fields"]}
 
 
-def test_the_metadata_is_listed_and_hashed_like_every_file(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> None:
-    folder = release_folder(shipped_output(tmp_path_factory))
+def test_the_metadata_is_listed_and_hashed_like_every_file() -> None:
+    folder = release_folder(shipped_output())
     descriptor = json.loads((folder / "datapackage.json").read_text())
     assert f"formats/{NAME}.metadata.json" in {f["path"] for f in descriptor["files"]}
 
@@ -67,7 +63,7 @@ def free_port() -> int:
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if not DATASETTE.exists():
         pytest.skip("no datasette in .venv-tools: make test (or make tools) installs it")
-    formats = release_folder(shipped_output(tmp_path_factory)) / "formats"
+    formats = release_folder(shipped_output()) / "formats"
     port = free_port()
     log = tmp_path_factory.mktemp("datasette") / "stderr.log"
     with log.open("wb") as stderr:

@@ -29,8 +29,8 @@ NAME = "kent-medway-ics"
 
 
 @pytest.fixture(scope="module")
-def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return release_folder(shipped_output(tmp_path_factory))
+def folder() -> Path:
+    return release_folder(shipped_output())
 
 
 @pytest.fixture(scope="module")

@@ -26,8 +26,8 @@ FENCE = re.compile(r"```(\w+)\n(# quick start: (\w+)\n.*?)```", re.S)
 
 
 @pytest.fixture(scope="module")
-def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return release_folder(shipped_output(tmp_path_factory))
+def folder() -> Path:
+    return release_folder(shipped_output())
 
 
 def snippets(folder: Path) -> dict[str, str]:

@@ -48,8 +48,8 @@ def page_links(html: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def output(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return shipped_output(tmp_path_factory)
+def output() -> Path:
+    return shipped_output()
 
 
 def pages(output: Path) -> list[Path]:

@@ -98,15 +98,15 @@ DATA_SCRIPTS = ("application/ld+json", "application/json")
 
 
 @pytest.fixture(scope="module")
-def clean(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def clean() -> Path:
     """The shipped site, to compare the hostile one with."""
-    return shipped_output(tmp_path_factory)
+    return shipped_output()
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     output = tmp_path_factory.mktemp("hostile") / "output"
-    shutil.copytree(shipped_output(tmp_path_factory), output)
+    shutil.copytree(shipped_output(), output)
     hostile_release(output)
     for path, content in render_site(output).items():
         (output / path).parent.mkdir(parents=True, exist_ok=True)

@@ -21,8 +21,8 @@ ARGS = ["--sources", str(ROOT / "sources"), "--schemas", str(ROOT / "schemas")]
 
 
 @pytest.fixture(scope="module")
-def output(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return shipped_output(tmp_path_factory)
+def output() -> Path:
+    return shipped_output()
 
 
 @pytest.mark.parametrize(("day", "pcns"), [("2022-07-01", 41), ("2026-08-01", 45)])

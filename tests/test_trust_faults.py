@@ -115,10 +115,10 @@ def test_the_next_publish_completes_the_catalogue(
 
 
 def test_a_full_disk_while_writing_a_page_leaves_no_temporary(
-    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     output = tmp_path / "output"
-    shutil.copytree(shipped_output(tmp_path_factory), output)
+    shutil.copytree(shipped_output(), output)
     (output / "index.html").unlink()
     (output / "releases" / f"{VERSION}.html").unlink()
 
@@ -256,12 +256,12 @@ def test_ctrl_c_while_the_libraries_load_exits_130(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("key", "value"), [("files", 5), ("resources", 5), ("sources", "x")])
 def test_a_damaged_release_is_named_not_a_traceback(
-    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, key: str, value: object
+    tmp_path: Path, key: str, value: object
 ) -> None:
     import json
 
     output = tmp_path / "output"
-    shutil.copytree(shipped_output(tmp_path_factory), output)
+    shutil.copytree(shipped_output(), output)
     path = output / VERSION / "datapackage.json"
     descriptor = json.loads(path.read_text("utf-8"))
     descriptor[key] = value

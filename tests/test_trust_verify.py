@@ -29,9 +29,11 @@ def run(*args: str | Path) -> tuple[int, str]:
 
 
 @pytest.fixture
-def output(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def output(
+    tmp_path: Path,
+) -> Path:
     target = tmp_path / "output"
-    shutil.copytree(shipped_output(tmp_path_factory), target)
+    shutil.copytree(shipped_output(), target)
     return target
 
 
