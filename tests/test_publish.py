@@ -193,9 +193,10 @@ def rename_garden_city(sources: Path) -> None:
         edit(sources / name, "GARDEN CITY PCN", "GARDEN CITY PRIMARY CARE NETWORK")
 
 
-def copy_project(root: Path) -> tuple[Path, Path]:
-    shutil.copytree(SOURCES, root / "sources")
-    shutil.copytree(SCHEMAS, root / "schemas")
+def copy_project(root: Path, project: Path | None = None) -> tuple[Path, Path]:
+    """A copy of the shipped project (or of PROJECT's sources and schemas) under ROOT."""
+    shutil.copytree(SOURCES if project is None else project / "sources", root / "sources")
+    shutil.copytree(SCHEMAS if project is None else project / "schemas", root / "schemas")
     return root / "sources", root / "schemas"
 
 
@@ -867,9 +868,10 @@ def test_verify_names_a_damaged_file(output: Path, damage: Any, code: str) -> No
 
 
 def test_verify_reports_every_release_when_one_has_lost_its_descriptor(
-    tmp_path: Path, output: Path
+    tmp_path: Path, small_output: Path
 ) -> None:
-    sources, schemas = copy_project(tmp_path / "project")
+    output = small_output
+    sources, schemas = copy_project(tmp_path / "project", GOLDEN_PROJECT)
     set_version(sources, "1.1.0")
     assert invoke(*publish_args(output, sources, schemas)).exit_code == 0
     (output / VERSION / "datapackage.json").unlink()
@@ -911,26 +913,26 @@ def rehash(folder: Path, name: str) -> None:
     (folder / "datapackage.json").write_text(json.dumps(descriptor, indent=2), encoding="utf-8")
 
 
-def test_a_json_table_changed_with_its_hash_is_told_from_its_csv_twin(output: Path) -> None:
+def test_a_json_table_changed_with_its_hash_is_told_from_its_csv_twin(small_output: Path) -> None:
     """A JSON table is checked as equal to its CSV twin, cell by cell as frictionless types
     both: a value changed in the JSON alone (its hash updated) is named with the row and the
     field, even when it is a valid value; a value frictionless cannot type is caught the same
-    way (a number written as the text "41" is the same number to frictionless, and passes)."""
-    folder = output / VERSION
+    way (a number written as the text "4" is the same number to frictionless, and passes)."""
+    folder = small_output / VERSION
     path = folder / "data/pcns.json"
-    flip_byte(path, b'"GARDEN CITY PCN"', b'"GARDEN TOWN PCN"')
+    flip_byte(path, b'"FAVERSHAM PCN"', b'"FEVERSHAM PCN"')
     rehash(folder, "data/pcns.json")
     problems = verify_release(folder)
     assert [(p.code, p.resource, p.field) for p in problems] == [
         ("json-differs", "pcns-json", "pcn_name")
     ]
-    assert "'GARDEN TOWN PCN' where its CSV twin data/pcns.csv has 'GARDEN CITY PCN'" in (
+    assert "'FEVERSHAM PCN' where its CSV twin data/pcns.csv has 'FAVERSHAM PCN'" in (
         problems[0].message
     )
     claims = folder / "data/claims.json"
     text = claims.read_text("utf-8")
-    assert '"figure": 41,' in text
-    claims.write_text(text.replace('"figure": 41,', '"figure": "forty-one",', 1), "utf-8")
+    assert '"figure": 4,' in text
+    claims.write_text(text.replace('"figure": 4,', '"figure": "four",', 1), "utf-8")
     rehash(folder, "data/claims.json")
     assert ("json-differs", "claims-json", "figure") in [
         (p.code, p.resource, p.field) for p in verify_release(folder)
