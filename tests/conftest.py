@@ -31,6 +31,7 @@ from pipeline.stages import publish_release
 REPO = Path(__file__).resolve().parent.parent
 SOURCES = REPO / "sources"
 SCHEMAS = REPO / "schemas"
+GOLDEN_PROJECT = REPO / "tests" / "golden" / "project"  # a tiny project of every resource
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -166,6 +167,32 @@ def copy_first_release(target: Path) -> Path:
     """TARGET, a new OUTPUT holding a copy of `first_release_output` (the bytes), for one test
     to publish into or to break."""
     shutil.copytree(first_release_output(), target, copy_function=shutil.copyfile)
+    return target
+
+
+def copy_small_project(root: Path) -> Project:
+    """The tiny golden project (tests/golden/project: the shipped package, a few rows a table)
+    copied under ROOT, for a test whose subject does not depend on the size of the data."""
+    root.mkdir(parents=True, exist_ok=True)
+    for part in ("sources", "schemas"):
+        shutil.copytree(GOLDEN_PROJECT / part, root / part, copy_function=shutil.copyfile)
+    return Project(root)
+
+
+@functools.cache
+def small_first_release_output() -> Path:
+    """OUTPUT after one `publish_release` of the golden project (its release 1.0.0), made once
+    for the session, as `first_release_output`. Read only."""
+    root = Path(tempfile.mkdtemp(prefix="ics-data-small-output-"))
+    atexit.register(shutil.rmtree, root, True)
+    result = publish_release(GOLDEN_PROJECT / "sources", GOLDEN_PROJECT / "schemas", root / "out")
+    assert (result.version, result.status) == (FIRST_VERSION, "published")
+    return root / "out"
+
+
+def copy_small_first_release(target: Path) -> Path:
+    """TARGET, a new OUTPUT holding a copy of `small_first_release_output`."""
+    shutil.copytree(small_first_release_output(), target, copy_function=shutil.copyfile)
     return target
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import Project, copy_first_release
+from conftest import Project, copy_first_release, copy_small_first_release, copy_small_project
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -20,6 +20,22 @@ from pipeline.core.errors import ProjectError, ReleaseError
 from pipeline.sources.release_fields import set_release_fields
 
 RENAME = ("GARDEN CITY PCN", "GARDEN CITY PRIMARY CARE NETWORK")  # a patch change
+SMALL_RENAME = ("FAVERSHAM PCN", "FAVERSHAM PRIMARY CARE NETWORK")  # the golden project's
+
+
+@pytest.fixture
+def small(tmp_path: Path) -> Project:
+    """A copy of the golden project, with a patch change (a PCN's name corrected): for the
+    tests of the version policy, which the size of the data does not change."""
+    project = copy_small_project(tmp_path / "small")
+    project.edit("pcns.csv", *SMALL_RENAME)
+    return project
+
+
+@pytest.fixture
+def small_output(tmp_path: Path) -> Path:
+    """OUTPUT holding the golden project's first release (1.0.0 of 2026-11-24)."""
+    return copy_small_first_release(tmp_path / "small-output")
 
 
 def rename(project: Project) -> None:
@@ -195,15 +211,15 @@ def test_release_fields_change_those_two_lines_only(
     ],
 )
 def test_publish_check_keeps_releases_in_order(
-    project: Project,
-    output: Path,
+    small: Project,
+    small_output: Path,
     version: str,
     day: str,
     extra: list[str],
     exit_code: int,
     said: str,
 ) -> None:
-    rename(project)
+    project, output = small, small_output
     declare(project, version, day)
     for command in (["publish", "--check"], ["publish"]):
         result = invoke(*command, *extra, *folders(project, output))
@@ -317,11 +333,11 @@ class Steps:
     ],
 )
 def test_a_new_version_publish_refuses_is_refused_before_a_file_is_built(
-    project: Project, output: Path, version: str, day: str, said: str | None
+    small: Project, small_output: Path, version: str, day: str, said: str | None
 ) -> None:
     """At national or 1000x size the files take minutes: a version in the wrong place is said
     before they are built (the same refusal publish makes under its lock, checked again there)."""
-    rename(project)
+    project, output = small, small_output
     declare(project, version, day)
     steps = Steps()
     if said is None:
@@ -346,13 +362,13 @@ def test_too_small_a_bump_is_refused_before_a_file_is_built(project: Project, ou
 
 @pytest.mark.parametrize("kind", ["loop", "link", "file", "empty"])
 def test_a_link_or_file_where_the_release_goes_is_refused_before_anything_is_written(
-    project: Project, output: Path, tmp_path: Path, kind: str
+    small: Project, small_output: Path, tmp_path: Path, kind: str
 ) -> None:
     """OUTPUT/1.0.1 that is a link (looping, or to a folder elsewhere), a file or a folder with
     no datapackage.json is no release and no free place for one: `--check` and `publish` both
     refuse it, and nothing is written (a looping link once passed the check, and publish left
     its zip behind)."""
-    rename(project)
+    project, output = small, small_output
     declare(project, "1.0.1", "2026-12-04")
     place = output / "1.0.1"
     if kind == "loop":
