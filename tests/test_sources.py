@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import re
+import string
 import tempfile
 from pathlib import Path
 
@@ -68,7 +69,12 @@ VALUE = st.one_of(
     st.sampled_from(TRICKY + NULL_WORDS + ["", " ", "a: b", "# x", "- x", "'", '"', "x #y"]),
     TEXT,
 )
-NAME = st.from_regex(r"[a-z][a-z0-9_]{0,11}", fullmatch=True)
+# [a-z][a-z0-9_]{0,11}, built from its two parts: st.from_regex draws it fifteen times slower
+NAME = st.builds(
+    str.__add__,
+    st.sampled_from(string.ascii_lowercase),
+    st.text(alphabet=string.ascii_lowercase + string.digits + "_", max_size=11),
+)
 PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._/()+-]*")
 
 
