@@ -5,13 +5,9 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import hashlib
 import json
-import os
 import sqlite3
 import string
-import subprocess
-import sys
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -20,11 +16,11 @@ from typing import Any
 import openpyxl
 import pyarrow.parquet as pq
 import pytest
-from conftest import examples, first_release_sources
+from conftest import examples
 from frictionless import Field
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from shipped import ROOT, release_folder, shipped_output, shipped_validation
+from shipped import release_folder, shipped_output, shipped_validation
 
 NAME = "kent-medway-ics"
 
@@ -225,52 +221,6 @@ def test_parquet_columns_carry_their_descriptions(descriptor: dict[str, Any], fo
     field = schema.field("pcn_code")
     assert field.metadata[b"title"] == b"PCN code"
     assert not field.nullable
-
-
-@pytest.mark.slow
-def test_formats_are_byte_reproducible(folder: Path, tmp_path: Path) -> None:
-    """Built again in another process, time zone, locale and hash seed: the same bytes."""
-    none = tmp_path / "no-releases"  # so the change list is a first release's, as in `folder`
-    script = (
-        "import sys, hashlib, json\n"
-        "from pathlib import Path\n"
-        "from pipeline.check.validate import validate_project\n"
-        "from pipeline.release.plan import build_package\n"
-        "v = validate_project(Path(sys.argv[1]), Path(sys.argv[2]))\n"
-        "files = build_package(v, Path(sys.argv[3])).files\n"
-        "print(json.dumps({p: hashlib.sha256(b).hexdigest() for p, b in files.items()}))\n"
-    )
-    env = {
-        **os.environ,
-        "TZ": "Pacific/Chatham",
-        "LC_ALL": "C.UTF-8",
-        "LANG": "C.UTF-8",
-        "PYTHONHASHSEED": "12345",
-    }
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            script,
-            str(first_release_sources()),
-            str(ROOT / "schemas"),
-            str(none),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    other = json.loads(result.stdout)
-    # `folder` was published in this process (shipped_output), a first release too
-    published = sorted(
-        p.relative_to(folder).as_posix()
-        for p in [*(folder / "formats").rglob("*"), folder / "CITATION.cff"]
-        if p.is_file()
-    )
-    assert published == sorted(p for p in other if p.startswith("formats/") or p == "CITATION.cff")
-    for path in published:
-        assert hashlib.sha256((folder / path).read_bytes()).hexdigest() == other[path], path
 
 
 def test_an_empty_table_is_written_in_every_format(tmp_path: Path) -> None:
