@@ -21,6 +21,7 @@ files and the one-ICS subsets.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import re
 import warnings
@@ -402,15 +403,21 @@ class _Table:
         )
 
     def check_unheaded(self, values: Sequence[object], row: int) -> None:
-        """Refuse a value in a column without a header (allowing empty extra columns)."""
-        for index, value in enumerate(values):
-            if not _is_blank(value) and (index >= len(self.headers) or not self.headers[index]):
+        """Refuse a value in a column without a header (allowing empty extra columns): the
+        first such value, left to right. Only the columns without a header are looked at."""
+        for index in (*self._unheaded, *range(len(self.headers), len(values))):
+            if index < len(values) and not _is_blank(values[index]):
                 raise self.error(
-                    f"{_show(value)} is in a column with no header",
+                    f"{_show(values[index])} is in a column with no header",
                     row,
                     index,
                     "The columns seem shifted; take the file as published.",
                 )
+
+    @functools.cached_property
+    def _unheaded(self) -> tuple[int, ...]:
+        """The columns among the header's whose header cell is empty."""
+        return tuple(index for index, text in enumerate(self.headers) if not text)
 
     def cell(
         self,
