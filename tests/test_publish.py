@@ -187,6 +187,11 @@ def edit(path: Path, old: str, new: str) -> None:
     path.write_bytes(text.replace(old, new, 1).encode("utf-8"))
 
 
+def rename_faversham(sources: Path) -> None:
+    """A correction of a PCN's name (a patch) in the golden project."""
+    edit(sources / "pcns.csv", "FAVERSHAM PCN", "FAVERSHAM PRIMARY CARE NETWORK")
+
+
 def rename_garden_city(sources: Path) -> None:
     """A correction of a PCN's name (a patch): in pcns and in its row of pcn_names."""
     for name in ("pcns.csv", "pcn_names.csv"):
@@ -508,9 +513,12 @@ def test_library_republish_reports_unchanged(validation: Validation, output: Pat
     assert (result.version, result.status) == (VERSION, "unchanged")
 
 
-def test_changed_content_under_the_same_version_is_refused(tmp_path: Path, output: Path) -> None:
-    sources, schemas = copy_project(tmp_path / "project")
-    rename_garden_city(sources)
+def test_changed_content_under_the_same_version_is_refused(
+    tmp_path: Path, small_output: Path
+) -> None:
+    output = small_output
+    sources, schemas = copy_project(tmp_path / "project", GOLDEN_PROJECT)
+    rename_faversham(sources)
     stamps = stamps_of(output)
     result = invoke(*publish_args(output, sources, schemas))
     assert result.exit_code == 1
@@ -590,12 +598,15 @@ def test_check_into_a_missing_output_creates_nothing(tmp_path: Path) -> None:
     ],
 )
 def test_check_decides_like_publish_and_touches_nothing(
-    tmp_path: Path, output: Path, version: str, change: bool, exit_code: int, said: str
+    tmp_path: Path, small_output: Path, version: str, change: bool, exit_code: int, said: str
 ) -> None:
-    sources, schemas = copy_project(tmp_path / "project")
+    """The decisions of the version policy, on the golden project (they do not depend on the
+    size of the data)."""
+    output = small_output
+    sources, schemas = copy_project(tmp_path / "project", GOLDEN_PROJECT)
     set_version(sources, version)
     if change:
-        rename_garden_city(sources)
+        rename_faversham(sources)
     stamps = stamps_of(output)
     result = invoke(*publish_args(output, sources, schemas), "--check")
     assert result.exit_code == exit_code, result.output
