@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from functools import partial
 
 from pipeline.core.issues import Issue, did_you_mean, quote
-from pipeline.core.memo import LARGE, ByIdentity
+from pipeline.core.memo import ByIdentity, checked_once
 from pipeline.core.model import Dataset, Metadata, Table
 
 
@@ -21,13 +22,13 @@ def check_foreign_keys(dataset: Dataset) -> Iterable[Issue]:
             if target not in dataset.tables:
                 continue  # the missing resource is reported where it is loaded
             rows = (table.rows, dataset.rows(target))
-            also = (tuple(fields), tuple(ref_fields))
-            if _KEYS_FOUND.get(rows, also):
-                continue
-            broken = list(_broken_keys(dataset, table, fields, target, ref_fields))
-            yield from broken
-            if not broken and max(map(len, rows)) <= LARGE:
-                _KEYS_FOUND.keep(rows, True, also)
+            yield from checked_once(
+                _KEYS_FOUND,
+                rows,
+                partial(_broken_keys, dataset, table, fields, target, ref_fields),
+                size=max(map(len, rows)),
+                also=(tuple(fields), tuple(ref_fields)),
+            )
 
 
 # The very rows whose keys were all found in the very rows they refer to (a process validating
@@ -86,12 +87,13 @@ def check_provenance(dataset: Dataset, metadata: Metadata) -> Iterable[Issue]:
     for table in dataset.tables.values():
         if "source" not in table.schema.field_names:
             continue
-        if _SOURCES_FOUND.get((table.rows,), (declared,)):
-            continue
-        unknown = list(_unknown_sources(table, declared, found))
-        yield from unknown
-        if not unknown and len(table.rows) <= LARGE:
-            _SOURCES_FOUND.keep((table.rows,), True, (declared,))
+        yield from checked_once(
+            _SOURCES_FOUND,
+            (table.rows,),
+            partial(_unknown_sources, table, declared, found),
+            size=len(table.rows),
+            also=(declared,),
+        )
 
 
 # The very rows whose every source id was declared, by the ids declared (as `_KEYS_FOUND`).

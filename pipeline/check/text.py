@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 
 from pipeline.core.issues import Issue
-from pipeline.core.memo import LARGE, ByIdentity
+from pipeline.core.memo import ByIdentity, checked_once
 from pipeline.core.model import ResourceSchema, SourceTable
 from pipeline.core.text import (
     FORMULA_START,
@@ -22,44 +23,51 @@ def check_text(
     """A value with a character the policy refuses, in any field; a formula-like value in a
     text field (other types are checked by their schema: `-5` is a number there)."""
     issues: list[Issue] = []
-    suspect = SUSPECT_OR_LF.search
     for resource, source in tables.items():
         schema = schemas.get(resource)
-        objects = (source.records, schema.descriptor if schema else None)
-        if _CLEAN.get(objects):
-            continue  # the very records the loader remembered, found clean under this schema
-        before = len(issues)
-        kinds = (
-            {f["name"]: f.get("type", "string") for f in schema.descriptor["fields"]}
-            if (schema)
-            else {}
+        # the very records the loader remembered, found clean under this schema, are not
+        # looked at again
+        issues.extend(
+            checked_once(
+                _CLEAN,
+                (source.records, schema.descriptor if schema else None),
+                partial(_text_issues, resource, source, schema),
+                size=len(source.records),
+            )
         )
-        for record in source.records:
-            for name, value in record.values.items():
-                if value is None:
-                    continue
-                if suspect(value) is None and not value.startswith(FORMULA_START):
-                    continue  # most values: nothing to word (the same test as below, inlined)
-                found = text_problem(value)
-                if found is None and kinds.get(name, "string") == "string":
-                    message = formula_problem(value)
-                    found = ("formula", message) if message else None
-                if found is not None:
-                    code, message = found
-                    issues.append(
-                        Issue(
-                            source.file,
-                            record.line_of(name),
-                            code,
-                            message,
-                            resource,
-                            name,
-                            value,
-                            record.index,
-                        )
+    return issues
+
+
+def _text_issues(resource: str, source: SourceTable, schema: ResourceSchema | None) -> list[Issue]:
+    issues: list[Issue] = []
+    suspect = SUSPECT_OR_LF.search
+    kinds = (
+        {f["name"]: f.get("type", "string") for f in schema.descriptor["fields"]} if schema else {}
+    )
+    for record in source.records:
+        for name, value in record.values.items():
+            if value is None:
+                continue
+            if suspect(value) is None and not value.startswith(FORMULA_START):
+                continue  # most values: nothing to word (the same test as below, inlined)
+            found = text_problem(value)
+            if found is None and kinds.get(name, "string") == "string":
+                message = formula_problem(value)
+                found = ("formula", message) if message else None
+            if found is not None:
+                code, message = found
+                issues.append(
+                    Issue(
+                        source.file,
+                        record.line_of(name),
+                        code,
+                        message,
+                        resource,
+                        name,
+                        value,
+                        record.index,
                     )
-        if len(issues) == before and len(source.records) <= LARGE:
-            _CLEAN.keep(objects, True)
+                )
     return issues
 
 

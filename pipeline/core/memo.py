@@ -5,7 +5,7 @@ descriptor, which is faithful for what YAML and JSON give (a date stays a date);
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
@@ -94,3 +94,22 @@ class ByIdentity(Generic[T]):
         if len(self._found) >= self._limit:
             self._found.clear()
         self._found[(*map(id, objects), *also)] = (objects, value)
+
+
+def checked_once(
+    clean: ByIdentity[bool],
+    objects: tuple[object, ...],
+    check: Callable[[], Iterable[T]],
+    *,
+    size: int,
+    also: tuple[Any, ...] = (),
+) -> list[T]:
+    """CHECK()'s findings; none, without running it, when it found none before for the very
+    same OBJECTS (and ALSO), as CLEAN remembers. A check of more than LARGE rows (SIZE) is not
+    remembered: its objects need not outlive it."""
+    if clean.get(objects, also):
+        return []
+    found = list(check())
+    if not found and size <= LARGE:
+        clean.keep(objects, True, also)
+    return found
