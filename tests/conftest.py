@@ -151,23 +151,41 @@ def first_release_sources() -> Path:
 
 
 @functools.cache
-def first_release_output() -> Path:
-    """OUTPUT after one `publish_release` of the first-release sources (release 1.0.0, its
-    catalogue and site, and the fingerprint recorded beside them), made once for the session:
-    the tests that start from a published first release copy it. Read only; removed when the
-    session ends."""
+def published_once(sources: Path, schemas: Path) -> Path:
+    """OUTPUT after one `publish_release` of SOURCES and SCHEMAS (release 1.0.0, its catalogue
+    and site, and the fingerprint recorded beside them), made once for the session: the tests
+    that start from a published first release copy it. Read only; removed when the session
+    ends."""
     root = Path(tempfile.mkdtemp(prefix="ics-data-first-output-"))
     atexit.register(shutil.rmtree, root, True)
-    result = publish_release(first_release_sources(), SCHEMAS, root / "output")
+    result = publish_release(sources, schemas, root / "output")
     assert (result.version, result.status) == (FIRST_VERSION, "published")
     return root / "output"
 
 
-def copy_first_release(target: Path) -> Path:
-    """TARGET, a new OUTPUT holding a copy of `first_release_output` (the bytes), for one test
-    to publish into or to break."""
-    shutil.copytree(first_release_output(), target, copy_function=shutil.copyfile)
+def first_release_output() -> Path:
+    """The shipped sources' first release, published once for the session (`published_once`)."""
+    return published_once(first_release_sources(), SCHEMAS)
+
+
+def small_first_release_output() -> Path:
+    """The golden project's first release, published once for the session (`published_once`)."""
+    return published_once(GOLDEN_PROJECT / "sources", GOLDEN_PROJECT / "schemas")
+
+
+def copy_output(output: Path, target: Path) -> Path:
+    """TARGET, a new OUTPUT holding a copy of OUTPUT (the bytes), for one test to publish into
+    or to break."""
+    shutil.copytree(output, target, copy_function=shutil.copyfile)
     return target
+
+
+def copy_first_release(target: Path) -> Path:
+    return copy_output(first_release_output(), target)
+
+
+def copy_small_first_release(target: Path) -> Path:
+    return copy_output(small_first_release_output(), target)
 
 
 def copy_small_project(root: Path) -> Project:
@@ -177,23 +195,6 @@ def copy_small_project(root: Path) -> Project:
     for part in ("sources", "schemas"):
         shutil.copytree(GOLDEN_PROJECT / part, root / part, copy_function=shutil.copyfile)
     return Project(root)
-
-
-@functools.cache
-def small_first_release_output() -> Path:
-    """OUTPUT after one `publish_release` of the golden project (its release 1.0.0), made once
-    for the session, as `first_release_output`. Read only."""
-    root = Path(tempfile.mkdtemp(prefix="ics-data-small-output-"))
-    atexit.register(shutil.rmtree, root, True)
-    result = publish_release(GOLDEN_PROJECT / "sources", GOLDEN_PROJECT / "schemas", root / "out")
-    assert (result.version, result.status) == (FIRST_VERSION, "published")
-    return root / "out"
-
-
-def copy_small_first_release(target: Path) -> Path:
-    """TARGET, a new OUTPUT holding a copy of `small_first_release_output`."""
-    shutil.copytree(small_first_release_output(), target, copy_function=shutil.copyfile)
-    return target
 
 
 @pytest.fixture

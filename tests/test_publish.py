@@ -36,6 +36,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import (
     GOLDEN_PROJECT,
+    copy_output,
     first_release_output,
     first_release_sources,
     small_first_release_output,
@@ -207,11 +208,6 @@ def copy_project(root: Path, project: Path | None = None) -> tuple[Path, Path]:
     shutil.copytree(SOURCES if project is None else project / "sources", root / "sources")
     shutil.copytree(SCHEMAS if project is None else project / "schemas", root / "schemas")
     return root / "sources", root / "schemas"
-
-
-def copy_output(reference: Path, target: Path) -> Path:
-    shutil.copytree(reference, target)
-    return target
 
 
 def invoke(*args: str | Path) -> Any:
