@@ -588,9 +588,8 @@ def refresh(
 @click.option(
     "--schemas",
     type=click.Path(path_type=Path, file_okay=False),
-    default=Path("schemas"),
-    show_default=True,
-    help="The generic Table Schemas to copy into FOLDER/schemas.",
+    default=None,
+    help="The Table Schemas to copy into FOLDER/schemas [default: the tool's generic ones].",
 )
 @format_option("text", "json")
 def init(
@@ -602,7 +601,7 @@ def init(
     eccg: Path | None,
     icb_names: Path | None,
     partnership_rule: str,
-    schemas: Path,
+    schemas: Path | None,
     fmt: str,
 ) -> None:
     """Write FOLDER/sources and FOLDER/schemas for any ICB in England from the national files.
@@ -620,7 +619,10 @@ def init(
 
     with terminal_progress(fmt) as progress:
         inputs = read_init_inputs(gp_maps, epcns, epcmem, eccg, icb_names, progress)
-    result = init_project(folder, icb, inputs, schemas, rule=partnership_rule)
+    from pipeline.sources.schemas import generic_schemas
+
+    chosen = schemas if schemas is not None else generic_schemas()
+    result = init_project(folder, icb, inputs, chosen, rule=partnership_rule)
     click.echo(render_init(result, fmt))
 
 

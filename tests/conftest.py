@@ -25,13 +25,19 @@ from pipeline.check.validate import validate_project
 from pipeline.core.gcpolicy import for_bulk_data
 from pipeline.core.issues import Issue
 from pipeline.core.model import Validation
-from pipeline.sources.release_fields import set_release_fields
+from pipeline.sources.schemas import generic_schemas
 from pipeline.stages import publish_release
 
 REPO = Path(__file__).resolve().parent.parent
-SOURCES = REPO / "sources"
-SCHEMAS = REPO / "schemas"
-GOLDEN_PROJECT = REPO / "tests" / "golden" / "project"  # a tiny project of every resource
+# The tool's tests run on fixture projects of their own, never on the repository's sources/,
+# schemas/ or output/ (the data, which changes every month; the data checks guard it):
+# KENT is a frozen Kent and Medway project declaring its first release (tests/fixtures/kent),
+# SCHEMAS the generic Table Schemas the tool ships, GOLDEN_PROJECT a tiny project of every
+# resource.
+KENT = REPO / "tests" / "fixtures" / "kent"
+SOURCES = KENT / "sources"
+SCHEMAS = generic_schemas()
+GOLDEN_PROJECT = REPO / "tests" / "golden" / "project"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -80,7 +86,7 @@ def flatten(issues: tuple[Issue, ...] | list[Issue]) -> list[Flat]:
 
 @dataclass(frozen=True)
 class Project:
-    """A copy of the shipped sources and schemas, with helpers to break them."""
+    """A copy of a fixture project's sources and schemas, with helpers to break them."""
 
     root: Path
 
@@ -125,29 +131,24 @@ class Project:
         return flatten(self.validate().report.issues)
 
 
-# The release the tests' copies of the shipped sources declare, whatever the repository's sources
-# declare now: tests of publishing start from a known first release of a fresh archive.
+# The release the Kent fixture declares: tests of publishing start from a known first release of
+# a fresh archive.
 FIRST_VERSION, FIRST_DATE = "1.0.0", date(2026, 11, 24)
 
 
 def copy_project(root: Path) -> Project:
-    """The shipped sources and schemas copied under ROOT, declaring the first release (copied
-    from the session's one copy that declares it: the bytes, not the file times)."""
+    """The Kent fixture's sources and the generic schemas copied under ROOT, declaring the first
+    release (the bytes, not the file times)."""
     root.mkdir(parents=True, exist_ok=True)
     shutil.copytree(first_release_sources(), root / "sources", copy_function=shutil.copyfile)
     shutil.copytree(SCHEMAS, root / "schemas", copy_function=shutil.copyfile)
     return Project(root)
 
 
-@functools.cache
 def first_release_sources() -> Path:
-    """One copy of the shipped sources declaring the first release, for the whole session (the
-    tests that publish them never change them); removed when the session ends."""
-    root = Path(tempfile.mkdtemp(prefix="ics-data-first-release-"))
-    atexit.register(shutil.rmtree, root, True)
-    shutil.copytree(SOURCES, root / "sources")
-    set_release_fields(root / "sources" / "package.yaml", FIRST_VERSION, FIRST_DATE)
-    return root / "sources"
+    """The Kent fixture's sources, declaring the first release (read only: a test that edits
+    them copies them first, with `copy_project`)."""
+    return SOURCES
 
 
 @functools.cache
@@ -164,7 +165,7 @@ def published_once(sources: Path, schemas: Path) -> Path:
 
 
 def first_release_output() -> Path:
-    """The shipped sources' first release, published once for the session (`published_once`)."""
+    """The Kent fixture's first release, published once for the session (`published_once`)."""
     return published_once(first_release_sources(), SCHEMAS)
 
 
@@ -199,7 +200,7 @@ def copy_small_project(root: Path) -> Project:
 
 @pytest.fixture
 def project(tmp_path: Path) -> Iterator[Project]:
-    """A fresh copy of the real sources and schemas, for one test to break."""
+    """A fresh copy of the Kent fixture project, for one test to break."""
     yield copy_project(tmp_path / "project")
 
 
@@ -215,9 +216,10 @@ def tree_digest(*folders: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="session", autouse=True)
 def repository_untouched() -> Iterator[None]:
-    """Tests work on copies: the sources, schemas and published releases of the repository are
-    byte for byte the same after the session as before it (checked at the session's end)."""
-    folders = (SOURCES, SCHEMAS, REPO / "output")
+    """Tests work on copies: the repository's data, the fixture projects and the generic schemas
+    are byte for byte the same after the session as before it (checked at the session's end)."""
+    data = (REPO / "sources", REPO / "schemas", REPO / "output")
+    folders = (*data, REPO / "tests" / "fixtures", REPO / "tests" / "golden", SCHEMAS)
     before = tree_digest(*folders)
     yield
     after = tree_digest(*folders)

@@ -6,14 +6,11 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from conftest import first_release_output, first_release_sources
+from conftest import SCHEMAS, first_release_output, first_release_sources
 
 from pipeline.archive import find_releases
 from pipeline.check.validate import validate_project
 from pipeline.core.model import Validation
-
-ROOT = Path(__file__).resolve().parent.parent
-SCHEMAS = ROOT / "schemas"
 
 
 @functools.cache  # validating takes seconds; the result is never changed by a test

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from conftest import SCHEMAS, SOURCES
+
 from pipeline.check.validate import validate_project
 from pipeline.core.issues import render_text
 
@@ -32,8 +34,8 @@ scale_claims = synthetic.scale_claims
 
 
 def test_a_scaled_project_is_valid_with_factor_times_the_rows(tmp_path: Path) -> None:
-    shipped = validate_project(REPO / "sources", REPO / "schemas").dataset
-    project = make_scaled_project(tmp_path, REPO / "sources", REPO / "schemas", 3)
+    shipped = validate_project(SOURCES, SCHEMAS).dataset
+    project = make_scaled_project(tmp_path, SOURCES, SCHEMAS, 3)
     validation = validate_project(project.sources, project.schemas)
     assert validation.report.ok, render_text(validation.report.issues)
     for name in ("pcns", "practices", "pcn_memberships"):

@@ -56,10 +56,11 @@ from pipeline.release.fingerprint import CACHE
 from pipeline.release.plan import build_package
 from pipeline.release.publish import publish
 from pipeline.release.verify import json_twins, verify, verify_release
+from pipeline.sources.schemas import generic_schemas
 
 REPO = Path(__file__).resolve().parent.parent
-SOURCES = first_release_sources()  # the shipped sources, declaring the first release
-SCHEMAS = REPO / "schemas"
+SOURCES = first_release_sources()  # the Kent fixture, declaring the first release
+SCHEMAS = generic_schemas()
 VERSION = "1.0.0"
 SMALL_SOURCES, SMALL_SCHEMAS = GOLDEN_PROJECT / "sources", GOLDEN_PROJECT / "schemas"
 NAME = "kent-medway-ics"

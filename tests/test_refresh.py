@@ -19,7 +19,7 @@ import openpyxl
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import SOURCES, Project, copy_project
+from conftest import REPO, Project, copy_project
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -1007,7 +1007,7 @@ def test_the_benchmark_national_files_hold_this_ics_once(tmp_path: Path) -> None
     from pipeline.upstream.readers import filter_epcn, filter_gp_map, read_epcn, read_gp_map
 
     spec = importlib.util.spec_from_file_location(
-        "bench_refresh_under_test", SOURCES.parent / "bench" / "refresh.py"
+        "bench_refresh_under_test", REPO / "bench" / "refresh.py"
     )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

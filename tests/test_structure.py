@@ -11,13 +11,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import SCHEMAS, SOURCES
 from frictionless import Package
-from shipped import ROOT, release_folder, shipped_output, shipped_validation
+from shipped import release_folder, shipped_output, shipped_validation
 
 from pipeline.check.structure import structure_as_at, structure_schema
 from pipeline.cli import cli
 
-ARGS = ["--sources", str(ROOT / "sources"), "--schemas", str(ROOT / "schemas")]
+ARGS = ["--sources", str(SOURCES), "--schemas", str(SCHEMAS)]
 
 
 @pytest.fixture(scope="module")

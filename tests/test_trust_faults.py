@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from conftest import copy_small_first_release
 from shipped import shipped_output
 
 from pipeline.cli import cli
@@ -213,7 +214,7 @@ def test_ctrl_c_in_any_command_exits_130(
     monkeypatch.setattr("pipeline.release.catalog.release_rows", interrupt)
     monkeypatch.setattr("pipeline.release.publish.write_catalogue", interrupt)
     output = tmp_path / "output"
-    shutil.copytree(REPO / "output", output)
+    copy_small_first_release(output)
     args = {"validate": ["--sources", SOURCES, "--schemas", SCHEMAS]}.get(command, [])
     result = run(command, *args, *([] if command == "validate" else ["--output", output]))
     assert result.exit_code == EXIT_INTERRUPTED and "Interrupted" in result.stderr
@@ -244,7 +245,7 @@ def test_ctrl_c_while_the_libraries_load_exits_130(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(tmp_path)}
     proc = subprocess.run(
         [sys.executable, "-m", "pipeline", "validate"],
-        cwd=REPO,
+        cwd=tmp_path,
         env=env,
         capture_output=True,
         text=True,

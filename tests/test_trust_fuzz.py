@@ -15,14 +15,14 @@ from types import FrameType
 
 import pytest
 from click.testing import CliRunner
+from conftest import SCHEMAS, SOURCES
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from pipeline.cli import cli
 from pipeline.release.verify import verify
 
-REPO = Path(__file__).resolve().parent.parent
-FILES = sorted(p.name for p in (REPO / "sources").iterdir() if p.is_file())
+FILES = sorted(p.name for p in (SOURCES).iterdir() if p.is_file())
 HANG_GUARD = 120  # seconds: far above any run; only a hang reaches it (not a speed test)
 
 TOKENS = [
@@ -65,7 +65,7 @@ TOKENS = [
 def mutation(draw: st.DrawFn) -> tuple[str, bytes]:
     """(file name, its new bytes): one or a few edits of one shipped source file."""
     name = draw(st.sampled_from(FILES))
-    data = bytearray((REPO / "sources" / name).read_bytes())
+    data = bytearray((SOURCES / name).read_bytes())
     for _ in range(draw(st.integers(1, 3))):
         kinds = ["insert", "delete", "flip", "line", "truncate", "comment", "blank"]
         kind = draw(st.sampled_from(kinds))
@@ -110,8 +110,8 @@ def hang_guard() -> Iterator[None]:
 
 def mutated_project(folder: Path, name: str, data: bytes) -> tuple[Path, Path]:
     sources, schemas = folder / "sources", folder / "schemas"
-    shutil.copytree(REPO / "sources", sources)
-    shutil.copytree(REPO / "schemas", schemas)
+    shutil.copytree(SOURCES, sources)
+    shutil.copytree(SCHEMAS, schemas)
     (sources / name).write_bytes(data)
     return sources, schemas
 

@@ -19,8 +19,6 @@ from test_refresh import mapping, september, snapshot
 from pipeline.core.files import JOURNAL, commit_files, recover_files
 from pipeline.upstream.refresh import apply_refresh, plan_refresh
 
-REPO = Path(__file__).resolve().parent.parent
-
 
 class Killed(BaseException):
     """What SIGKILL does to a process, in-process: nothing after it runs (no except, no
@@ -132,7 +130,7 @@ def test_sigkill_between_renames_in_a_real_process(project: Project, tmp_path: P
     args += ["--schemas", str(project.schemas)]
     proc = subprocess.Popen(
         [sys.executable, "-m", "pipeline", *args],
-        cwd=REPO,
+        cwd=tmp_path,
         env=env,
         stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL,

@@ -236,6 +236,12 @@ def _bad_field(fields: list[Any], error: Any) -> tuple[int, str]:
     return -1, ""
 
 
+def generic_schemas() -> Path:
+    """The generic Table Schemas the tool ships (`pipeline/schemas/`): what `init` copies into
+    a new project's `schemas/`, and what the tool's own tests run on."""
+    return Path(str(resources.files("pipeline").joinpath("schemas")))
+
+
 def derived_schema(name: str) -> dict[str, Any]:
     """The Table Schema of a table the pipeline generates (`structure`, `changes`, `fields`),
     shipped inside the package in `pipeline/derived_schemas/`."""
