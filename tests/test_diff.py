@@ -14,6 +14,7 @@ import io
 import json
 import re
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -655,3 +656,62 @@ def test_a_key_filled_in_is_the_same_record_changed(tmp_path: Path) -> None:
     assert [(c.key, c.kind, c.field, c.old, c.new) for c in back.changes] == [
         (c.key, c.kind, c.field, c.new, c.old) for c in diff.changes
     ]
+
+
+def committed(releases: Path, tmp_path: Path, keep: tuple[str, ...]) -> Path:
+    """A git repository whose first commit holds the releases KEEP of RELEASES and whose work
+    tree holds all of them: a pull request that adds the others."""
+    folder = tmp_path / "repository"
+    output = folder / "output"
+    shutil.copytree(releases, output)
+    for release in {"1.0.0", "2.0.0"} - set(keep):
+        (output / release).rename(tmp_path / release)
+    identity = ["-c", "user.name=t", "-c", "user.email=t@example.org"]
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "base"]):
+        subprocess.run(["git", *identity, *args], cwd=folder, check=True, capture_output=True)
+    for release in {"1.0.0", "2.0.0"} - set(keep):
+        (tmp_path / release).rename(output / release)
+    return output
+
+
+@pytest.mark.parametrize(
+    ("keep", "old"),
+    [
+        (("1.0.0", "2.0.0"), "2.0.0"),  # the base already holds the newest release
+        (("1.0.0",), "1.0.0"),  # the pull request adds 2.0.0: compared with 1.0.0, its base's
+        ((), "git:HEAD, which holds no release"),  # a first release: every resource added
+    ],
+)
+def test_diff_from_a_commits_newest_release(
+    releases: Path, tmp_path: Path, keep: tuple[str, ...], old: str
+) -> None:
+    output = committed(releases, tmp_path, keep)
+    result = invoke("diff", "git:HEAD", "2.0.0", "--output", output, "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["old"]["label"] == old
+    kinds = {c["kind"] for c in data["changes"]}
+    if old == "2.0.0":
+        assert data["changes"] == []
+    elif old == "1.0.0":
+        assert data["changes"] == [c.to_dict() for c in diff_changes(releases)]
+    else:
+        assert kinds == {"resource-added"}
+
+
+@pytest.mark.parametrize(
+    ("ref", "message"),
+    [
+        ("--output=/tmp/x", "is not a git revision"),
+        ("HEAD HEAD", "is not a git revision"),
+        ("", "is not a git revision"),
+        ("no-such-branch", "git cannot list 'no-such-branch'"),
+    ],
+)
+def test_diff_from_a_commit_refuses_what_is_not_one(
+    releases: Path, tmp_path: Path, ref: str, message: str
+) -> None:
+    output = committed(releases, tmp_path, ("1.0.0",))
+    result = invoke("diff", f"git:{ref}", "sources", "--output", output)
+    assert result.exit_code == 1
+    assert message in result.stderr and "Traceback" not in result.output

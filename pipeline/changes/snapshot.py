@@ -42,6 +42,7 @@ CHANGES = "changes"
 GENERATED = (CHANGES, "structure")
 SOURCES_WORD = "sources"
 LATEST_WORD = "latest"
+GIT_PREFIX = "git:"  # git:REF, the newest release that commit REF holds (a pull request's base)
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,8 @@ class Snapshot:
     tables: dict[str, TableData]
 
     def describe(self) -> str:
+        if not self.tables:  # no release at all: a first release's diff starts from nothing
+            return self.label
         if self.label == self.version:
             return f"{self.version} ({self.released.isoformat()})"
         return f"{self.label} ({self.version}, {self.released.isoformat()})"
@@ -191,7 +194,10 @@ def release_snapshot(folder: Path, label: str | None = None) -> Snapshot:
 def resolve(
     ref: str, output: Path, sources: Path, schemas: Path, *, validation: Validation | None = None
 ) -> Snapshot:
-    """OLD or NEW of `ics-data diff`: `sources`, `latest`, a version in OUTPUT, or a folder."""
+    """OLD or NEW of `ics-data diff`: `sources`, `latest`, `git:REF`, a version in OUTPUT, or a
+    folder."""
+    if ref.startswith(GIT_PREFIX):
+        return committed_snapshot(ref.removeprefix(GIT_PREFIX), output)
     if ref == SOURCES_WORD:
         from pipeline.check.validate import validate_project  # on first use: verify never checks
 
@@ -211,7 +217,8 @@ def resolve(
         if (folder / "datapackage.json").is_file():
             return release_snapshot(folder, display_path(folder))
         raise ProjectError(
-            f"{ref!r} is not a version, a release folder, {SOURCES_WORD!r} or {LATEST_WORD!r}",
+            f"{ref!r} is not a version, a release folder, {SOURCES_WORD!r}, {LATEST_WORD!r} or "
+            f"{GIT_PREFIX}REF",
             hint="ics-data releases lists the published versions",
         ) from None
     folder = output / ref
@@ -222,3 +229,28 @@ def resolve(
             hint="pass --output DIR, or a release folder",
         )
     return release_snapshot(folder)
+
+
+def committed_snapshot(commit: str, output: Path) -> Snapshot:
+    """The newest release that git's COMMIT holds in OUTPUT, read from OUTPUT (a published
+    version never changes, and verify checks it); an empty package when COMMIT holds none, so
+    that a first release reads as every record added."""
+    from pipeline.core.git import tree_names  # on first use: only a pull request's diff asks
+
+    versions = []
+    for name in tree_names(output, commit):
+        try:
+            versions.append((parse_version(name), name))
+        except ValueError:
+            continue
+    label = f"{GIT_PREFIX}{commit}"
+    if not versions:
+        return Snapshot(f"{label}, which holds no release", "0.0.0", date.min, {})
+    newest = max(versions)[1]
+    folder = output / newest
+    if not (folder / "datapackage.json").is_file():
+        raise ProjectError(
+            f"{label} holds release {newest}, which is not in {display_path(output)}",
+            hint="a published release is never removed: restore it (git checkout -- output)",
+        )
+    return release_snapshot(folder, newest)
