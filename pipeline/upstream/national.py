@@ -49,25 +49,35 @@ class IcbName:
     name: str
 
 
-def _rows(path: Path) -> list[list[str]]:
+def csv_rows(path: Path, hint: str = _HINT) -> list[list[str]]:
+    """Every line of a headerless CSV file as published (UTF-8, a BOM allowed)."""
     try:
         with path.open(encoding="utf-8-sig", newline="") as stream:
             return list(csv.reader(stream, strict=True))
     except FileNotFoundError:
-        raise UpstreamFormatError("the file does not exist", path.name, hint=_HINT) from None
+        raise UpstreamFormatError("the file does not exist", path.name, hint=hint) from None
     except UnicodeDecodeError as exc:
-        raise UpstreamFormatError(f"not UTF-8 text ({exc.reason})", path.name, hint=_HINT) from None
+        raise UpstreamFormatError(f"not UTF-8 text ({exc.reason})", path.name, hint=hint) from None
     except csv.Error as exc:
-        raise UpstreamFormatError(f"not valid CSV ({exc})", path.name, hint=_HINT) from None
+        raise UpstreamFormatError(f"not valid CSV ({exc})", path.name, hint=hint) from None
 
 
-def _day(text: str, path: Path, line: int, column: str) -> date | None:
+def yyyymmdd_cell(text: str, path: Path, line: int, column: str, hint: str = _HINT) -> date | None:
+    """A YYYYMMDD cell of an ODS file; None when empty."""
     if not text.strip():
         return None
     try:
         return parse_yyyymmdd(text.strip())
     except ValueError as exc:
-        raise UpstreamFormatError(str(exc), path.name, None, line, column, _HINT) from None
+        raise UpstreamFormatError(str(exc), path.name, None, line, column, hint) from None
+
+
+def _rows(path: Path) -> list[list[str]]:
+    return csv_rows(path)
+
+
+def _day(text: str, path: Path, line: int, column: str) -> date | None:
+    return yyyymmdd_cell(text, path, line, column)
 
 
 def _width(values: list[str], need: int, path: Path, line: int) -> None:
