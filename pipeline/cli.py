@@ -8,10 +8,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
+from pipeline.cli_options import F, schemas_option, sources_option
 from pipeline.core.errors import (
     EXIT_INTERRUPTED,
     EXIT_REFUSED,
@@ -31,31 +32,10 @@ from pipeline.core.issues import (
 )
 from pipeline.core.progress import SILENT, Progress
 from pipeline.core.scope import BY_SUB_ICB, PARTNERSHIP_RULES
+from pipeline.edit_commands import EDIT_COMMANDS
 
 # Each command imports the stages it runs when it runs: `ics-data --help` and `validate` need
 # neither the writers (pyarrow, openpyxl, jinja2) nor the diff and the site.
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def sources_option(func: F) -> F:
-    return click.option(
-        "--sources",
-        type=click.Path(path_type=Path, file_okay=False),
-        default=Path("sources"),
-        show_default=True,
-        help="Folder of source records.",
-    )(func)
-
-
-def schemas_option(func: F) -> F:
-    return click.option(
-        "--schemas",
-        type=click.Path(path_type=Path, file_okay=False),
-        default=Path("schemas"),
-        show_default=True,
-        help="Folder of Table Schemas.",
-    )(func)
 
 
 def format_option(*choices: str) -> Callable[[F], F]:
@@ -144,6 +124,10 @@ def cli(debug: bool) -> None:
     Example:
         ics-data validate
     """
+
+
+for command in EDIT_COMMANDS:  # move, rename, close, open, add-source (pipeline.edit_commands)
+    cli.add_command(command)
 
 
 def render_summary(report: ValidationReport) -> str:

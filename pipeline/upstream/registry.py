@@ -154,8 +154,14 @@ def new_entry(
     return SourceEntry(ident, f"{TITLES[kind]}, file {file}", file, vintage, sha256, kind)
 
 
-def append_entries(text: str, entries: Sequence[SourceEntry], file: str) -> str:
-    """package.yaml's text with `entries` added at the end of its `sources:` list."""
+REFRESH_NOTE = "added by ics-data refresh; put the download address in path"
+
+
+def append_entries(
+    text: str, entries: Sequence[SourceEntry], file: str, note: str | None = REFRESH_NOTE
+) -> str:
+    """package.yaml's text with `entries` added at the end of its `sources:` list, each with
+    NOTE as a comment under its id (none when None) and its sha256 when it has one."""
     if not entries:
         return text
     try:
@@ -187,14 +193,14 @@ def append_entries(text: str, entries: Sequence[SourceEntry], file: str) -> str:
     block = []
     for entry in entries:
         block.append(f"{dash}id: {entry.id}{newline}")
-        block.append(
-            f"{indent}# added by ics-data refresh; put the download address in path{newline}"
-        )
+        if note:
+            block.append(f"{indent}# {note}{newline}")
         block.append(f"{indent}title: {json.dumps(entry.title, ensure_ascii=False)}{newline}")
         block.append(f"{indent}path: {json.dumps(entry.path, ensure_ascii=False)}{newline}")
         vintage = entry.vintage.isoformat() if entry.vintage else ""
         block.append(f'{indent}vintage: "{vintage}"{newline}')
-        block.append(f"{indent}sha256: {entry.sha256}{newline}")
+        if entry.sha256:
+            block.append(f"{indent}sha256: {entry.sha256}{newline}")
     return "".join(lines[:at] + block + lines[at:])
 
 
