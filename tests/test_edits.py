@@ -101,6 +101,15 @@ def test_the_month_with_the_commands_only(tmp_path: Path) -> None:
     assert published.exit_code == 0, published.output
     changelog = (output / "1.1.0" / "CHANGELOG.md").read_text("utf-8")
     assert "PCN U04973 GARDEN CITY PCN closed on 2026-11-30" in changelog
+    # a release of the current edition (build.edition): it cites the evidence added, and its
+    # README's first command validates it
+    bib = (output / "1.1.0" / "CITATION.bib").read_text("utf-8")
+    assert f"@misc{{kent-medway-ics-1.1.0-{HAND}," in bib
+    readme = (output / "1.1.0" / "README.md").read_text("utf-8")
+    first = readme.index("```")
+    assert readme[first:].startswith(
+        '```sh\npip install "frictionless[json]"\nfrictionless validate'
+    )
 
 
 def test_a_dry_run_prints_the_change_and_writes_nothing(project: Project) -> None:

@@ -18,10 +18,24 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import jinja2
 
+from pipeline.build.edition import edition_of
 from pipeline.core.model import Metadata
 from pipeline.core.templating import template_environment
+from pipeline.core.text import link_target
 
 BIBTEX_SPECIAL = re.compile(r"([&%$#_{}])")
+
+
+@dataclass(frozen=True)
+class CitedSource:
+    """An upstream file the records cite, as the registry gives it (`url` only when it is a
+    web address)."""
+
+    id: str
+    title: str
+    url: str
+    version: str
+    sha256: str
 
 
 @dataclass(frozen=True)
@@ -37,6 +51,13 @@ class Citation:
     licence_url: str
     homepage: str
     keywords: tuple[str, ...]
+    url: str = ""  # the package's own address (package.yaml `url`), not its homepage
+    sources: tuple[CitedSource, ...] = ()
+
+    @property
+    def edition(self) -> int:
+        """What the citation holds (`build.edition`): from edition 2, `url` and the sources."""
+        return edition_of(self.released)
 
     @property
     def year(self) -> str:
@@ -67,7 +88,25 @@ def citation_from(data: Mapping[str, Any], version: str, released: date | str) -
         licence_url=str(licence.get("path", "")),
         homepage=str(data.get("homepage", "") or ""),
         keywords=tuple(str(k) for k in data.get("keywords", [])),
+        url=link_target(data.get("url")),
+        sources=tuple(cited_sources(data.get("sources") or [])),
     )
+
+
+def cited_sources(entries: list[Any]) -> list[CitedSource]:
+    """The registry's entries that are files (they have a path), from package.yaml (`vintage`)
+    or a descriptor (`version`)."""
+    return [
+        CitedSource(
+            id=str(entry["id"]),
+            title=" ".join(str(entry.get("title", "")).split()),
+            url=link_target(entry.get("path")),
+            version=str(entry.get("vintage", entry.get("version", "")) or ""),
+            sha256=str(entry.get("sha256") or ""),
+        )
+        for entry in entries
+        if isinstance(entry, Mapping) and entry.get("id") and entry.get("path")
+    ]
 
 
 def from_metadata(metadata: Metadata) -> Citation:
@@ -120,3 +159,8 @@ def render_text(cite: Citation) -> str:
 
 def render_bibtex(cite: Citation) -> str:
     return render("cite.bib.j2", cite).strip() + "\n"
+
+
+def render_bib_file(cite: Citation) -> str:
+    """CITATION.bib: the release, then each upstream file it cites."""
+    return render("CITATION.bib.j2", cite).strip() + "\n"

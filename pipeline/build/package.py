@@ -10,7 +10,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from pipeline.build.citation import from_metadata, render_cff
+from pipeline.build.citation import from_metadata, render_bib_file, render_cff
+from pipeline.build.edition import edition_of
 from pipeline.build.formats import render_formats
 from pipeline.build.milestones import derived_rows
 from pipeline.build.readme import render_readme
@@ -110,6 +111,7 @@ def package_descriptor(
         "version": metadata.version,
         "created": f"{metadata.release_date.isoformat()}T00:00:00Z",
         "homepage": data.get("homepage"),
+        "url": data.get("url"),  # the package's own address, when package.yaml declares one
         "licenses": data["licenses"],
         "attribution": " ".join(str(data.get("attribution", "")).split()),
         "contributors": data.get("contributors", []),
@@ -152,7 +154,10 @@ def build_files(
     render_formats(tables, metadata, lambda name: files.open(f"data/{name}.csv"), into=files)
     progress.advance("formats")
     progress.finish()
-    files["CITATION.cff"] = render_cff(from_metadata(metadata)).encode("utf-8")
+    cite = from_metadata(metadata)
+    files["CITATION.cff"] = render_cff(cite).encode("utf-8")
+    if edition_of(metadata.release_date) >= 2:  # BibTeX too (`build.edition`)
+        files["CITATION.bib"] = render_bib_file(cite).encode("utf-8")
     files["README.md"] = render_readme(metadata, tables).encode("utf-8")
     files["datapackage.json"] = dump_json(package_descriptor(metadata, tables, files))
     return files

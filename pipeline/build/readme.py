@@ -10,6 +10,8 @@ if TYPE_CHECKING:
     import jinja2
 
 from pipeline.build.cells import TextWriter, cell_text, field_types
+from pipeline.build.citation import from_metadata, render_text
+from pipeline.build.edition import edition_of
 from pipeline.core.model import Metadata, TableOut
 from pipeline.core.templating import template_environment
 from pipeline.core.text import link_target
@@ -105,6 +107,8 @@ def foreign_keys(table: TableOut) -> list[str]:
 
 
 def citation(metadata: Metadata) -> str:
+    if edition_of(metadata.release_date) >= 2:  # the text citation of CITATION.cff's release
+        return render_text(from_metadata(metadata))
     data = metadata.data
     return (
         f"{data['title']}, version {metadata.version} ({metadata.release_date.isoformat()}). "
@@ -128,6 +132,7 @@ def render_readme(metadata: Metadata, tables: Sequence[TableOut]) -> str:
     template = environment().get_template("release_readme.md.j2")
     return template.render(
         quickstart=quickstart(tables),
+        edition=edition_of(metadata.release_date),
         meta=metadata.data,
         name=metadata.name,
         version=metadata.version,
