@@ -15,7 +15,7 @@ import click
 from pipeline.cli_options import DAY, F, schemas_option, sources_option
 
 if TYPE_CHECKING:
-    from pipeline.upstream.edits import Edit
+    from pipeline.upstream.edit import Edit
 
 SOURCE_HELP = "The id of the evidence under sources: in package.yaml (see add-source)."
 
@@ -40,7 +40,7 @@ def on_option(what: str) -> Callable[[F], F]:
 
 def finish(edit: Edit, dry_run: bool) -> None:
     """Print the change; write it unless DRY_RUN."""
-    from pipeline.upstream.edits import render_edit, write_edit
+    from pipeline.upstream.edit import render_edit, write_edit
 
     click.echo(render_edit(edit, not dry_run and write_edit(edit)))
 

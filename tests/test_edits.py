@@ -14,7 +14,8 @@ from click.testing import CliRunner
 from conftest import Project, copy_project
 
 from pipeline.cli import cli
-from pipeline.upstream.edits import EditRefused, move_practice, write_edit
+from pipeline.upstream.edit import EditRefused, write_edit
+from pipeline.upstream.edits import move_practice
 
 HAND = "HAND-2026-11-20"
 

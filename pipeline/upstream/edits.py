@@ -1,40 +1,32 @@
 """Guided edits of the source records, as the data team makes them every month: a practice moves
-to another PCN, a PCN is renamed, opens or closes, a practice leaves its PCN, a public source is
+to another PCN, a PCN is renamed, opens or closes, a practice closes, a public source is
 registered.
 
-Each edit is a plain function from the sources and the request to an `Edit`: every file it
-changes, as read and as edited, made on `CsvDocument`s (and as a text insertion in
+Each edit is a plain function from the sources and the request to an `Edit` (`edit`): every
+file it changes, as read and as edited, made on `CsvDocument`s (and as a text insertion in
 package.yaml), so a line the edit does not change keeps its bytes. A request the records
-contradict (a move on or before the current membership's start, a PCN not open that day, closing
-what is closed) is refused with the record named by file and line; an unknown code or source id
-is answered with the nearest ones. The edited sources are validated in a copy before anything
-is written: an edit that would leave them invalid is refused with the issues. `write_edit` then
-writes all its files or none (`core.files.commit_files`).
+contradict (a move on or before the current membership's start, a PCN not open that day,
+closing what is closed) is refused with the record named by file and line; an unknown code or
+source id is answered with the nearest ones. The edited sources are validated in a copy before
+the edit is returned; `edit.write_edit` writes all its files or none.
 """
 
 from __future__ import annotations
 
-import difflib
-import os
 import re
-import shutil
-import tempfile
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
 import yaml
 
-from pipeline.check.validate import validate_project
-from pipeline.core.errors import PipelineError
-from pipeline.core.files import commit_files, display_path, file_sha256
-from pipeline.core.issues import quote, render_text
+from pipeline.core.files import display_path, file_sha256
+from pipeline.core.issues import quote
 from pipeline.core.keys import next_membership_id
 from pipeline.core.scope import BY_CCG_2019, BY_SUB_ICB, NO_PARTNERSHIPS, Scope, scope_of
 from pipeline.core.timeline import Moment, iso, life, moment
 from pipeline.sources.load import find_source, load_source_file
-from pipeline.upstream.csvedit import CsvDocument, CsvEditError, CsvRow
+from pipeline.upstream.csvedit import CsvDocument, CsvRow
+from pipeline.upstream.edit import Edit, EditRefused, SourceFiles, checked_edit, did_you_mean
 from pipeline.upstream.editable import (
     MEMBERSHIP_COLUMNS,
     NAME_COLUMNS,
@@ -59,21 +51,6 @@ COLUMNS = {
 CITABLE = re.compile(r"[A-Z0-9]+(-[A-Z0-9]+)*")
 
 
-class EditRefused(PipelineError):
-    """A guided edit the records contradict, or that would leave the sources invalid: nothing
-    was written."""
-
-
-@dataclass(frozen=True)
-class Edit:
-    """An edit made and validated, not yet written: each file it changes (its name in SOURCES)
-    with its text as read and as edited, and what the edit means, in words."""
-
-    sources: Path
-    summary: str
-    changes: Mapping[str, tuple[str, str]]
-
-
 # --- the edits ---------------------------------------------------------------------------------
 
 
@@ -83,10 +60,11 @@ def move_practice(
     """PRACTICE leaves its PCN the day before DAY and is in PCN from DAY, citing SOURCE: its
     current membership ends (the source cited beside its own) and a new one starts, with the
     next id for that practice and PCN, where its key sorts."""
-    require_source(sources, source)
-    practices = read_table(sources, "practices")
-    pcns = read_table(sources, "pcns")
-    memberships = read_table(sources, "pcn_memberships")
+    files = SourceFiles(sources)
+    require_source(files, source)
+    practices = table(files, "practices")
+    pcns = table(files, "pcns")
+    memberships = table(files, "pcn_memberships")
     find_row(practices, "practice_code", practice, "practice")
     target = find_row(pcns, "pcn_code", pcn, "PCN")
     current = current_membership(memberships, practice, day - DAY, "a move on " + iso(day))
@@ -113,7 +91,7 @@ def move_practice(
         membership_key,
     )
     return checked_edit(
-        sources,
+        files,
         schemas,
         f"Practice {practice} moves from PCN {before['pcn_code']} to PCN {pcn} on {iso(day)}: "
         f"{before['membership_id']} ends on {iso(day - DAY)}, {ident} starts.",
@@ -124,9 +102,10 @@ def move_practice(
 def rename_pcn(sources: Path, schemas: Path, pcn: str, name: str, day: date, source: str) -> Edit:
     """PCN is named NAME from DAY, citing SOURCE: its current name's row in pcn_names ends the
     day before, a row with the next number holds from DAY, and pcns.pcn_name follows."""
-    require_source(sources, source)
-    pcns = read_table(sources, "pcns")
-    names = read_table(sources, "pcn_names")
+    files = SourceFiles(sources)
+    require_source(files, source)
+    pcns = table(files, "pcns")
+    names = table(files, "pcn_names")
     row = find_row(pcns, "pcn_code", pcn, "PCN")
     require_open(pcns, row, day)
     current = current_name(names, pcn)
@@ -165,7 +144,7 @@ def rename_pcn(sources: Path, schemas: Path, pcn: str, name: str, day: date, sou
     row.set("pcn_name", name)
     cite(row, source)
     return checked_edit(
-        sources,
+        files,
         schemas,
         f"PCN {pcn} is renamed from {old} to {name} on {iso(day)}.",
         [pcns, names],
@@ -176,13 +155,14 @@ def close_record(sources: Path, schemas: Path, code: str, day: date, source: str
     """A PCN or a practice closes, DAY being its last day open (the close date as ODS records
     it), citing SOURCE. A PCN: its close_date, and its open memberships and its current name
     end that day. A practice: its open membership ends that day."""
-    require_source(sources, source)
-    pcns = read_table(sources, "pcns")
+    files = SourceFiles(sources)
+    require_source(files, source)
+    pcns = table(files, "pcns")
     if any(row.get("pcn_code") == code for row in pcns.rows):
-        return close_pcn(sources, schemas, pcns, code, day, source)
-    practices = read_table(sources, "practices")
+        return close_pcn(files, schemas, pcns, code, day, source)
+    practices = table(files, "practices")
     if any(row.get("practice_code") == code for row in practices.rows):
-        return close_practice(sources, schemas, code, day, source)
+        return close_practice(files, schemas, code, day, source)
     known = [r.get("pcn_code") for r in pcns.rows] + [
         r.get("practice_code") for r in practices.rows
     ]
@@ -194,10 +174,10 @@ def close_record(sources: Path, schemas: Path, code: str, day: date, source: str
 
 
 def close_pcn(
-    sources: Path, schemas: Path, pcns: CsvDocument, code: str, day: date, source: str
+    files: SourceFiles, schemas: Path, pcns: CsvDocument, code: str, day: date, source: str
 ) -> Edit:
-    names = read_table(sources, "pcn_names")
-    memberships = read_table(sources, "pcn_memberships")
+    names = table(files, "pcn_names")
+    memberships = table(files, "pcn_memberships")
     row = find_row(pcns, "pcn_code", code, "PCN")
     closed = moment(row, "close_date")
     if closed.known:
@@ -222,7 +202,7 @@ def close_pcn(
     cite(current, source)
     members = f"{len(ended)} membership{'' if len(ended) == 1 else 's'}"
     return checked_edit(
-        sources,
+        files,
         schemas,
         f"PCN {code} closes on {iso(day)} (its last day open); its name and {members} "
         f"({', '.join(ended) or 'none open'}) end that day.",
@@ -230,13 +210,13 @@ def close_pcn(
     )
 
 
-def close_practice(sources: Path, schemas: Path, code: str, day: date, source: str) -> Edit:
-    memberships = read_table(sources, "pcn_memberships")
+def close_practice(files: SourceFiles, schemas: Path, code: str, day: date, source: str) -> Edit:
+    memberships = table(files, "pcn_memberships")
     current = current_membership(memberships, code, day, "closing it on " + iso(day))
     current.set("end_date", iso(day))
     cite(current, source)
     return checked_edit(
-        sources,
+        files,
         schemas,
         f"Practice {code} closes on {iso(day)} (its last day open): "
         f"{current.get('membership_id')} in PCN {current.get('pcn_code')} ends that day.",
@@ -258,9 +238,10 @@ def open_pcn(
     """A new PCN CODE named NAME opens on DAY, citing SOURCE: a pcns row (commissioned by
     SUB_ICB, by default the ICS's only sub-ICB location; in PARTNERSHIP, required when the
     ICS's partnership rule puts every PCN in one) and its first pcn_names row."""
-    require_source(sources, source)
-    pcns = read_table(sources, "pcns")
-    names = read_table(sources, "pcn_names")
+    files = SourceFiles(sources)
+    require_source(files, source)
+    pcns = table(files, "pcns")
+    names = table(files, "pcn_names")
     existing = next((row for row in pcns.rows if row.get("pcn_code") == code), None)
     if existing is not None:
         raise EditRefused(
@@ -305,7 +286,7 @@ def open_pcn(
     names.insert({"pcn_code": code, "number": "1", "name": name, "source": source}, name_key)
     where_ = f" in partnership {partnership}" if partnership else ""
     return checked_edit(
-        sources,
+        files,
         schemas,
         f"PCN {code} {name} opens on {iso(day)}, commissioned by {commissioner}{where_}.",
         [pcns, names],
@@ -323,8 +304,9 @@ def add_source(
 ) -> Edit:
     """Register a public source under `sources:` in package.yaml (its SHA-256 from FILE, when
     given) as a text insertion: every other byte of the file stays."""
+    files = SourceFiles(sources)
     package = sources / PACKAGE
-    text = read_text(package)
+    text = files.text(PACKAGE)
     registered = registered_sources(text, package)
     if ident in registered:
         raise EditRefused(
@@ -341,61 +323,19 @@ def add_source(
     entry = SourceEntry(ident, title, path, vintage, sha256, None)
     after = append_entries(text, [entry], display_path(package), note=None)
     digest = f", sha256 {sha256}" if sha256 else ""
-    return checked_text_edit(
-        sources,
+    return checked_edit(
+        files,
         schemas,
         f"Source {ident} is registered (vintage {iso(vintage)}{digest}).",
-        {PACKAGE: (text, after)},
+        texts={PACKAGE: after},
     )
 
 
 # --- what the records say ----------------------------------------------------------------------
 
 
-def did_you_mean(value: str, known: Iterable[str], n: int = 3) -> str:
-    """ "; did you mean ...?" with the nearest known codes or ids, or nothing when none is near.
-    Nearest by difflib's ratio, then by the longest shared beginning: codes that differ in one
-    digit are all as near by ratio, and G82002 is a likelier slip for G82003 than G82700."""
-    options = sorted({str(k) for k in known if k})
-    scored = []
-    for option in options:
-        ratio = difflib.SequenceMatcher(None, value.casefold(), option.casefold()).ratio()
-        if ratio >= 0.6:
-            shared = len(os.path.commonprefix([value.casefold(), option.casefold()]))
-            scored.append((-ratio, -shared, option))
-    near = [option for _, _, option in sorted(scored)[:n]]
-    return "; did you mean " + " or ".join(quote(o) for o in near) + "?" if near else ""
-
-
-def read_text(path: Path) -> str:
-    try:
-        return path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise EditRefused(
-            f"no {path.name} in {display_path(path.parent)}",
-            hint="check --sources: the folder of source records",
-        ) from None
-    except UnicodeDecodeError:
-        raise EditRefused(
-            f"{display_path(path)} is not UTF-8 text", hint="run ics-data validate and fix it"
-        ) from None
-
-
-def read_table(sources: Path, resource: str) -> CsvDocument:
-    """A resource's CSV source, with the columns an edit needs."""
-    path = sources / f"{resource}.csv"
-    if not path.is_file() and find_source(sources, resource):
-        raise EditRefused(
-            f"{resource} is kept in {display_path(find_source(sources, resource)[0])}; the guided "
-            "edits change CSV sources",
-            hint="edit that file by hand (README, 'The month')",
-        )
-    try:
-        document = CsvDocument.parse(read_text(path), path)
-        document.require(COLUMNS[resource])
-    except CsvEditError as exc:
-        raise EditRefused(exc.message, hint=exc.hint) from None
-    return document
+def table(files: SourceFiles, resource: str) -> CsvDocument:
+    return files.table(resource, COLUMNS[resource])
 
 
 def where(document: CsvDocument, row: CsvRow) -> str:
@@ -509,9 +449,9 @@ def registered_sources(text: str, path: Path) -> dict[str, int]:
     return found
 
 
-def require_source(sources: Path, ident: str) -> None:
-    package = sources / PACKAGE
-    registered = registered_sources(read_text(package), package)
+def require_source(files: SourceFiles, ident: str) -> None:
+    package = files.folder / PACKAGE
+    registered = registered_sources(files.text(PACKAGE), package)
     if ident not in registered:
         raise EditRefused(
             f"source {ident} is not registered in {display_path(package)}"
@@ -558,65 +498,3 @@ def only_sub_icb(scope: Scope) -> str:
         f"({', '.join(scope.sub_icb_locations) or 'none'} in ics.yaml): give --sub-icb",
         hint="the PCN's commissioner, as ODS records it",
     )
-
-
-# --- checked, shown, written -------------------------------------------------------------------
-
-
-def checked_edit(
-    sources: Path, schemas: Path, summary: str, documents: Iterable[CsvDocument]
-) -> Edit:
-    texts = {}
-    for document in documents:
-        if document.changed():
-            texts[document.path.name] = (read_text(document.path), document.render())
-    return checked_text_edit(sources, schemas, summary, texts)
-
-
-def checked_text_edit(
-    sources: Path, schemas: Path, summary: str, changes: Mapping[str, tuple[str, str]]
-) -> Edit:
-    """The edit, once the sources it makes validate (in a copy); refused with the issues if
-    they would not."""
-    with tempfile.TemporaryDirectory(prefix="ics-data-edit-") as folder:
-        copy = Path(folder) / "sources"
-        shutil.copytree(sources, copy)
-        for name, (_, after) in changes.items():
-            (copy / name).write_bytes(after.encode("utf-8"))
-        report = validate_project(copy, schemas).report
-        if not report.ok:
-            shown = render_text(report.errors).replace(display_path(copy), display_path(sources))
-            raise EditRefused(
-                "the edited sources would not be valid, so nothing was written:\n" + shown,
-                hint="fix what the messages name (or edit the files by hand), then run it again",
-            )
-    return Edit(sources, summary, dict(changes))
-
-
-def render_edit(edit: Edit, written: bool) -> str:
-    """What the edit changes, per file, as a unified diff without context, then what it means."""
-    lines: list[str] = []
-    for name, (before, after) in edit.changes.items():
-        shown = display_path(edit.sources / name)
-        lines.extend(
-            difflib.unified_diff(
-                before.splitlines(), after.splitlines(), shown, shown, n=0, lineterm=""
-            )
-        )
-    lines.append(edit.summary)
-    files = ", ".join(display_path(edit.sources / name) for name in edit.changes)
-    lines.append(f"Written: {files}." if written else "Dry run: nothing was written.")
-    return "\n".join(lines)
-
-
-def write_edit(edit: Edit) -> bool:
-    """Write every file of the edit or none, refusing if one changed since it was read."""
-    for name, (before, _) in edit.changes.items():
-        path = edit.sources / name
-        if path.read_bytes() != before.encode("utf-8"):
-            raise EditRefused(
-                f"{display_path(path)} changed while the edit was made; nothing was written",
-                hint="run the command again",
-            )
-    commit_files(edit.sources, {n: after.encode("utf-8") for n, (_, after) in edit.changes.items()})
-    return True
