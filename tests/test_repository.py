@@ -2,8 +2,9 @@
 (`make test`, the README's test command) and the data checks (`make check-data`) both pass.
 
 The month is chosen from whatever the copied data holds on the day after its newest release, so
-the test holds for any valid state of `sources/`: a practice moved by hand to another PCN, a PCN
-renamed by hand with its name row, a refresh from a newer mapping file (the national fixture's
+the test holds for any valid state of `sources/`: the evidence registered (`ics-data add-source`),
+a practice moved to another PCN (`ics-data move`), a PCN renamed (`ics-data rename`), a refresh
+from a newer mapping file (the national fixture's
 file, restamped a day later, showing the ICS as its sources now stand with one more practice
 moved), the review settled as the README says, the release `ics-data release` plans, and
 `make publish`. The commit of that release must then show its changelog and rows in `git diff`.
@@ -95,103 +96,6 @@ def newest_release(folder: Path) -> tuple[str, date]:
     return newest["version"], date.fromisoformat(newest["created"][:10])
 
 
-# --- editing CSV sources as a person would: one line at a time, every other byte kept --------
-
-
-def edit_rows(path: Path, change: Any) -> None:
-    """Each data line of PATH given to CHANGE as a dict; a dict back replaces the line, a list of
-    dicts replaces it with several lines, None keeps it byte for byte."""
-    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-    header = next(csv.reader([lines[0]]))
-    out = [lines[0]]
-    for line in lines[1:]:
-        row = dict(zip(header, next(csv.reader([line])), strict=True))
-        changed = change(row)
-        if changed is None:
-            out.append(line)
-            continue
-        for new in changed if isinstance(changed, list) else [changed]:
-            text = io.StringIO()
-            csv.writer(text, lineterminator="\n").writerow([new[h] for h in header])
-            out.append(text.getvalue())
-    path.write_text("".join(out), encoding="utf-8")
-
-
-def cite(row: dict[str, str], source: str) -> dict[str, str]:
-    return {**row, "source": f"{row['source']}; {source}" if row["source"] else source}
-
-
-def next_number(path: Path, key: str, value: str, field: str) -> int:
-    with path.open(encoding="utf-8", newline="") as handle:
-        return 1 + sum(1 for row in csv.DictReader(handle) if row[key] == value)
-
-
-def move_by_hand(sources: Path, practice: str, old: str, new: str, day: date, source: str) -> None:
-    """The README's move: the open membership ends the day before, a new one starts that day
-    with the next id for the practice in that PCN."""
-    path = sources / "pcn_memberships.csv"
-    with path.open(encoding="utf-8", newline="") as handle:
-        taken = sum(
-            1
-            for r in csv.DictReader(handle)
-            if (r["practice_code"], r["pcn_code"]) == (practice, new)
-        )
-    before = (day - timedelta(days=1)).isoformat()
-
-    def change(row: dict[str, str]) -> Any:
-        if (row["practice_code"], row["pcn_code"]) != (practice, old) or row["end_date"]:
-            return None
-        if row["end_date_earliest"] or row["end_date_latest"]:
-            return None
-        ended = cite({**row, "end_date": before}, source)
-        added = {k: "" for k in row} | {
-            "membership_id": f"{practice}-{new}-{taken + 1}",
-            "practice_code": practice,
-            "pcn_code": new,
-            "start_date": day.isoformat(),
-            "source": source,
-        }
-        return [ended, added]
-
-    edit_rows(path, change)
-
-
-def rename_by_hand(sources: Path, pcn: str, name: str, day: date, source: str) -> None:
-    """The README's rename: the current name's row ends the day before, a row with the next
-    number holds the new name from that day, and `pcns` carries the new name."""
-    path = sources / "pcn_names.csv"
-    number = next_number(path, "pcn_code", pcn, "number")
-
-    def change(row: dict[str, str]) -> Any:
-        if row["pcn_code"] != pcn or row["valid_to"] or row["valid_to_earliest"]:
-            return None
-        if row["valid_to_latest"]:
-            return None
-        ended = cite({**row, "valid_to": (day - timedelta(days=1)).isoformat()}, source)
-        added = {k: "" for k in row} | {
-            "pcn_code": pcn,
-            "number": str(number),
-            "name": name,
-            "valid_from": day.isoformat(),
-            "source": source,
-        }
-        return [ended, added]
-
-    edit_rows(path, change)
-    edit_rows(
-        sources / "pcns.csv",
-        lambda row: cite({**row, "pcn_name": name}, source) if row["pcn_code"] == pcn else None,
-    )
-
-
-def register(sources: Path, entry: str) -> None:
-    """A registry entry added under `sources:` in package.yaml, as its first item."""
-    path = sources / "package.yaml"
-    text = path.read_text(encoding="utf-8")
-    assert "\nsources:\n" in text
-    path.write_text(text.replace("\nsources:\n", "\nsources:\n" + entry, 1), encoding="utf-8")
-
-
 # --- a newer mapping file, built from the national fixture ------------------------------------
 
 
@@ -253,17 +157,22 @@ def test_a_month_of_data_edits_keeps_both_parts_of_ci_green(tmp_path: Path) -> N
     day = released + timedelta(days=1)
     first, second, third = choose(structure(folder, day))
     hand = f"HAND-{day.isoformat()}"
-    register(
-        sources,
-        f"  - id: {hand}\n"
-        f"    title: Changes notified to the ICS data team on {day.isoformat()}\n"
-        f"    path: https://example.org/notified/{day.isoformat()}\n"
-        f'    vintage: "{day.isoformat()}"\n',
+    ics(
+        folder,
+        "add-source",
+        hand,
+        "--title",
+        f"Changes notified to the ICS data team on {day.isoformat()}",
+        "--path",
+        f"https://example.org/notified/{day.isoformat()}",
+        "--vintage",
+        day.isoformat(),
     )
     moved = first["practices"][0]["practice_code"]
-    move_by_hand(sources, moved, first["pcn_code"], third["pcn_code"], day, hand)
+    on = ("--on", day.isoformat(), "--source", hand)
+    ics(folder, "move", moved, "--to", third["pcn_code"], *on)
     renamed = f"{third['pcn_name']} AND DISTRICT"
-    rename_by_hand(sources, third["pcn_code"], renamed, day, hand)
+    ics(folder, "rename", third["pcn_code"], "--to", renamed, *on)
     ok(["make", "--no-print-directory", "validate"], folder)
 
     extract = day + timedelta(days=1)
