@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.upstream.columns import UpstreamFormatError
 from pipeline.upstream.ods import read_epraccur, read_succ, succ_vintage
-from pipeline.upstream.readers import UpstreamFormatError
 
 NATIONAL = Path(__file__).parent / "fixtures" / "national"
 NEW = (

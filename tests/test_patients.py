@@ -21,8 +21,8 @@ from pipeline.check.structure import structure_as_at
 from pipeline.check.validate import validate_project
 from pipeline.cli import cli
 from pipeline.upstream import patients
+from pipeline.upstream.columns import UpstreamFormatError
 from pipeline.upstream.patients import BANDS, read_registered_patients
-from pipeline.upstream.readers import UpstreamFormatError
 from pipeline.upstream.refresh import apply_refresh, plan_refresh
 from pipeline.upstream.report import render_refresh
 

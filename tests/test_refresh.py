@@ -27,8 +27,8 @@ from pipeline.changes.model import Counts
 from pipeline.check.claims import pcns_open
 from pipeline.cli import cli
 from pipeline.core.errors import PipelineError
+from pipeline.upstream.columns import UpstreamFormatError
 from pipeline.upstream.csvedit import CsvDocument
-from pipeline.upstream.readers import UpstreamFormatError
 from pipeline.upstream.refresh import (
     RefreshError,
     RefreshPlan,

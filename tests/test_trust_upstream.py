@@ -12,8 +12,9 @@ from click.testing import CliRunner
 from conftest import Project
 
 from pipeline.cli import cli
-from pipeline.upstream import readers
-from pipeline.upstream.readers import UpstreamFormatError, read_epcn, read_gp_map
+from pipeline.upstream import columns
+from pipeline.upstream.columns import UpstreamFormatError
+from pipeline.upstream.readers import read_epcn, read_gp_map
 
 FIXTURES = Path(__file__).parent / "fixtures" / "upstream"
 MAP_CSV = FIXTURES / "gp-reg-pat-prac-map_2026-08-01_kent_medway.csv"
@@ -24,7 +25,7 @@ LIMIT = 1024 * 1024
 
 @pytest.fixture(autouse=True)
 def small_limits(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(readers, "MAX_UNCOMPRESSED", LIMIT)
+    monkeypatch.setattr(columns, "MAX_UNCOMPRESSED", LIMIT)
 
 
 def zip_bomb(path: Path, member: str, size: int, *, extra_from: Path | None = None) -> Path:
@@ -72,14 +73,14 @@ def test_the_shipped_upstream_files_are_within_the_limits() -> None:
 def test_too_many_rows_are_refused_at_the_row(
     monkeypatch: pytest.MonkeyPatch, source: Path
 ) -> None:
-    monkeypatch.setattr(readers, "MAX_ROWS", 5)
+    monkeypatch.setattr(columns, "MAX_ROWS", 5)
     with pytest.raises(UpstreamFormatError, match="more than 5 rows") as caught:
         read_gp_map(source)
     assert caught.value.row == 6
 
 
 def test_too_many_rows_in_a_sheet_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(readers, "MAX_ROWS", 5)
+    monkeypatch.setattr(columns, "MAX_ROWS", 5)
     with pytest.raises(UpstreamFormatError, match="more than 5 rows") as caught:
         read_epcn(EPCN)
     assert caught.value.sheet and caught.value.row == 6

@@ -23,14 +23,12 @@ from hypothesis import strategies as st
 from openpyxl.workbook import Workbook
 
 from pipeline.core.errors import PipelineError
+from pipeline.upstream.columns import UpstreamFormatError, parse_extract_date, parse_yyyymmdd
 from pipeline.upstream.readers import (
     EpcnExtract,
     GpMapExtract,
-    UpstreamFormatError,
     filter_epcn,
     filter_gp_map,
-    parse_extract_date,
-    parse_yyyymmdd,
     read_epcn,
     read_gp_map,
 )

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from pipeline.upstream.readers import UpstreamFormatError, parse_yyyymmdd
+from pipeline.upstream.columns import UpstreamFormatError, parse_yyyymmdd
 
 _HINT = "Take the file as ODS or ONS publishes it."
 

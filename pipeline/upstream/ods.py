@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from pipeline.upstream.columns import UpstreamFormatError
 from pipeline.upstream.national import csv_rows, yyyymmdd_cell
-from pipeline.upstream.readers import UpstreamFormatError
 
 _HINT = "Take the file as ODS publishes it (epraccur.csv or succ.csv, unaltered)."
 

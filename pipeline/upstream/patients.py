@@ -28,16 +28,16 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from pipeline.upstream.readers import (
+from pipeline.upstream.columns import (
+    HeaderTable,
     UpstreamFormatError,
-    _column,
-    _csv_member,
-    _is_blank,
-    _match_header,
-    _require_file,
-    _show,
-    _Table,
+    column,
+    csv_member,
+    is_blank,
+    match_header,
     parse_extract_date,
+    require_file,
+    show_value,
 )
 
 AGE_MEMBER = "gp-reg-pat-prac-sing-age-regions.csv"
@@ -59,14 +59,14 @@ BANDS: tuple[tuple[str, int, int | None], ...] = tuple(
 ) + ((f"{TOP_AGE}+", TOP_AGE, None),)
 
 _COLUMNS = (
-    _column("publication", "PUBLICATION"),
-    _column("extract_date", "EXTRACT_DATE"),
-    _column("org_type", "ORG_TYPE"),
-    _column("org_code", "ORG_CODE"),
-    _column("ons_code", "ONS_CODE"),
-    _column("sex", "SEX"),
-    _column("age", "AGE"),
-    _column("patients", "NUMBER_OF_PATIENTS"),
+    column("publication", "PUBLICATION"),
+    column("extract_date", "EXTRACT_DATE"),
+    column("org_type", "ORG_TYPE"),
+    column("org_code", "ORG_CODE"),
+    column("ons_code", "ONS_CODE"),
+    column("sex", "SEX"),
+    column("age", "AGE"),
+    column("patients", "NUMBER_OF_PATIENTS"),
 )
 _HINT = "Take gp-reg-pat-prac-sing-age-regions as published by NHS England (zip or csv)."
 
@@ -118,10 +118,10 @@ def read_registered_patients(path: Path, keep: AbstractSet[str] | None = None) -
     Every line is checked; only areas whose code is in `keep` (all when None) are returned, and
     checked to add up: the two sexes make the total, and the 96 ages make each sex.
     """
-    _require_file(path, path.name)
+    require_file(path, path.name)
     if zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as archive:
-            member = _csv_member(archive, path.name, AGE_MEMBER)
+            member = csv_member(archive, path.name, AGE_MEMBER)
             file = f"{path.name} ({member})"
             size = archive.getinfo(member).file_size
             _check_size(size, file)
@@ -178,13 +178,13 @@ def _read(stream: Iterable[str], file: str, keep: AbstractSet[str] | None) -> Pa
     try:
         header = next(reader, None)
         last_line = reader.line_num
-        if header is None or all(_is_blank(value) for value in header):
+        if header is None or all(is_blank(value) for value in header):
             raise UpstreamFormatError("no header line", file, None, 1, hint="The header is line 1.")
-        table = _match_header(file, None, header, _COLUMNS)
+        table = match_header(file, None, header, _COLUMNS)
         at = table.positions
         for values in reader:
             line, last_line = last_line + 1, reader.line_num
-            if all(_is_blank(value) for value in values):
+            if all(is_blank(value) for value in values):
                 continue
             if len(values) != len(header):
                 raise table.error(
@@ -200,7 +200,8 @@ def _read(stream: Iterable[str], file: str, keep: AbstractSet[str] | None) -> Pa
                 first = (text, parsed[text])
             elif parsed[text] != first[1]:
                 raise table.error(
-                    f"{_show(text)} differs from the first EXTRACT_DATE, {_show(first[0])}",
+                    f"{show_value(text)} differs from the first EXTRACT_DATE, "
+                    f"{show_value(first[0])}",
                     line,
                     at["extract_date"],
                     "A file is one extract; do not join files of different months.",
@@ -220,7 +221,7 @@ def _read(stream: Iterable[str], file: str, keep: AbstractSet[str] | None) -> Pa
     return PatientsExtract(first[1], figures, last_line)
 
 
-def _extract_date(table: _Table, text: str, line: int) -> date:
+def _extract_date(table: HeaderTable, text: str, line: int) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
@@ -237,7 +238,7 @@ def _extract_date(table: _Table, text: str, line: int) -> date:
 
 
 def _read_line(
-    table: _Table,
+    table: HeaderTable,
     values: Sequence[str],
     line: int,
     areas: dict[tuple[str, str], _Area],
@@ -256,22 +257,24 @@ def _read_line(
         known = ", ".join(f'"{name}"' for name in ("Comm Region", "ICB", "SUB_ICB_LOCATION_CODE"))
         raise fail(
             "org_type",
-            f'{_show(values[at["org_type"]])} is not an organisation type ({known} or "PCN")',
+            f'{show_value(values[at["org_type"]])} is not an organisation type ({known} or "PCN")',
         )
     code = values[at["org_code"]].strip()
     if not code:
         raise fail("org_code", "the cell is empty; a code is required here")
     sex = values[at["sex"]].strip().casefold()
     if sex not in ("all", *SEXES):
-        raise fail("sex", f'{_show(values[at["sex"]])} is not "ALL", "FEMALE" or "MALE"')
+        raise fail("sex", f'{show_value(values[at["sex"]])} is not "ALL", "FEMALE" or "MALE"')
     age = _age(values[at["age"]].strip())
     if age is None:
-        raise fail("age", f'{_show(values[at["age"]])} is not "ALL", 0 to 94 or "95+"')
+        raise fail("age", f'{show_value(values[at["age"]])} is not "ALL", 0 to 94 or "95+"')
     if sex == "all" and age != "all":
-        raise fail("age", f"sex ALL with age {_show(values[at['age']])}: only ALL is published")
+        raise fail(
+            "age", f"sex ALL with age {show_value(values[at['age']])}: only ALL is published"
+        )
     number = values[at["patients"]].strip()
     if not number.isdigit() or not number.isascii():
-        raise fail("patients", f"{_show(values[at['patients']])} is not a count of patients")
+        raise fail("patients", f"{show_value(values[at['patients']])} is not a count of patients")
     if keep is not None and code not in keep:
         return
     area = areas.setdefault((org_type, code), _Area(code, values[at["ons_code"]].strip(), line))
@@ -297,7 +300,7 @@ def _age(text: str) -> str | None:
     return None
 
 
-def _complete(table: _Table, area_type: str, area: _Area) -> AreaPatients:
+def _complete(table: HeaderTable, area_type: str, area: _Area) -> AreaPatients:
     """The totals adding up (single years to each sex, the sexes to the total), or the read
     stops. An age with no line counts 0: the national file leaves out ages no one has (U24190
     has no line for MALE 94 in 2026-08-01), and its totals agree."""
