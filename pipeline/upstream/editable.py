@@ -13,18 +13,22 @@ disagree:
 
 Every record a file changes cites that file in its `source` field; hand-curated fields (a PCN's
 partnership and its basis, a practice's 2019 CCG) are never overwritten. A new PCN gets a
-proposed partnership with `partnership_review` = true and a `Note` saying so.
+proposed partnership (`pipeline.upstream.proposals`) with `partnership_review` = true and a
+`Note` saying so.
 """
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from collections.abc import Iterable
+import csv
+import io
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from pathlib import Path
 
 from pipeline.core.keys import next_membership_id
-from pipeline.core.scope import BY_CCG_2019, BY_SUB_ICB, HAND_KEPT, NO_PARTNERSHIPS, Scope
+from pipeline.core.scope import Scope
 from pipeline.core.timeline import iso, life, moment
 from pipeline.upstream.csvedit import CsvDocument, CsvRow
 
@@ -71,10 +75,6 @@ MEMBERSHIP_COLUMNS = (
     "source",
 )
 DAY = timedelta(days=1)
-# How a proposed partnership is derived, in the words of partnership_basis.
-CCG_BASIS = "derived: member practices' 2019 CCG (EPCMEM)"
-HISTORY_BASIS = "derived: member practices' earlier PCNs"
-COMMISSIONER_BASIS = "derived: commissioner sub-ICB location"
 
 
 @dataclass(frozen=True)
@@ -130,31 +130,51 @@ def membership_key(row: CsvRow) -> tuple[str, ...]:
     return (row.get("practice_code"), row.get("pcn_code"), row.get("start_date"))
 
 
-@dataclass
+@dataclass(kw_only=True)
 class EditableTables:
-    """The three editable resources, indexed, with what is needed to judge and stamp changes.
+    """The three editable resources (and pcn_names), indexed, with what is needed to judge and
+    stamp changes. Built whole, by keyword (`EditableTables.empty` for a new project):
 
     `vintages`: registry id -> vintage of every upstream publication in the registry;
-    `partnership_of_ccg`: 2019 CCG code -> partnership id (from partnerships.ccgs_2019);
-    `derivation_ids`: the ids a proposed partnership cites besides the upstream file.
+    `dated`: registry id -> vintage of every dated source, hand edits included (what provenance
+    compares); `scope`: what the ICS says it is (ics.yaml), which PCNs are its own and its
+    partnership rule (None treats every PCN as the ICS's own, under the rule ccg-2019);
+    `partnership_of_ccg`: 2019 CCG code -> partnership id (partnerships.ccgs_2019);
+    `partnership_of_sub_icb`: sub-ICB location (or former CCG) code -> partnership id
+    (partnerships.sub_icb_locations); `derivation_ids`: the ids a proposed partnership cites
+    besides the upstream file. `notes` collects what the reviewer must read.
     """
 
     pcns: CsvDocument
     practices: CsvDocument
     memberships: CsvDocument
-    vintages: dict[str, date]
-    partnership_of_ccg: dict[str, str]
-    derivation_ids: tuple[str, ...] = ("DERIVED",)
     names: CsvDocument | None = None  # pcn_names.csv: every name of every PCN, with its period
-    # registry id -> vintage of every dated source, hand edits included: what provenance compares
+    vintages: dict[str, date] = field(default_factory=dict)
     dated: dict[str, date] = field(default_factory=dict)
-    notes: list[Note] = field(default_factory=list)
-    proposed: list[str] = field(default_factory=list)  # PCN codes given a proposed partnership
-    # What the ICS says it is (ics.yaml): which PCNs are its own, and its partnership rule. None
-    # treats every PCN as the ICS's own, under the rule ccg-2019.
     scope: Scope | None = None
-    # sub-ICB location (or former CCG) code -> partnership id (partnerships.sub_icb_locations)
+    partnership_of_ccg: dict[str, str] = field(default_factory=dict)
     partnership_of_sub_icb: dict[str, str] = field(default_factory=dict)
+    derivation_ids: tuple[str, ...] = ("DERIVED",)
+    notes: list[Note] = field(default_factory=list)
+
+    @classmethod
+    def empty(
+        cls,
+        *,
+        scope: Scope | None,
+        dated: dict[str, date],
+        derivation_ids: tuple[str, ...],
+    ) -> EditableTables:
+        """Empty tables (a header each) for a project that has no records yet (`ics-data init`)."""
+        return cls(
+            pcns=_empty(PCN_COLUMNS, "pcns.csv"),
+            practices=_empty(PRACTICE_COLUMNS, "practices.csv"),
+            memberships=_empty(MEMBERSHIP_COLUMNS, "pcn_memberships.csv"),
+            names=_empty(NAME_COLUMNS, "pcn_names.csv"),
+            dated=dated,
+            scope=scope,
+            derivation_ids=derivation_ids,
+        )
 
     def __post_init__(self) -> None:
         self.pcns.require(PCN_COLUMNS)
@@ -182,6 +202,12 @@ class EditableTables:
 
     def members_of_pcn(self, pcn: str) -> list[CsvRow]:
         return self._by_pcn.get(pcn, [])
+
+    def memberships_of_practice(self, practice: str) -> list[CsvRow]:
+        return self._by_practice.get(practice, [])
+
+    def practice_row(self, code: str) -> CsvRow | None:
+        return self._practice.get(code)
 
     def practices_with_memberships(self) -> set[str]:
         return set(self._by_practice)
@@ -476,132 +502,11 @@ class EditableTables:
             found.append(row)
         return found
 
-    # --- partnerships ----------------------------------------------------------------------
 
-    def propose_partnership(self, row: CsvRow, stamp: Stamp, as_at: date) -> None:
-        """Propose a new PCN's partnership as the ICS's partnership rule says: by its members'
-        2019 CCG, else their earlier PCNs (ccg-2019), or by its commissioner (sub-icb-location).
-        A PCN of another ICB, or an ICS whose partnerships are hand-kept or absent, gets none."""
-        code = row.get("pcn_code")
-        name = row.get("pcn_name")
-        rule = self.scope.partnership_rule if self.scope is not None else BY_CCG_2019
-        if not self.owns(row) or rule in (HAND_KEPT, NO_PARTNERSHIPS):
-            self.put(row, "partnership_review", "false", stamp)
-            if self.owns(row) and rule == HAND_KEPT:
-                self.note(
-                    "partnership-to-set",
-                    "pcns",
-                    code,
-                    f"PCN {code} {name} is new: set its partnership by hand (the partnership "
-                    "rule is hand-kept)",
-                )
-            return
-        if rule == BY_SUB_ICB:
-            self._propose_by_commissioner(row, stamp)
-            return
-        closed = moment(row, "close_date")
-        members = self._members_of(code, as_at, closed.known)
-        label = f"as at {closed.hi}: " if closed.known and closed.hi else ""
-        ccgs = Counter(
-            ccg
-            for practice in members
-            if (ccg := self._practice_ccg(practice)) and ccg in self.partnership_of_ccg
-        )
-        history = Counter(pcn for practice in members if (pcn := self._earlier_pcn(practice, code)))
-        votes: Counter[str] = Counter()
-        if ccgs:
-            for ccg, count in ccgs.items():
-                votes[self.partnership_of_ccg[ccg]] += count
-            evidence = "; ".join(f"{ccg}:{count}" for ccg, count in sorted(ccgs.items()))
-            basis = f"{CCG_BASIS} {label}{evidence}"
-        elif history:
-            for pcn, count in history.items():
-                votes[self._pcn[pcn].get("partnership")] += count
-            evidence = "; ".join(f"{pcn}:{count}" for pcn, count in sorted(history.items()))
-            basis = f"{HISTORY_BASIS} {label}{evidence}"
-        self.put(row, "partnership_review", "true", stamp)
-        if not votes:
-            self.note(
-                "no-partnership",
-                "pcns",
-                code,
-                f"PCN {code} {name}: no member practice has a 2019 CCG or an earlier PCN, so no "
-                "partnership can be proposed; set partnership and partnership_basis in "
-                "sources/pcns.csv by hand",
-            )
-            return
-        ranked = sorted(votes.items(), key=lambda item: (-item[1], item[0]))
-        chosen = ranked[0][0]
-        self.put(row, "partnership", chosen, stamp)
-        self.put(row, "partnership_basis", basis, stamp)
-        self.stamp(row, stamp, self.derivation_ids)
-        self.proposed.append(code)
-        message = (
-            f"PCN {code} {name} is new: partnership {chosen} proposed from {basis[9:]}; "
-            "partnership_review = true until someone confirms it"
-        )
-        self.note("partnership-proposed", "pcns", code, message)
-        if len(ranked) > 1:
-            split = ", ".join(f"{part} {count}" for part, count in ranked)
-            self.note(
-                "partnership-split",
-                "pcns",
-                code,
-                f"PCN {code} {name}: its members point to more than one partnership ({split})",
-            )
-
-    def _propose_by_commissioner(self, row: CsvRow, stamp: Stamp) -> None:
-        code, commissioner = row.get("pcn_code"), row.get("sub_icb_code")
-        self.put(row, "partnership_review", "true", stamp)
-        chosen = self.partnership_of_sub_icb.get(commissioner)
-        if chosen is None:
-            self.note(
-                "no-partnership",
-                "pcns",
-                code,
-                f"PCN {code} {row.get('pcn_name')}: no partnership lists its commissioner "
-                f"{commissioner} in sub_icb_locations; set partnership by hand",
-            )
-            return
-        self.put(row, "partnership", chosen, stamp)
-        self.put(row, "partnership_basis", f"{COMMISSIONER_BASIS} {commissioner}", stamp)
-        self.stamp(row, stamp, self.derivation_ids)
-        self.proposed.append(code)
-        self.note(
-            "partnership-proposed",
-            "pcns",
-            code,
-            f"PCN {code} {row.get('pcn_name')} is new: partnership {chosen} proposed from its "
-            f"commissioner {commissioner}; partnership_review = true until someone confirms it",
-        )
-
-    def _members_of(self, pcn: str, day: date, closed: bool) -> list[str]:
-        rows = self._by_pcn.get(pcn, [])
-        current = [
-            row.get("practice_code")
-            for row in rows
-            if life(row, "start_date", "end_date").possibly_on(day)
-        ]
-        chosen = current if current and not closed else [row.get("practice_code") for row in rows]
-        return sorted(set(chosen))
-
-    def _practice_ccg(self, practice: str) -> str:
-        row = self._practice.get(practice)
-        return row.get("ccg_2019_code") if row else ""
-
-    def _earlier_pcn(self, practice: str, pcn: str) -> str | None:
-        """The practice's most recent other PCN that has a partnership."""
-        earlier = [
-            row
-            for row in self._by_practice.get(practice, [])
-            if row.get("pcn_code") != pcn
-            and (other := self._pcn.get(row.get("pcn_code"))) is not None
-            and other.get("partnership")
-        ]
-        if not earlier:
-            return None
-        latest = max(earlier, key=lambda row: moment(row, "start_date").lo or date.min)
-        return latest.get("pcn_code")
+def _empty(columns: Sequence[str], name: str) -> CsvDocument:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow(columns)
+    return CsvDocument.parse(out.getvalue(), Path(name))
 
 
 def _describe_key(resource: str, row: CsvRow) -> str:

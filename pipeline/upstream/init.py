@@ -45,12 +45,8 @@ from pipeline.core.scope import (
 )
 from pipeline.core.timeline import life, moment
 from pipeline.upstream.boundary import keep_epcn, keep_gp_map, merge_upstream
-from pipeline.upstream.csvedit import CsvDocument, CsvRow
+from pipeline.upstream.csvedit import CsvRow
 from pipeline.upstream.editable import (
-    MEMBERSHIP_COLUMNS,
-    NAME_COLUMNS,
-    PCN_COLUMNS,
-    PRACTICE_COLUMNS,
     EditableTables,
     Note,
     Stamp,
@@ -64,6 +60,7 @@ from pipeline.upstream.national import (
     read_epcmem,
     read_icb_names,
 )
+from pipeline.upstream.proposals import propose_partnership
 from pipeline.upstream.readers import EpcnExtract, GpMapExtract, GpMapRow, read_epcn, read_gp_map
 from pipeline.upstream.reconcile import apply_gp_map
 from pipeline.upstream.registry import EPCN, GP_MAP, new_entry
@@ -368,15 +365,7 @@ class _Builder:
         self.entries: list[dict[str, Any]] = []
         self.stamps: list[tuple[Stamp, EpcnExtract | GpMapExtract]] = []
         self.older: list[tuple[Stamp, GpMapExtract]] = []
-        self.records = EditableTables(
-            _empty(PCN_COLUMNS, "pcns.csv"),
-            _empty(PRACTICE_COLUMNS, "practices.csv"),
-            _empty(MEMBERSHIP_COLUMNS, "pcn_memberships.csv"),
-            {},
-            {},
-            (DERIVED_ID,),
-            names=_empty(NAME_COLUMNS, "pcn_names.csv"),
-        )
+        self.records = EditableTables.empty(scope=None, dated={}, derivation_ids=(DERIVED_ID,))
         map_file, mapping = inputs.gp_map
         self.map_rows = [row for row in mapping.rows if row.icb_code == icb]
         self.map_id = ""
@@ -537,7 +526,7 @@ class _Builder:
         else:
             return []
         for row in self._own_pcns():
-            self.records.propose_partnership(row, map_stamp, self.release_date)
+            propose_partnership(self.records, row, map_stamp, self.release_date)
             # Each PCN follows the rule as it stands; what awaits review is the partnership
             # layer itself, which partnerships.note says. A split vote stays marked for review.
             if not any(
@@ -977,12 +966,6 @@ def _entry(ident: str, title: str, file: NationalFile) -> dict[str, Any]:
         entry["vintage"] = file.vintage.isoformat()
     entry["sha256"] = file.sha256
     return entry
-
-
-def _empty(columns: Sequence[str], name: str) -> CsvDocument:
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerow(columns)
-    return CsvDocument.parse(out.getvalue(), Path(name))
 
 
 def _iso(day: date | None) -> str:

@@ -17,6 +17,7 @@ from datetime import date
 from pipeline.core.timeline import iso, moment
 from pipeline.upstream.csvedit import CsvRow
 from pipeline.upstream.editable import DAY, EditableTables, Stamp
+from pipeline.upstream.proposals import propose_partnership
 from pipeline.upstream.readers import EpcnExtract, EpcnPcn, EpcnRelationship, GpMapExtract, GpMapRow
 
 # ---------------------------------------------------------------------------------------------
@@ -42,7 +43,7 @@ def apply_epcn(records: EditableTables, extract: EpcnExtract, stamp: Stamp) -> N
     for pcn in extract.pcns:
         _fit_bounds_to_pcn(records, pcn.code, stamp)
     for row in new:
-        records.propose_partnership(row, stamp, stamp.vintage)
+        propose_partnership(records, row, stamp, stamp.vintage)
 
 
 def _fit_bounds_to_pcn(records: EditableTables, code: str, stamp: Stamp) -> None:
@@ -166,7 +167,7 @@ def apply_gp_map(
     _close_absent_pcns(records, set(in_file), stamp, known)
     _map_memberships(records, mapped, closed, stamp, known, first)
     for row in new:
-        records.propose_partnership(row, stamp, extract_date)
+        propose_partnership(records, row, stamp, extract_date)
 
 
 def _map_pcns(

@@ -210,19 +210,19 @@ def plan_refresh(
         for resource, name in FILES.items()
     }
     entries = read_entries(metadata.data)
-    records = EditableTables(
-        documents["pcns"],
-        documents["practices"],
-        documents["pcn_memberships"],
-        upstream_vintages(entries),
-        _partnership_of_ccg(sources),
-        _derivation_ids(documents["pcns"], upstream_vintages(entries)),
-        names=documents["pcn_names"],
-        dated=dated_vintages(entries),
-    )
     scope = _ics_scope(sources)
-    records.scope = scope
-    records.partnership_of_sub_icb = _partnership_of_sub_icb(sources)
+    records = EditableTables(
+        pcns=documents["pcns"],
+        practices=documents["practices"],
+        memberships=documents["pcn_memberships"],
+        names=documents["pcn_names"],
+        vintages=upstream_vintages(entries),
+        dated=dated_vintages(entries),
+        scope=scope,
+        partnership_of_ccg=_partnership_of_ccg(sources),
+        partnership_of_sub_icb=_partnership_of_sub_icb(sources),
+        derivation_ids=_derivation_ids(documents["pcns"], upstream_vintages(entries)),
+    )
     codes = scope.codes
     held = held_vintages(entries, records.cited())
     progress.start(5, "reading the upstream files")
