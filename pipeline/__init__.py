@@ -11,9 +11,7 @@ A release is made in four stages, plain functions connected by plain values, com
 The subpackages are layers; each imports only from the layers below it (top first):
 
 - `pipeline.__main__`: `python -m pipeline`;
-- `pipeline.cli`: the thin Click commands;
-- `pipeline.edit_commands`: the guided edits' commands (move, rename, close, open, add-source);
-- `pipeline.cli_options`: the options and value types the commands share;
+- `pipeline.cli`: the thin Click commands (the guided edits' among them) and their shared options;
 - `pipeline.stages`: the story of a release, the four stages in one function;
 - `pipeline.release`: build a package with its changes, publish it, the catalogue, verify;
 - `pipeline.site | pipeline.upstream`: the static catalogue pages; refresh from the NHS files;
@@ -33,8 +31,6 @@ __version__ = "0.1.0"
 LAYERS = (
     "pipeline.__main__",
     "pipeline.cli",
-    "pipeline.edit_commands",
-    "pipeline.cli_options",
     "pipeline.stages",
     "pipeline.release",
     "pipeline.site | pipeline.upstream",

@@ -580,7 +580,7 @@ def test_the_command_line_starts_without_the_heavy_libraries() -> None:
 
 
 def test_progress_is_silent_off_a_terminal_and_in_json() -> None:
-    from pipeline.cli import terminal_progress
+    from pipeline.cli.options import terminal_progress
     from pipeline.core.progress import SILENT
 
     with terminal_progress("json") as progress:
@@ -590,7 +590,7 @@ def test_progress_is_silent_off_a_terminal_and_in_json() -> None:
 
 
 def test_the_bar_counts_the_steps_it_is_told(capsys: pytest.CaptureFixture[str]) -> None:
-    from pipeline.cli import BarProgress
+    from pipeline.cli.options import BarProgress
 
     bar = BarProgress()
     bar.start(3, "building")
@@ -612,7 +612,7 @@ def test_the_fast_text_check_agrees_with_the_policy_character_by_character(text:
 
 
 def test_the_claims_summary_keeps_its_columns_for_long_ids_and_figures() -> None:
-    from pipeline.cli import render_summary
+    from pipeline.cli.report import render_summary
     from pipeline.core.issues import ValidationReport
 
     claims = [

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from pipeline.cli_options import DAY, F, schemas_option, sources_option
+from pipeline.cli.options import DAY, F, schemas_option, sources_option
 
 if TYPE_CHECKING:
     from pipeline.upstream.edit import Edit
