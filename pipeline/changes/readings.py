@@ -177,26 +177,7 @@ def membership_readings(old: Snapshot, new: Snapshot, changes: Sequence[Change])
     resource = "pcn_memberships"
     if resource not in old.tables or resource not in new.tables:
         return []
-    before, after = typed_by_key(old.tables[resource]), typed_by_key(new.tables[resource])
-
-    def membership(key: str, row: dict[str, Any], fields: tuple[str, ...] = ()) -> Membership:
-        return Membership(
-            key,
-            str(row.get("practice_code") or ""),
-            str(row.get("pcn_code") or ""),
-            moment(row, "start_date"),
-            moment(row, "end_date"),
-            fields,
-        )
-
-    begun = [membership(k, after[k]) for k in added_keys(changes, resource) if k in after]
-    ended = []
-    for key, fields in changed_fields(changes, resource).items():
-        ends = tuple(f for f in fields if f in end_columns(resource))
-        was, now = before.get(key), after.get(key)
-        if ends and was and now and not moment(was, "end_date").known:
-            if moment(now, "end_date").known:
-                ended.append(membership(key, now, ends))
+    begun, ended = _begun_and_ended(old, new, changes)
     practices = names(old, new, "practices", "practice_code", "practice_name")
     pcns = names(old, new, "pcns", "pcn_code", "pcn_name")
 
@@ -254,6 +235,34 @@ def membership_readings(old: Snapshot, new: Snapshot, changes: Sequence[Change])
             )
         )
     return found
+
+
+def _begun_and_ended(
+    old: Snapshot, new: Snapshot, changes: Sequence[Change]
+) -> tuple[list[Membership], list[Membership]]:
+    """The memberships added, and those whose end was unknown and is now known."""
+    resource = "pcn_memberships"
+    before, after = typed_by_key(old.tables[resource]), typed_by_key(new.tables[resource])
+    begun = [_membership(k, after[k]) for k in added_keys(changes, resource) if k in after]
+    ended = []
+    for key, fields in changed_fields(changes, resource).items():
+        ends = tuple(f for f in fields if f in end_columns(resource))
+        was, now = before.get(key), after.get(key)
+        if ends and was and now and not moment(was, "end_date").known:
+            if moment(now, "end_date").known:
+                ended.append(_membership(key, now, ends))
+    return begun, ended
+
+
+def _membership(key: str, row: dict[str, Any], fields: tuple[str, ...] = ()) -> Membership:
+    return Membership(
+        key,
+        str(row.get("practice_code") or ""),
+        str(row.get("pcn_code") or ""),
+        moment(row, "start_date"),
+        moment(row, "end_date"),
+        fields,
+    )
 
 
 def open_pcns(snapshot: Snapshot, data: Dataset) -> dict[str, Count]:

@@ -399,32 +399,7 @@ def patient_records(
             for pcn_code, pcn in present.items()
             if area_type == "icb" or pcn_sub_icb.get(pcn_code) == code
         ]
-        cells: list[tuple[str, str, str, str, int, int]] = [
-            ("all", "all", "", "", area.total, sum(p.total for p in members))
-        ]
-        for sex in SEXES:
-            cells.append(
-                (
-                    sex,
-                    "all",
-                    "",
-                    "",
-                    sum(area.by_sex(sex)),
-                    sum(sum(p.by_sex(sex)) for p in members),
-                )
-            )
-            for band, start, end in BANDS:
-                cells.append(
-                    (
-                        sex,
-                        band,
-                        str(start),
-                        "" if end is None else str(end),
-                        area.band(sex, start, end),
-                        sum(p.band(sex, start, end) for p in members),
-                    )
-                )
-        for sex, band, start_text, end_text, patients, in_pcns in cells:
+        for sex, band, start_text, end_text, patients, in_pcns in _total_cells(area, members):
             totals.append(
                 {
                     "extract_date": day,
@@ -441,3 +416,28 @@ def patient_records(
                 }
             )
     return PatientRecords(extract.vintage, tuple(pcn_rows), tuple(totals))
+
+
+def _total_cells(
+    area: AreaPatients, members: Sequence[AreaPatients]
+) -> list[tuple[str, str, str, str, int, int]]:
+    """An area's totals, all and by sex and band, each beside the sum over its PCNs MEMBERS:
+    (sex, band, age from, age to, patients, in PCNs)."""
+    cells: list[tuple[str, str, str, str, int, int]] = [
+        ("all", "all", "", "", area.total, sum(p.total for p in members))
+    ]
+    for sex in SEXES:
+        by_sex = sum(area.by_sex(sex)), sum(sum(p.by_sex(sex)) for p in members)
+        cells.append((sex, "all", "", "", *by_sex))
+        for band, start, end in BANDS:
+            cells.append(
+                (
+                    sex,
+                    band,
+                    str(start),
+                    "" if end is None else str(end),
+                    area.band(sex, start, end),
+                    sum(p.band(sex, start, end) for p in members),
+                )
+            )
+    return cells
