@@ -26,8 +26,6 @@ The subpackages are layers; each imports only from the layers below it (top firs
 inside functions.
 """
 
-__version__ = "0.1.0"
-
 LAYERS = (
     "pipeline.__main__",
     "pipeline.cli",
@@ -41,3 +39,13 @@ LAYERS = (
     "pipeline.sources",
     "pipeline.core",
 )
+
+
+def __getattr__(name: str) -> str:
+    """`pipeline.__version__`: the installed package's version, read when asked. pyproject.toml
+    is its one source; a project `ics-data init` writes installs exactly this version."""
+    if name == "__version__":
+        from importlib.metadata import version
+
+        return version("ics-data")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
