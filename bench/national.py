@@ -22,8 +22,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.sources.schemas import generic_schemas
 from pipeline.stages import publish_release
 from pipeline.upstream.init import InitResult, init_project, read_init_inputs
+from tests.national import settle_review
 
 ROOT = Path(__file__).resolve().parent.parent
 NATIONAL = ROOT / "tests" / "fixtures" / "national"
@@ -119,7 +121,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         for icb in options.icb or inputs.icbs_in_map():
             project = Path(folder) / icb
             start = time.perf_counter()
-            result = init_project(project, icb, inputs, ROOT / "schemas")
+            result = init_project(project, icb, inputs, generic_schemas())
+            settle_review(project / "sources")  # as a person does before the first release
             middle = time.perf_counter()
             publish_release(project / "sources", project / "schemas", project / "output")
             end = time.perf_counter()

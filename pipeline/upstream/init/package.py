@@ -1,8 +1,9 @@
 """The new project's `package.yaml`: its metadata and the registry of the sources its records cite.
 
 Each national file given to init gets an entry (the ePCN and mapping files EPCN-<vintage> and
-MAP-<vintage>, as refresh names them), with its vintage and sha256; two public references (the
-four purposes of every ICS, the statutory day) and DERIVED follow.
+MAP-<vintage>, as refresh names them), with its vintage and sha256, and its file name in place of
+the address it came from, for a person to put there; two public references (the four purposes
+of every ICS, the statutory day) and DERIVED follow.
 """
 
 from __future__ import annotations
@@ -125,9 +126,10 @@ def register_sources(inputs: InitInputs, scope: Scope) -> Registry:
 
 
 def _entry(ident: str, title: str, file: NationalFile) -> SourceEntry:
-    # No path: init cannot know where the file was downloaded from (the title names the file,
-    # the sha256 identifies it); a person adds the address, as after a refresh.
-    return SourceEntry(ident, title, "", file.vintage, file.sha256, None)
+    # Init cannot know where the file was downloaded from (the title names it, the sha256
+    # identifies it): its name stands in the path, as refresh writes it, a review item
+    # (placeholder-path) until a person puts the address there.
+    return SourceEntry(ident, title, file.path.name, file.vintage, file.sha256, None)
 
 
 def package_yaml(registry: Registry, icb: str, system: str, slug: str, place: str) -> str:

@@ -4,6 +4,10 @@ Partnerships start as the partnership rule says: `sub-icb-location` makes one pe
 location, with the former CCGs most of whose practices are in it now; `ccg-2019` one per 2019
 CCG of the ICS's practices; `hand-kept` and `none` make none. Each PCN of the ICS then follows
 the rule (`pipeline.upstream.proposals`). The objectives are the four purposes every ICS has.
+
+Init cannot know the ICS's own partnerships or objectives: each partnership it derives is marked
+`name_review` and each objective `objective_review`, review items that keep `publish` refused
+until a person settles them (`pipeline.check.review`).
 """
 
 from __future__ import annotations
@@ -64,7 +68,7 @@ def ics_record(facts: IcbFacts, scope: Scope, registry: Registry) -> dict[str, s
 
 def objectives() -> list[dict[str, object]]:
     return [
-        {"number": n, "objective": text, "source": PURPOSES_ID}
+        {"number": n, "objective": text, "objective_review": "true", "source": PURPOSES_ID}
         for n, text in enumerate(PURPOSES, start=1)
     ]
 
@@ -150,6 +154,7 @@ def _sub_icb_partnerships(
                 "note": "derived: one partnership per sub-ICB location, made by ics-data "
                 "init, with the former CCGs most of whose practices are in it now; for "
                 "review: name, merge or split the partnerships as the ICS has them",
+                "name_review": "true",
                 "source": registry.cite(registry.map_id, ECCG_ID, DERIVED_ID),
             }
         )
@@ -185,6 +190,7 @@ def _ccg_partnerships(
                 "ccgs_2019": ccg,
                 "note": "derived: one partnership per 2019 CCG of the ICS's practices, made "
                 "by ics-data init; for review: name and group them as the ICS's partnerships",
+                "name_review": "true",
                 "source": registry.cite(EPCMEM_ID, ECCG_ID, DERIVED_ID),
             }
         )

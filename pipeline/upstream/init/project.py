@@ -21,7 +21,7 @@ from typing import Any
 
 from pipeline.check.validate import validate_project
 from pipeline.core.files import display_path
-from pipeline.core.issues import render_text
+from pipeline.core.issues import REVIEW_CODES, render_text
 from pipeline.core.scope import BY_SUB_ICB, Scope
 from pipeline.upstream.editable import Note
 from pipeline.upstream.init.claims import pcn_claim
@@ -108,7 +108,9 @@ def init_project(
             (folder / part).mkdir(exist_ok=True)
             for path in sorted((staged / part).iterdir()):
                 shutil.move(str(path), folder / part / path.name)
-    warnings = dict(validation.report.summary.get("warnings", {}))
+    # the publisher's anomalies; what awaits review is the project's README's first section
+    found = validation.report.summary.get("warnings", {})
+    warnings = {code: n for code, n in found.items() if code not in REVIEW_CODES}
     return InitResult(
         folder,
         icb,
