@@ -254,6 +254,11 @@ def test_init_through_the_cli_then_refresh_changes_nothing(tmp_path: Path) -> No
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "QT6" in result.output and "sub-ICB locations: 11N" in result.output
+    for name in ("Makefile", "README.md", ".github/workflows/data.yml", ".gitattributes"):
+        assert (folder / name).is_file(), name
+    assert "# Cornwall and the Isles of Scilly Integrated Care System" in (
+        folder / "README.md"
+    ).read_text(encoding="utf-8")
     ics = (folder / "sources" / "ics.yaml").read_text(encoding="utf-8")
     assert 'sub_icb_locations: "11N"' in ics and 'partnership_rule: "sub-icb-location"' in ics
     # refresh with the same files gives the same records: init merges as refresh does
@@ -272,6 +277,15 @@ def test_init_refuses_an_icb_not_in_the_mapping_file(
         init_project(tmp_path / "x", "QXU", inputs_2026, SCHEMAS)
     assert "S9B9J" in caught.value.hint
     assert not (tmp_path / "x" / "sources").exists()
+
+
+def test_init_never_writes_over_a_file_of_the_project(
+    inputs_2026: InitInputs, tmp_path: Path
+) -> None:
+    (tmp_path / "Makefile").write_text("all:\n", encoding="utf-8")
+    with pytest.raises(InitError, match="Makefile exists"):
+        init_project(tmp_path, "QSL", inputs_2026, SCHEMAS)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["Makefile"]
 
 
 # --- boundaries ----------------------------------------------------------------------------------

@@ -127,12 +127,15 @@ def init(
     schemas: Path | None,
     fmt: str,
 ) -> None:
-    """Write FOLDER/sources and FOLDER/schemas for any ICB in England from the national files.
+    """Write a whole project for any ICB in England from the national files.
 
-    The ICB's practices are those of the newest mapping file; its sub-ICB locations are
-    theirs; its former CCGs are derived. The ePCN files, then the mapping file, are merged as
-    refresh merges them. Writes nothing unless the result is valid. Then run validate,
-    publish, refresh and diff with --sources FOLDER/sources --schemas FOLDER/schemas.
+    FOLDER gets sources/ and schemas/, and around them a Makefile (make publish, make test,
+    the month's targets; it installs this version of ics-data into .venv), a README for the
+    ICS, a CI workflow, .gitignore and .gitattributes. The ICB's practices are those of the
+    newest mapping file; its sub-ICB locations are theirs; its former CCGs are derived. The
+    ePCN files, then the mapping file, are merged as refresh merges them. What init cannot
+    know awaits review (publish refuses until a person settles it; the README says how).
+    Writes nothing unless the result is valid.
 
     \b
     Example:

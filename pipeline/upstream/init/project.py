@@ -1,12 +1,15 @@
-"""`ics-data init`: a new project for any ICB in England, written whole or not at all.
+"""`ics-data init`: a whole new project for any ICB in England, written whole or not at all.
 
     inputs = read_init_inputs(Path("map.zip"), [Path("ePCN.xlsx")], epcmem, eccg, icb_names)
     result = init_project(Path("greater-manchester"), "QOP", inputs, schemas=Path("schemas"))
 
 The story: the ICS's codes (`inputs.ics_scope`), the registry of the files (`package`), the
 records merged from them (`records`), the partnership layer (`partnerships`), organisations and
-the national icbs table (`organisations`), a claim (`claims`), then every file as text. The
-folder is built aside, validated, and moved into place only when valid.
+the national icbs table (`organisations`), a claim (`claims`), then every file as text; beside
+`sources/` and `schemas/`, the project around them (`scaffold`: a Makefile, a README, a CI
+workflow, git's files), whose README lists what init cannot know, each a review item that keeps
+`publish` refused until a person settles it. The folder is built aside, validated, and moved
+into place only when valid.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -21,7 +25,7 @@ from typing import Any
 
 from pipeline.check.validate import validate_project
 from pipeline.core.files import display_path
-from pipeline.core.issues import REVIEW_CODES, render_text
+from pipeline.core.issues import REVIEW_CODES, Issue, render_text
 from pipeline.core.scope import BY_SUB_ICB, Scope
 from pipeline.upstream.editable import Note
 from pipeline.upstream.init.claims import pcn_claim
@@ -30,6 +34,13 @@ from pipeline.upstream.init.organisations import icb_facts, icbs, organisations
 from pipeline.upstream.init.package import package_yaml, register_sources
 from pipeline.upstream.init.partnerships import ics_record, objectives, partnership_layer
 from pipeline.upstream.init.records import merge_records, names_text, open_on
+from pipeline.upstream.init.scaffold import (
+    PROJECT_FILES,
+    ProjectFacts,
+    ReviewItem,
+    project_files,
+    tool_version,
+)
 from pipeline.upstream.init.texts import csv_text, yaml_records
 
 
@@ -46,6 +57,7 @@ class InitResult:
     warnings: dict[str, int]
     notes: tuple[Note, ...] = ()
     ics_name: str = ""
+    review: tuple[ReviewItem, ...] = ()  # what a person settles before the first release
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -62,6 +74,8 @@ class InitResult:
             "memberships": self.memberships,
             "warnings": self.warnings,
             "notes": [note.to_dict() for note in self.notes],
+            "review": [{"location": i.location, "message": i.message} for i in self.review],
+            "files": ["sources/", "schemas/", *PROJECT_FILES],
         }
 
 
@@ -72,6 +86,7 @@ class NewSources:
     texts: dict[str, str]
     name: str  # the package name
     title: str  # the ICS's name
+    icb_name: str  # the ICB's legal name
     release_date: date
     pcns_open: int
     practices_open: int
@@ -87,9 +102,10 @@ def init_project(
     *,
     rule: str = BY_SUB_ICB,
 ) -> InitResult:
-    """Write FOLDER/sources and FOLDER/schemas for ICB, or nothing (see the module)."""
+    """Write a whole project for ICB in FOLDER, or nothing (see the module)."""
     check_rule(rule)
     check_target(folder, schemas)
+    version = tool_version()
     scope = ics_scope(icb, inputs, rule)
     made = build_sources(scope, inputs, schemas)
     folder.mkdir(parents=True, exist_ok=True)
@@ -104,10 +120,12 @@ def init_project(
                 + shown.replace(display_path(staged), display_path(folder)),
                 hint="This is a gap in ics-data init for this ICB's data; the messages say where.",
             )
-        for part in ("sources", "schemas"):
-            (folder / part).mkdir(exist_ok=True)
-            for path in sorted((staged / part).iterdir()):
-                shutil.move(str(path), folder / part / path.name)
+        review = review_items(validation.report.issues, staged)
+        facts = project_facts(scope, made, version, review)
+        for name, text in project_files(facts).items():
+            (staged / name).parent.mkdir(parents=True, exist_ok=True)
+            (staged / name).write_bytes(text.encode("utf-8"))
+        move_into_place(staged, folder)
     # the publisher's anomalies; what awaits review is the project's README's first section
     found = validation.report.summary.get("warnings", {})
     warnings = {code: n for code, n in found.items() if code not in REVIEW_CODES}
@@ -123,17 +141,25 @@ def init_project(
         warnings,
         made.notes,
         made.title,
+        review,
     )
 
 
 def check_target(folder: Path, schemas: Path) -> None:
-    """Refuse a folder that holds sources or schemas already, and schemas that are none."""
+    """Refuse a folder that holds sources, schemas or a project file already, and schemas that
+    are none."""
     for part in ("sources", "schemas"):
         target = folder / part
         if target.exists() and any(target.iterdir()):
             raise InitError(
                 f"{display_path(target)} already holds files; init writes a new project",
                 hint="Choose a new folder, or keep the sources you have and run ics-data refresh.",
+            )
+    for name in PROJECT_FILES:
+        if (folder / name).exists() or (folder / name).is_symlink():
+            raise InitError(
+                f"{display_path(folder / name)} exists; init writes a new project's {name}",
+                hint="Choose a new folder, or move the file aside and run init again.",
             )
     if not schemas.is_dir() or not any(schemas.glob("*.schema.yaml")):
         raise InitError(
@@ -185,12 +211,54 @@ def build_sources(scope: Scope, inputs: InitInputs, schemas: Path) -> NewSources
         texts,
         facts.slug,
         facts.system,
+        facts.legal,
         day,
         pcns_open,
         practices_open,
         len(records.memberships.rows),
         tuple(records.notes),
     )
+
+
+def review_items(issues: Sequence[Issue], staged: Path) -> tuple[ReviewItem, ...]:
+    """What awaits review in the staged sources, each at its file and line in the project."""
+    prefix = display_path(staged) + "/"
+    return tuple(
+        ReviewItem(issue.location().removeprefix(prefix), issue.message)
+        for issue in issues
+        if issue.code in REVIEW_CODES
+    )
+
+
+def project_facts(
+    scope: Scope, made: NewSources, version: str, review: tuple[ReviewItem, ...]
+) -> ProjectFacts:
+    return ProjectFacts(
+        ics_name=made.title,
+        icb=scope.icb,
+        icb_name=made.icb_name,
+        sub_icb_locations=scope.sub_icb_locations,
+        former_ccgs=scope.former_ccgs,
+        partnership_rule=scope.partnership_rule,
+        release_date=made.release_date,
+        pcns_open=made.pcns_open,
+        practices_open=made.practices_open,
+        memberships=made.memberships,
+        version=version,
+        review=review,
+    )
+
+
+def move_into_place(staged: Path, folder: Path) -> None:
+    """Move the staged project into FOLDER: the files of sources/ and schemas/ (which may be
+    there, empty), and each project file."""
+    for part in ("sources", "schemas"):
+        (folder / part).mkdir(exist_ok=True)
+        for path in sorted((staged / part).iterdir()):
+            shutil.move(str(path), folder / part / path.name)
+    for name in PROJECT_FILES:
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(staged / name), folder / name)
 
 
 def write_sources(folder: Path, texts: dict[str, str], schemas: Path) -> None:
@@ -213,10 +281,10 @@ def render_init(result: InitResult, fmt: str = "text") -> str:
     if fmt == "json":
         return json.dumps(result.to_dict(), indent=2, ensure_ascii=False)
     scope = result.scope
-    sources = display_path(result.folder / "sources")
-    schemas = display_path(result.folder / "schemas")
+    folder = display_path(result.folder)
     lines = [
-        f"ics-data init: {result.ics_name} ({result.icb}) written to {sources} and {schemas}",
+        f"ics-data init: {result.ics_name} ({result.icb}) written to {folder}: sources/, "
+        f"schemas/, {', '.join(PROJECT_FILES)}",
         f"  sub-ICB locations: {', '.join(scope.sub_icb_locations)}",
         f"  former CCGs (derived): {', '.join(scope.former_ccgs) or 'none'}",
         f"  partnership rule: {scope.partnership_rule}",
@@ -228,16 +296,20 @@ def render_init(result: InitResult, fmt: str = "text") -> str:
         lines.append(
             f"  warnings (the publisher's own data; ics-data validate lists them): {shown}"
         )
-    review = [n for n in result.notes if n.code != "stale-snapshot"]
-    if review:
-        lines.append(f"Review ({len(review)}):")
-        lines.extend(f"  - [{note.code}] {note.message}" for note in review[:50])
-        if len(review) > 50:
-            lines.append(f"  ... and {len(review) - 50} more (--format json lists them all)")
-    lines += [
-        "Next: check partnerships.yaml and ics.yaml, then",
-        f"  ics-data validate --sources {sources} --schemas {schemas}",
-        f"  ics-data publish --sources {sources} --schemas {schemas} --output "
-        f"{display_path(result.folder / 'output')}",
-    ]
+    notes = [n for n in result.notes if n.code != "stale-snapshot"]
+    if notes:
+        lines.append(f"Notes of the merge ({len(notes)}):")
+        lines.extend(f"  - [{note.code}] {note.message}" for note in notes[:50])
+        if len(notes) > 50:
+            lines.append(f"  ... and {len(notes) - 50} more (--format json lists them all)")
+    if result.review:
+        lines.append(
+            f"What init cannot know ({len(result.review)}; publish refuses until each is "
+            "settled, README.md says how):"
+        )
+        lines.extend(f"  {item.location}  {item.message}" for item in result.review)
+    lines.append(
+        f"Next: in {folder}, settle what awaits review (make validate lists it), then "
+        "make publish; make test runs the data checks."
+    )
     return "\n".join(lines)
