@@ -97,6 +97,10 @@ def test_the_readme_names_the_system_and_what_awaits_review(files: dict[str, str
     # the table of targets is the Makefile's own help
     for name, text in make_targets(files["Makefile"]):
         assert f"| `make {name}` | {text} |" in readme
+    # every command of the tool it names is one
+    assert "`.venv/bin/ics-data move`" in readme and "move" in cli.commands
+    for command in ("rename", "close", "open", "add-source"):
+        assert f"`{command}`" in readme and command in cli.commands
 
 
 def test_the_workflow_runs_makefile_targets(files: dict[str, str]) -> None:
