@@ -82,7 +82,7 @@ test-fast: $(STAMP) ## The inner loop: the tests not marked slow (no subprocesse
 test-national: $(STAMP) ## Init, publish and verify every ICB of England from the national files
 	$(BIN)/python -m pytest -m national -q
 
-test-repository: $(STAMP) $(TOOLS_STAMP) ## A month of data edits in a copy of this repository, then make test and check-data there
+test-repository: $(STAMP) $(TOOLS_STAMP) ## Acceptance: a month of edits in a copy of the repository; a new project from the wheel
 	$(BIN)/python -m pytest -m repository -q
 
 lint: $(STAMP) ## ruff format --check and ruff check

@@ -166,6 +166,7 @@ def make(folder: Path, target: str, wheel: Path) -> subprocess.CompletedProcess[
 
 
 @pytest.mark.slow
+@pytest.mark.repository  # builds the wheel: an acceptance run (make test-repository)
 def test_the_wheel_carries_its_templates_and_schemas(wheel: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
@@ -181,6 +182,7 @@ def test_the_wheel_carries_its_templates_and_schemas(wheel: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.repository  # a fresh .venv from the wheel: an acceptance run (make test-repository)
 def test_a_new_project_publishes_and_tests_with_nothing_but_the_wheel(
     wheel: Path, tmp_path: Path
 ) -> None:
