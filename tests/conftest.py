@@ -44,6 +44,11 @@ def pytest_configure(config: pytest.Config) -> None:
     # Subprocesses the tests start (and kill) keep their scratch files in one folder of the
     # session, removed at its end: a publish killed by SIGKILL cannot remove its own.
     for_bulk_data()  # as the ics-data command does (pipeline.core.gcpolicy)
+    # git run by a test works on the repository of its own folder, whatever started pytest: a
+    # hook or `git rebase --exec` sets GIT_DIR, and a `git init` under it would turn the
+    # repository running the tests into a bare one.
+    for name in [n for n in os.environ if n.startswith("GIT_")]:
+        del os.environ[name]
     scratch = tempfile.mkdtemp(prefix="ics-data-tests-")
     atexit.register(shutil.rmtree, scratch, True)
     os.environ["TMPDIR"] = scratch
