@@ -19,10 +19,10 @@ from typing import Any
 
 from pipeline.archive import find_releases, read_descriptor
 from pipeline.build.cells import cell_reader, cell_text, field_types
+from pipeline.check.tables import remembering
 from pipeline.core.errors import ProjectError, ReleaseError
 from pipeline.core.files import display_path
 from pipeline.core.issues import render_text
-from pipeline.core.memo import remembering
 from pipeline.core.model import (
     Dataset,
     Record,

@@ -21,7 +21,6 @@ import yaml
 
 from pipeline.core.files import display_path
 from pipeline.core.issues import Issue
-from pipeline.core.memo import ByText
 from pipeline.core.model import Record, SourceTable
 from pipeline.sources.bounds import RefusedFile, read_regular_file, yaml_bounds
 
@@ -146,19 +145,8 @@ def load_source_file(path: Path, resource: str) -> tuple[SourceTable | None, lis
             )
             for i in issues
         ]
-    kind = "csv" if path.suffix == ".csv" else "yaml"
-    known = _PARSED.get((kind, resource, text))
-    if known is not None:
-        return SourceTable(resource, path, kind, *known), []
-    parse = parse_csv if kind == "csv" else parse_yaml_records
-    table, issues = parse(text, path, resource)
-    if table is not None and not issues:  # a file with problems is worded afresh each time
-        _PARSED.keep((kind, resource, text), (table.fields, table.records))
-    return table, issues
-
-
-# The records parsed from a text: they hold no path, and no stage changes them.
-_PARSED: ByText[tuple[tuple[str, ...], tuple[Record, ...]]] = ByText(64 * 1024 * 1024)
+    parse = parse_csv if path.suffix == ".csv" else parse_yaml_records
+    return parse(text, path, resource)
 
 
 # --- YAML -------------------------------------------------------------------------------------
