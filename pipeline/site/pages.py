@@ -311,8 +311,9 @@ def release_view(info: ReleaseInfo, output: Path, first: bool, limit: int) -> Re
     )
 
 
-@functools.cache  # one per process: templates are compiled once, and nothing changes it after
 def environment() -> jinja2.Environment:
+    """The environment of the site's templates (and the citations it shows), for one render of
+    the site: each template is compiled once in it."""
     env = template_environment(
         ("html", "html.j2", "svg.j2"),
         keep_trailing_newline=True,
@@ -323,8 +324,9 @@ def environment() -> jinja2.Environment:
     env.filters["filesize"] = human_size
     env.filters["anchor"] = anchor
     env.filters["local"] = local_target
-    env.filters["cite_text"] = citation.render_text
-    env.filters["cite_bibtex"] = citation.render_bibtex
+    cite = citation.environment()
+    env.filters["cite_text"] = functools.partial(citation.render_text, env=cite)
+    env.filters["cite_bibtex"] = functools.partial(citation.render_bibtex, env=cite)
     return env
 
 
