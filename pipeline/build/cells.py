@@ -8,6 +8,8 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from pipeline.core.model import TableOut
+
 if TYPE_CHECKING:
     from frictionless import Field
 
@@ -29,9 +31,9 @@ class TextWriter:
         return "" if text is None else str(text)
 
 
-def field_types(schema: dict[str, Any]) -> list[tuple[str, TextWriter]]:
-    """Each field of a Table Schema descriptor, with the writer of its values as text."""
-    return [(f["name"], text_writer(f)) for f in schema["fields"]]
+def field_types(table: TableOut) -> list[tuple[str, TextWriter]]:
+    """Each field of TABLE, with the writer of its values as text."""
+    return [(f.name, TextWriter(f)) for f in table.frictionless.fields]
 
 
 def _field(descriptor: dict[str, Any]) -> Field:

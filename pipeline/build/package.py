@@ -43,6 +43,7 @@ def collect_tables(dataset: Dataset) -> list[TableOut]:
                 tuple(rows),
                 str(descriptor.get("title", name)),
                 str(descriptor.get("description", "")),
+                table.schema.frictionless,
             )
         )
     tables.sort(key=lambda t: t.name)

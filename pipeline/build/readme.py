@@ -81,7 +81,7 @@ def example_value(table: TableOut, name: str, fields: dict[str, TextWriter]) -> 
 def dictionary(table: TableOut) -> list[dict[str, str]]:
     key = table.schema.get("primaryKey", [])
     key = [key] if isinstance(key, str) else key
-    fields = dict(field_types(table.schema))  # once per table: building a writer is slow
+    fields = dict(field_types(table))
     return [
         {
             "name": f["name"],

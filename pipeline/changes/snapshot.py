@@ -116,7 +116,7 @@ class Snapshot:
 
 def table_data(table: TableOut) -> TableData:
     """A built table as the text its CSV file holds."""
-    fields = field_types(table.schema)
+    fields = field_types(table)
     rows = tuple(
         {name: cell_text(field, row.get(name)) for name, field in fields} for row in table.rows
     )

@@ -200,6 +200,19 @@ class TableOut:
     rows: tuple[dict[str, Any], ...]
     title: str
     description: str
+    # the frictionless Schema of `schema` that validation built, for a source table
+    checked: Schema | None = field(default=None, compare=False, repr=False)
+
+    @cached_property
+    def frictionless(self) -> Schema:
+        """The frictionless Schema of the table's descriptor, whose fields' writers every format
+        writes cells with: the one validation built (`checked`), else one built now, once for
+        this table. Callers never change it."""
+        if self.checked is not None:
+            return self.checked
+        from frictionless import Schema  # a heavy library, loaded by the commands that build
+
+        return Schema.from_descriptor(self.schema)
 
 
 def sort_key(row: dict[str, Any], key: Sequence[str]) -> tuple[Any, ...]:
