@@ -13,15 +13,16 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 
 import yaml
 
 from pipeline.core.files import display_path
 from pipeline.core.issues import Issue
-from pipeline.core.model import Record, SourceTable
+from pipeline.core.model import Metadata, Record, SourceTable
 from pipeline.sources.bounds import RefusedFile, read_regular_file, yaml_bounds
 
 SOURCE_SUFFIXES = (".yaml", ".yml", ".csv")
@@ -35,21 +36,48 @@ class LoadResult:
     issues: tuple[Issue, ...]
 
 
-def find_source(sources: Path, resource: str) -> list[Path]:
+@dataclass(frozen=True)
+class Overlay:
+    """A sources folder as a change would leave it, before anything is written: the new text of
+    each file the change writes (`texts`, by file name), the files it removes (`removed`), and
+    what was loaded of the files it leaves alone (`kept`: their tables by file name, `metadata`:
+    package.yaml's), taken as they are instead of being read again."""
+
+    texts: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    removed: frozenset[str] = frozenset()
+    kept: Mapping[str, SourceTable] = field(default_factory=lambda: MappingProxyType({}))
+    metadata: Metadata | None = None
+
+    def exists(self, path: Path) -> bool:
+        return path.name in self.texts or (path.name not in self.removed and path.exists())
+
+    def listing(self, folder: Path) -> list[Path]:
+        """The files of FOLDER as the change leaves it, in name order."""
+        names = {path.name for path in folder.iterdir()} if folder.is_dir() else set()
+        return [folder / name for name in sorted((names - self.removed) | set(self.texts))]
+
+
+NO_OVERLAY = Overlay()  # the folder as it is
+
+
+def find_source(sources: Path, resource: str, overlay: Overlay = NO_OVERLAY) -> list[Path]:
     return [
         sources / f"{resource}{suffix}"
         for suffix in SOURCE_SUFFIXES
-        if (sources / f"{resource}{suffix}").exists()
+        if overlay.exists(sources / f"{resource}{suffix}")
     ]
 
 
-def load_source_files(sources: Path, resources: Iterable[str]) -> LoadResult:
-    """Load the source file of every named resource; report files that are missing or extra."""
+def load_source_files(
+    sources: Path, resources: Iterable[str], overlay: Overlay = NO_OVERLAY
+) -> LoadResult:
+    """Load the source file of every named resource; report files that are missing or extra.
+    OVERLAY: the folder as a change would leave it."""
     tables: dict[str, SourceTable] = {}
     issues: list[Issue] = []
     wanted = list(resources)
     for resource in wanted:
-        paths = find_source(sources, resource)
+        paths = find_source(sources, resource, overlay)
         if not paths:
             issues.append(
                 Issue(
@@ -74,11 +102,11 @@ def load_source_files(sources: Path, resources: Iterable[str]) -> LoadResult:
                     resource,
                 )
             )
-        table, found = load_source_file(paths[0], resource)
+        table, found = load_source_file(paths[0], resource, overlay)
         issues.extend(found)
         if table is not None:
             tables[resource] = table
-    for path in sorted(sources.iterdir()) if sources.is_dir() else []:
+    for path in overlay.listing(sources):
         if path.suffix in SOURCE_SUFFIXES and path.stem not in wanted and path.stem != "package":
             issues.append(
                 Issue(
@@ -93,28 +121,31 @@ def load_source_files(sources: Path, resources: Iterable[str]) -> LoadResult:
     return LoadResult(tables, tuple(issues))
 
 
-def read_text(path: Path) -> tuple[str | None, list[Issue]]:
-    """The file's text as UTF-8 (a BOM is accepted), or an issue naming the first bad line."""
-    try:
-        # a FIFO would block, a device never end, a link lead out of the project: all refused
-        data = read_regular_file(path, confined=True)
-    except RefusedFile as exc:
-        return None, [
-            Issue(display_path(path), 0, "unreadable-file", f"{path.name} is refused: {exc}")
-        ]
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        bad = data[exc.start : exc.start + 1].hex()
-        return None, [
-            Issue(
-                display_path(path),
-                line,
-                "encoding",
-                f"byte 0x{bad} is not UTF-8; save the file as UTF-8",
-            )
-        ]
+def read_text(path: Path, overlay: Overlay = NO_OVERLAY) -> tuple[str | None, list[Issue]]:
+    """The file's text as UTF-8 (a BOM is accepted), or an issue naming the first bad line.
+    OVERLAY: the folder as a change would leave it (a text it gives is checked the same way)."""
+    text = overlay.texts.get(path.name)
+    if text is None:
+        try:
+            # a FIFO would block, a device never end, a link lead out of the project: all refused
+            data = read_regular_file(path, confined=True)
+        except RefusedFile as exc:
+            return None, [
+                Issue(display_path(path), 0, "unreadable-file", f"{path.name} is refused: {exc}")
+            ]
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            line = data[: exc.start].count(b"\n") + 1
+            bad = data[exc.start : exc.start + 1].hex()
+            return None, [
+                Issue(
+                    display_path(path),
+                    line,
+                    "encoding",
+                    f"byte 0x{bad} is not UTF-8; save the file as UTF-8",
+                )
+            ]
     control = CONTROL.search(text)
     if control:
         # PyYAML refuses these without a line; CSV would publish them. Name the line.
@@ -132,8 +163,13 @@ def read_text(path: Path) -> tuple[str | None, list[Issue]]:
     return text, []
 
 
-def load_source_file(path: Path, resource: str) -> tuple[SourceTable | None, list[Issue]]:
-    text, issues = read_text(path)
+def load_source_file(
+    path: Path, resource: str, overlay: Overlay = NO_OVERLAY
+) -> tuple[SourceTable | None, list[Issue]]:
+    kept = overlay.kept.get(path.name)
+    if kept is not None and kept.resource == resource:
+        return kept, []
+    text, issues = read_text(path, overlay)
     if text is None:
         return None, [
             Issue(

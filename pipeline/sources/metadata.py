@@ -15,7 +15,7 @@ from pipeline.core.files import display_path
 from pipeline.core.issues import Issue, quote
 from pipeline.core.model import Metadata
 from pipeline.core.text import text_problem
-from pipeline.sources.load import FAST_LOADER, parse_yaml_mapping, read_text
+from pipeline.sources.load import FAST_LOADER, NO_OVERLAY, Overlay, parse_yaml_mapping, read_text
 
 SCHEMA = "package.schema.yaml"  # beside this module: the JSON Schema of package.yaml
 # the fields whose line breaks are layout (folded into spaces where they are published)
@@ -36,10 +36,15 @@ KINDS = {
 }
 
 
-def load_metadata(sources: Path) -> tuple[Metadata | None, list[Issue]]:
+def load_metadata(
+    sources: Path, overlay: Overlay = NO_OVERLAY
+) -> tuple[Metadata | None, list[Issue]]:
+    """`package.yaml` of SOURCES, checked (OVERLAY: the folder as a change would leave it)."""
+    if overlay.metadata is not None:
+        return overlay.metadata, []
     path = sources / "package.yaml"
     file = display_path(path)
-    if not path.exists():
+    if not overlay.exists(path):
         return None, [
             Issue(
                 file,
@@ -48,7 +53,7 @@ def load_metadata(sources: Path) -> tuple[Metadata | None, list[Issue]]:
                 "no package.yaml: it declares the release version and the package metadata",
             )
         ]
-    text, issues = read_text(path)
+    text, issues = read_text(path, overlay)
     if text is None:
         return None, issues
     document, issues = parse_yaml_mapping(text, file)
