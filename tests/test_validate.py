@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import Flat, Project, flatten
+from conftest import Flat, Project, copy_small_project, flatten
 
+from pipeline.check.validate import validate
 from pipeline.core.issues import Issue
 from pipeline.core.model import Dataset, Table
+from pipeline.sources.project import load_sources, reload_sources
 
 PCN_ROW = (
     "U04973,GARDEN CITY PCN,91Q,2019-10-01,,,,,,dartford-gravesham-swanley,"
@@ -733,3 +735,33 @@ def test_a_value_worked_out_once_follows_its_rows(project: Project) -> None:
     table = dataset.tables["pcns"]
     dataset.tables["pcns"] = Table(table.source, table.schema, table.rows[:3])
     assert dataset.once(name, "pcns", count) == 3 and len(made) == 2  # new rows: made again
+
+
+def test_a_change_validated_in_memory_shares_the_tables_it_leaves_alone(tmp_path: Path) -> None:
+    """A refresh validates the sources as it would leave them without writing them: the files
+    it writes are read from their new texts, a file it removes is gone, and the tables of the
+    others are the very tables the validation before typed (nothing is read or typed again)."""
+    project = copy_small_project(tmp_path / "project")
+    loaded = load_sources(project.sources, project.schemas)
+    before = validate(loaded)
+    assert before.report.ok
+    pcns = project.read("pcns.csv").replace("FAVERSHAM PCN", "FAVERSHAM AND DISTRICT PCN")
+    objectives = project.path("objectives.yaml")
+    after = validate(
+        reload_sources(loaded, project.sources, {"pcns.csv": pcns}, ["objectives.yaml"]),
+        before.dataset.tables,
+    )
+    assert project.read("pcns.csv") != pcns and objectives.exists()  # nothing written
+    assert after.dataset.tables["practices"] is before.dataset.tables["practices"]
+    assert after.dataset.tables["pcns"] is not before.dataset.tables["pcns"]
+    names = {row.values["pcn_name"] for row in after.dataset.rows("pcns")}
+    assert "FAVERSHAM AND DISTRICT PCN" in names and "FAVERSHAM PCN" not in names
+    assert ("objectives.yaml", 0, "", "missing-file") in flatten(after.report.issues)
+    # a file with a problem before is read again, not taken as it was
+    project.write(
+        "practices.csv", project.read("practices.csv") + "G1,,,,,,,,,,,,\n"
+    )  # extra cells
+    broken = load_sources(project.sources, project.schemas)
+    again = reload_sources(broken, project.sources, {"pcns.csv": pcns})
+    assert again.tables["practices"] is not broken.tables["practices"]
+    assert again.tables["organisations"] is broken.tables["organisations"]

@@ -10,8 +10,6 @@ Loading never raises for a bad file: problems come back as `Issue` values.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -24,6 +22,7 @@ from pipeline.core.files import display_path
 from pipeline.core.issues import Issue
 from pipeline.core.model import Metadata, Record, SourceTable
 from pipeline.sources.bounds import RefusedFile, read_regular_file, yaml_bounds
+from pipeline.sources.csvsource import parse_csv
 
 SOURCE_SUFFIXES = (".yaml", ".yml", ".csv")
 NULL_TAG = "tag:yaml.org,2002:null"
@@ -340,70 +339,10 @@ def parse_yaml_records(
     records: list[Record] = []
     names: list[str] = []
     for index, node in enumerate(root.value):
-        line = node.start_mark.line + 1
-        if not isinstance(node, yaml.MappingNode):
-            issues.append(
-                Issue(
-                    file,
-                    line,
-                    "yaml-structure",
-                    f"each record must be a mapping of field: value, found {_describe(node)}",
-                    resource,
-                    record=index,
-                )
-            )
-            continue
-        values: dict[str, str | None] = {}
-        lines: dict[str, int] = {}
-        for key_node, value_node in node.value:
-            key_line = key_node.start_mark.line + 1
-            if not isinstance(key_node, yaml.ScalarNode):
-                issues.append(
-                    Issue(
-                        file,
-                        key_line,
-                        "yaml-structure",
-                        "a field name must be text",
-                        resource,
-                        record=index,
-                    )
-                )
-                continue
-            key = str(key_node.value)
-            if key in values or key in lines:
-                issues.append(
-                    Issue(
-                        file,
-                        key_line,
-                        "duplicate-key",
-                        f"field {key!r} appears twice in this record (first on line "
-                        f"{lines[key]}); YAML would silently keep the last",
-                        resource,
-                        key,
-                        record=index,
-                    )
-                )
-                continue
-            lines[key] = key_line
-            if isinstance(value_node, yaml.ScalarNode):
-                values[key] = scalar_text(value_node)
-            else:
-                issues.append(
-                    Issue(
-                        file,
-                        key_line,
-                        "type-error",
-                        "expected a single value, found a "
-                        + ("list" if isinstance(value_node, yaml.SequenceNode) else "mapping"),
-                        resource,
-                        key,
-                        record=index,
-                    )
-                )
-                values[key] = None
-            if key not in names:
-                names.append(key)
-        records.append(Record(index, line, values, lines))
+        record = _yaml_record(node, index, file, resource, issues)
+        if record is not None:
+            records.append(record)
+            names.extend(name for name in record.values if name not in names)
     if not records and not issues:
         issues.append(Issue(file, 0, "empty-file", "the file holds no records", resource))
     if not records or any(issue.code == "yaml-structure" for issue in issues):
@@ -411,6 +350,67 @@ def parse_yaml_records(
         # the records that could be read would only echo this problem, in other files.
         return None, issues
     return SourceTable(resource, path, "yaml", tuple(names), tuple(records)), issues
+
+
+def _yaml_record(
+    node: yaml.Node, index: int, file: str, resource: str, issues: list[Issue]
+) -> Record | None:
+    """The record of one item of the list, each field with its line; what is wrong with it is
+    added to ISSUES (an item that is no mapping gives no record)."""
+    line = node.start_mark.line + 1
+    if not isinstance(node, yaml.MappingNode):
+        issues.append(
+            Issue(
+                file,
+                line,
+                "yaml-structure",
+                f"each record must be a mapping of field: value, found {_describe(node)}",
+                resource,
+                record=index,
+            )
+        )
+        return None
+    values: dict[str, str | None] = {}
+    lines: dict[str, int] = {}
+    for key_node, value_node in node.value:
+        key_line = key_node.start_mark.line + 1
+        if not isinstance(key_node, yaml.ScalarNode):
+            message = "a field name must be text"
+            issues.append(Issue(file, key_line, "yaml-structure", message, resource, record=index))
+            continue
+        key = str(key_node.value)
+        if key in values or key in lines:
+            issues.append(
+                Issue(
+                    file,
+                    key_line,
+                    "duplicate-key",
+                    f"field {key!r} appears twice in this record (first on line "
+                    f"{lines[key]}); YAML would silently keep the last",
+                    resource,
+                    key,
+                    record=index,
+                )
+            )
+            continue
+        lines[key] = key_line
+        if isinstance(value_node, yaml.ScalarNode):
+            values[key] = scalar_text(value_node)
+            continue
+        issues.append(
+            Issue(
+                file,
+                key_line,
+                "type-error",
+                "expected a single value, found a "
+                + ("list" if isinstance(value_node, yaml.SequenceNode) else "mapping"),
+                resource,
+                key,
+                record=index,
+            )
+        )
+        values[key] = None
+    return Record(index, line, values, lines)
 
 
 def _describe(node: yaml.Node) -> str:
@@ -493,107 +493,3 @@ def _duplicate_keys(node: yaml.Node, file: str) -> list[Issue]:
         for child in node.value:
             found.extend(_duplicate_keys(child, file))
     return found
-
-
-# --- CSV --------------------------------------------------------------------------------------
-
-
-def parse_csv(text: str, path: Path, resource: str) -> tuple[SourceTable | None, list[Issue]]:
-    file = display_path(path)
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    issues: list[Issue] = []
-    try:
-        header = next(reader)
-    except (StopIteration, csv.Error) as exc:
-        return None, [Issue(file, 1, "csv-syntax", f"no header row: {exc}", resource)]
-    names = [name.strip() for name in header]
-    for column, name in enumerate(names, start=1):
-        if not name:
-            issues.append(Issue(file, 1, "blank-header", f"column {column} has no name", resource))
-        elif names.index(name) != column - 1:
-            issues.append(
-                Issue(file, 1, "duplicate-header", f"column {name!r} appears twice", resource, name)
-            )
-    records: list[Record] = []
-    start = reader.line_num + 1
-    index = 0
-    # each named column, the first of a repeated name (a repeated column is reported; the
-    # first counts); a cell of nothing but whitespace is no value
-    columns = [(i, name) for i, name in enumerate(names) if name and names.index(name) == i]
-    width = len(names)
-    # one string object per distinct cell: dates, codes and sources repeat down a long file
-    # (at 1000x the shipped size, 3 million cells hold 0.8 million distinct values)
-    distinct: dict[str, str] = {}
-    same = distinct.setdefault
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            # An unclosed quote swallows the lines after it: the mistake is where the row began,
-            # and the rows read so far are not the file's records, so none are checked.
-            issues.append(
-                Issue(
-                    file,
-                    start,
-                    "csv-syntax",
-                    f"CSV cannot be read from the row on this line: {exc}; a value that starts "
-                    'with " must end with ", and a " inside it is written ""',
-                    resource,
-                )
-            )
-            return None, issues
-        line = start
-        start = reader.line_num + 1
-        if (
-            not row
-            or (row[0].isspace() or not row[0])
-            and all(not cell or cell.isspace() for cell in row)
-        ):
-            continue  # blank lines are layout, not records
-        if len(row) > len(names):
-            issues.append(
-                Issue(
-                    file,
-                    line,
-                    "extra-cell",
-                    f"this row has {len(row)} cells but the header has {len(names)}; "
-                    "a value with a comma must be in double quotes",
-                    resource,
-                    record=index,
-                )
-            )
-        elif len(row) < len(names):
-            issues.append(
-                Issue(
-                    file,
-                    line,
-                    "missing-cell",
-                    f"this row has {len(row)} cells but the header has {len(names)}",
-                    resource,
-                    names[len(row)],
-                    record=index,
-                )
-            )
-        if len(row) >= width:
-            values = {
-                name: None if not (cell := row[i]) or cell.isspace() else same(cell, cell)
-                for i, name in columns
-            }
-        else:
-            values = {
-                name: same(row[i], row[i])
-                if i < len(row) and row[i] and not row[i].isspace()
-                else None
-                for i, name in columns
-            }
-        records.append(Record(index, line, values))
-        index += 1
-    if not records:
-        if not issues:
-            issues.append(
-                Issue(file, 0, "empty-file", "the file has a header but no records", resource)
-            )
-        return None, issues
-    return SourceTable(resource, path, "csv", tuple(n for n in names if n), tuple(records)), issues
