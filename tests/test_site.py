@@ -15,6 +15,7 @@ import pytest
 import rdflib
 import yaml
 from click.testing import CliRunner
+from periods import days_to_check, expected_structure, periods_release
 from shipped import release_folder, shipped_output, shipped_validation
 
 import pipeline
@@ -299,6 +300,20 @@ def test_the_page_structure_on_a_day_agrees_with_as_at(output: Path, day: str) -
     page = {(p.code, p.members, p.possible) for p in structure_on(x.data, day)}
     expected = structure_as_at(shipped_validation().dataset, date.fromisoformat(day))
     assert page == {(p.pcn_code, len(p.members), len(p.possible)) for p in expected.pcns}
+
+
+def test_the_page_data_agrees_with_as_at_on_every_day_of_hostile_periods() -> None:
+    """Exact dates, single bounds, both bounds, one day, a PCN closed before it surely opened,
+    memberships across the ICB's first day: the periods the page carries give, on every day a
+    date can change an answer, what `ics-data as-at` gives (names included)."""
+    output, validation = periods_release()
+    x = explore(output / "1.0.0", "2026-11-24")
+    first = date.fromisoformat(x.first_date)
+    for day in days_to_check(validation, first, date(2026, 11, 24)):
+        shown = {
+            (p.code, p.name, p.members, p.possible) for p in structure_on(x.data, day.isoformat())
+        }
+        assert shown == expected_structure(validation, day), day
 
 
 def test_the_as_at_counts_the_issue_names() -> None:

@@ -4,9 +4,11 @@ closings, renames and practice moves, population pyramids of registered patients
 table's rows for paged previews.
 
 Everything is computed here and written into the page as HTML (so it shows without JavaScript)
-and as JSON data for the page's own script (`templates/explore.js`), which redoes the as-at
-count on another day with the same rule as `pipeline.check.structure.structure_as_at`: a PCN is
-listed when it was definitely open that day, a member when its membership definitely held.
+and as JSON data for the page's own script (`templates/explore.js`). The structure on any day
+is `ics-data as-at`'s (`pipeline.check.structure`): the page carries, for each PCN, the days it
+is listed and its name on each day, and for each membership the days it counts as a member and
+those it counts as only possibly one, all worked out here by those rules; the script only looks
+the chosen day up in them, and reasons about no date itself.
 """
 
 from __future__ import annotations
@@ -21,7 +23,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from pipeline.core.scope import Scope, outside_before_icb, scope_of
+from pipeline.check.structure import structure_periods
+from pipeline.core.names import Names, name_life, name_on, names_by_pcn
+from pipeline.core.scope import Scope, scope_of
+from pipeline.core.timeline import Moment, Period, moment, row_life, segments
 
 PREVIEW_PAGE = 10
 BANDS = tuple(f"{a}-{a + 4}" for a in range(0, 95, 5)) + ("95+",)
@@ -60,62 +65,38 @@ def read_rows(folder: Path, name: str) -> list[Row]:
         return list(csv.DictReader(handle))
 
 
-# --- dates known exactly or between bounds ------------------------------------------------------
+# --- days as the page shows them ----------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class Moment:
-    exact: str
-    earliest: str
-    latest: str
+class Shown:
+    """A day known exactly or between bounds, as the page shows it and sorts it."""
 
-    @property
-    def known(self) -> bool:
-        return bool(self.exact or self.earliest or self.latest)
-
-    @property
-    def lo(self) -> str:
-        return self.exact or self.earliest
-
-    @property
-    def hi(self) -> str:
-        return self.exact or self.latest
-
-    def text(self) -> str:
-        if self.exact:
-            return self.exact
-        if not self.known:
-            return ""
-        return f"between {self.earliest or '?'} and {self.latest or '?'}"
-
-    def sort(self) -> str:
-        return self.hi or self.lo or ""
-
-    def data(self) -> list[str]:
-        return [self.exact, self.earliest, self.latest]
+    text: str  # the day, "between a and b" (a `?` for a bound not known), or "" when unknown
+    sort: str  # the latest it may be, else the earliest; "" when unknown
 
 
-def moment(row: Mapping[str, str], column: str) -> Moment:
-    return Moment(
-        row.get(column, ""), row.get(f"{column}_earliest", ""), row.get(f"{column}_latest", "")
-    )
+def moment_of(row: Mapping[str, str], column: str) -> Moment:
+    """The moment of COLUMN (with its bounds) of a release's CSV row; a cell that is no date (a
+    damaged release) is unknown."""
+    return moment(row, column, lenient=True)
 
 
-def definitely_on(start: Moment, end: Moment, day: str) -> bool:
-    """As `pipeline.core.timeline.Life.definitely_on`, on ISO text (which sorts as dates)."""
-    if not start.hi or start.hi > day:
-        return False
-    if not end.known:
-        return True
-    return bool(end.lo) and end.lo >= day
+def shown(row: Mapping[str, str], column: str) -> Shown:
+    day = moment_of(row, column)
+    latest = day.hi or day.lo
+    return Shown(day.describe() if day.known else "", latest.isoformat() if latest else "")
 
 
-def possibly_on(start: Moment, end: Moment, day: str) -> bool:
-    if start.lo and start.lo > day:
-        return False
-    if not end.known:
-        return True
-    return not end.hi or end.hi >= day
+def iso_periods(found: Sequence[Period]) -> list[list[str]]:
+    """Periods as the page's data holds them: [first, last], ISO days."""
+    return [[first.isoformat(), last.isoformat()] for first, last in found]
+
+
+def _within(found: Sequence[Sequence[str]], day: str) -> bool:
+    """Whether DAY (ISO) is in one of the periods of the page's data: a look-up, as the page's
+    script does it (ISO days sort as the days)."""
+    return any(period[0] <= day <= period[1] for period in found)
 
 
 # --- the view -----------------------------------------------------------------------------------
@@ -126,8 +107,8 @@ class PcnRow:
     code: str
     name: str
     partnership: str
-    opened: Moment
-    closed: Moment
+    opened: Shown
+    closed: Shown
     practices: int  # members on the release date
     patients: str  # registered patients on the newest extract date, "" if none
 
@@ -139,8 +120,8 @@ class PracticeRow:
     pcn_code: str
     pcn_name: str
     partnership: str
-    joined: Moment
-    left: Moment
+    joined: Shown
+    left: Shown
     pcn_patients: str
 
 
@@ -199,33 +180,88 @@ class Explore:
 
 
 def structure_on(data: Mapping[str, Any], day: str) -> list[AsAtPcn]:
-    """The ICS's PCNs definitely open on `day` with their definite and possible members, by
-    `ics-data as-at`'s rule (`check.structure.structure_as_at`): its own PCNs, and other ICBs'
-    PCNs one of its practices was in that day; before its ICB's first day (`since`) a practice
-    of another area then (`outside`) is no member, and an own PCN with only such members is
-    not listed. The script's rule too, here so the page shows the release date without it."""
-    before = bool(data.get("since")) and day < data["since"]
-    outside = set(data.get("outside", ())) if before else set()
-    members: dict[str, int] = defaultdict(int)
-    possible: dict[str, int] = defaultdict(int)
-    elsewhere: set[str] = set()
-    for practice, pcn, *dates in data["memberships"]:
-        start, end = Moment(*dates[:3]), Moment(*dates[3:])
-        if practice in outside:
-            if definitely_on(start, end, day):
-                elsewhere.add(pcn)
-        elif definitely_on(start, end, day):
-            members[pcn] += 1
-        elif possibly_on(start, end, day):
-            possible[pcn] += 1
-    out = []
-    for code, name, partnership, *rest in data["pcns"]:
-        dates, own = rest[:6], bool(rest[6]) if len(rest) > 6 else True
-        listed = members[code] > 0 or (own and code not in elsewhere)
-        if listed and definitely_on(Moment(*dates[:3]), Moment(*dates[3:]), day):
-            out.append(AsAtPcn(partnership, code, name, members[code], possible[code]))
-    names = data["partnerships"]
-    return sorted(out, key=lambda p: (p.partnership, p.name, p.code)) if names else out
+    """The structure on DAY (ISO) as the page's script reads it from the page's data
+    (`page_data`): the PCNs listed that day, each with its name that day and its member and
+    possible member practices counted. A look-up in periods `ics-data as-at`'s rules gave; the
+    page shows the release date with it, without script."""
+    members: dict[str, set[str]] = defaultdict(set)
+    possible: dict[str, set[str]] = defaultdict(set)
+    for practice, pcn, member, maybe in data["memberships"]:
+        if _within(member, day):
+            members[pcn].add(practice)
+        elif _within(maybe, day):
+            possible[pcn].add(practice)
+    out = [
+        AsAtPcn(
+            partnership,
+            code,
+            next((name for first, last, name in names if first <= day <= last), ""),
+            len(members[code]),
+            len(possible[code]),
+        )
+        for code, partnership, listed, names in data["pcns"]
+        if _within(listed, day)
+    ]
+    return sorted(out, key=lambda p: (p.partnership, p.name, p.code))
+
+
+def page_data(
+    folder: Path,
+    release_date: str,
+    pcns: Sequence[Row],
+    memberships: Sequence[Row],
+    practices: Mapping[str, Row],
+    partnerships: Mapping[str, str],
+) -> dict[str, Any]:
+    """What the page's script shows the structure on any day from: each PCN ever listed with its
+    partnership, the days it is listed and its name on each day; each membership ever counted
+    with the days it counts as a member and those as only possibly one
+    (`check.structure.structure_periods`); the partnerships' names; the first day to choose."""
+    dated_pcns = [(r, row_life("pcns", r, lenient=True)) for r in pcns]
+    dated = [(r, row_life("pcn_memberships", r, lenient=True)) for r in memberships]
+    found = structure_periods(dated_pcns, dated, list(practices.values()), _scope(folder))
+    names = _names(folder)
+    starts = [day for r in pcns if (day := moment_of(r, "open_date").lo)]
+    return {
+        "release": release_date,
+        "first": min(starts).isoformat() if starts else release_date,
+        "partnerships": dict(partnerships),
+        "pcns": [
+            [
+                r["pcn_code"],
+                r.get("partnership", ""),
+                iso_periods(listed),
+                _names_on(names, r["pcn_code"], r.get("pcn_name", "")),
+            ]
+            for r, listed in zip(pcns, found.listed, strict=True)
+            if listed
+        ],
+        "memberships": [
+            [r["practice_code"], r["pcn_code"], iso_periods(member), iso_periods(maybe)]
+            for r, member, maybe in zip(memberships, found.members, found.possible, strict=True)
+            if member or maybe
+        ],
+    }
+
+
+def _names(folder: Path) -> Names:
+    """Each PCN's names over time (`pcn_names`), none for a release without the table or with
+    a date in it that is no date (a damaged release: its PCNs show the names in `pcns`)."""
+    try:
+        return names_by_pcn(read_rows(folder, "pcn_names"))
+    except ValueError:
+        return {}
+
+
+def _names_on(names: Names, code: str, current: str) -> list[list[str]]:
+    """The name PCN CODE had on each day (`core.names.name_on`; CURRENT, its name in `pcns`,
+    where no name row says), as [first, last, name] with ISO days."""
+    try:
+        days = [day for row in names.get(code, ()) for day in name_life(row)]
+        runs = segments(lambda day: name_on(names, code, day) or current, days)
+    except ValueError:
+        runs = ((date.min, date.max, current),)
+    return [[first.isoformat(), last.isoformat(), name] for first, last, name in runs]
 
 
 def explore(folder: Path, release_date: str, limit: int = LIST_LIMIT) -> Explore:
@@ -239,38 +275,7 @@ def explore(folder: Path, release_date: str, limit: int = LIST_LIMIT) -> Explore
     partnerships = {r["id"]: r.get("name", r["id"]) for r in read_rows(folder, "partnerships")}
     pcn_by_code = {r["pcn_code"]: r for r in pcns}
     patients, extract_date = _pcn_patients(folder)
-    scope = _scope(folder)
-    since = scope.statutory_since if scope is not None else None
-    outside = outside_before_icb(scope, practices.values(), date.min) if since else frozenset()
-    data: dict[str, Any] = {
-        "release": release_date,
-        "partnerships": partnerships,
-        "since": since.isoformat() if since else "",
-        "outside": sorted(outside),
-        "pcns": [
-            [
-                r["pcn_code"],
-                r.get("pcn_name", ""),
-                r.get("partnership", ""),
-                *moment(r, "open_date").data(),
-                *moment(r, "close_date").data(),
-                1 if scope is None or scope.owns(r.get("sub_icb_code")) else 0,
-            ]
-            for r in pcns
-        ],
-        "memberships": [
-            [
-                r["practice_code"],
-                r["pcn_code"],
-                *moment(r, "start_date").data(),
-                *moment(r, "end_date").data(),
-            ]
-            for r in memberships
-        ],
-    }
-    starts = [m for r in pcns if (m := moment(r, "open_date").lo)]
-    first = min(starts, default=release_date)
-    data["first"] = first
+    data = page_data(folder, release_date, pcns, memberships, practices, partnerships)
     on_release = structure_on(data, release_date)
     counts = {p.code: p.members for p in on_release}
     pcn_rows = tuple(
@@ -278,8 +283,8 @@ def explore(folder: Path, release_date: str, limit: int = LIST_LIMIT) -> Explore
             r["pcn_code"],
             r.get("pcn_name", ""),
             partnerships.get(r.get("partnership", ""), r.get("partnership", "")),
-            moment(r, "open_date"),
-            moment(r, "close_date"),
+            shown(r, "open_date"),
+            shown(r, "close_date"),
             counts.get(r["pcn_code"], 0),
             patients.get(r["pcn_code"], ""),
         )
@@ -287,7 +292,7 @@ def explore(folder: Path, release_date: str, limit: int = LIST_LIMIT) -> Explore
     )
     return Explore(
         release_date=release_date,
-        first_date=first,
+        first_date=data["first"],
         pcns=pcn_rows,
         practices=_practices(practices, memberships, pcn_by_code, partnerships, patients),
         events=_events(folder, pcns, memberships, practices, pcn_by_code),
@@ -371,10 +376,7 @@ def _practices(
     newest: dict[str, Row] = {}
     for r in memberships:
         current = newest.get(r["practice_code"])
-        if (
-            current is None
-            or moment(r, "start_date").sort() >= moment(current, "start_date").sort()
-        ):
+        if current is None or shown(r, "start_date").sort >= shown(current, "start_date").sort:
             newest[r["practice_code"]] = r
     out = []
     for code, practice in sorted(practices.items()):
@@ -387,8 +389,8 @@ def _practices(
                 m.get("pcn_code", ""),
                 pcn.get("pcn_name", ""),
                 partnerships.get(pcn.get("partnership", ""), ""),
-                moment(m, "start_date"),
-                moment(m, "end_date"),
+                shown(m, "start_date"),
+                shown(m, "end_date"),
                 patients.get(m.get("pcn_code", ""), ""),
             )
         )
@@ -405,9 +407,9 @@ def _renames(folder: Path) -> list[Event]:
     for code, rows in sorted(names.items()):
         rows.sort(key=lambda r: int(r.get("number") or 0))
         for before, after in zip(rows, rows[1:], strict=False):
-            m = moment(after, "valid_from")
+            m = shown(after, "valid_from")
             text = f"PCN {code} renamed from {before.get('name', '')} to {after.get('name', '')}"
-            events.append(Event(m.text() or "date not known", m.sort() or "9999", "renamed", text))
+            events.append(Event(m.text or "date not known", m.sort or "9999", "renamed", text))
     return events
 
 
@@ -426,9 +428,9 @@ def _events(
     for r in pcns:
         label = f"{r.get('pcn_name', '')} ({r['pcn_code']})"
         for kind, column in (("opened", "open_date"), ("closed", "close_date")):
-            m = moment(r, column)
-            if m.known:
-                events.append(Event(m.text(), m.sort(), kind, f"PCN {label} {kind}"))
+            m = shown(r, column)
+            if m.text:
+                events.append(Event(m.text, m.sort, kind, f"PCN {label} {kind}"))
         for part in filter(None, (p.strip() for p in r.get("former_names", "").split(";"))):
             match = _FORMER.match(part)
             old, source = (match.group(1), match.group(2)) if match else (part, "")
@@ -443,18 +445,18 @@ def _events(
     for r in memberships:
         by_practice[r["practice_code"]].append(r)
     for code, rows in by_practice.items():
-        rows.sort(key=lambda r: moment(r, "start_date").sort())
+        rows.sort(key=lambda r: shown(r, "start_date").sort)
         for before, after in zip(rows, rows[1:], strict=False):
             if before["pcn_code"] == after["pcn_code"]:
                 continue
-            m = moment(after, "start_date")
+            m = shown(after, "start_date")
             name = practices.get(code, {}).get("practice_name", "")
             old = pcn_by_code.get(before["pcn_code"], {}).get("pcn_name", "")
             new = pcn_by_code.get(after["pcn_code"], {}).get("pcn_name", "")
             events.append(
                 Event(
-                    m.text(),
-                    m.sort(),
+                    m.text,
+                    m.sort,
                     "moved",
                     f"Practice {code} {name} moved from {old} ({before['pcn_code']}) to {new} "
                     f"({after['pcn_code']})",
