@@ -27,7 +27,7 @@ from pipeline.check.tables import check_table
 from pipeline.check.text import check_table_names, check_text
 from pipeline.core.issues import Issue, ValidationReport, sort_issues
 from pipeline.core.model import Dataset, Table, Validation
-from pipeline.sources.project import LoadedSources, load_sources
+from pipeline.sources.project import LoadedSources, SchemaSet, load_sources
 
 NO_TABLES: Mapping[str, Table] = MappingProxyType({})
 
@@ -101,6 +101,7 @@ def quieten(issues: list[Issue]) -> list[Issue]:
     ]
 
 
-def validate_project(sources: Path, schemas: Path) -> Validation:
-    """Load and validate a project's folders: what `validate`, `diff` and `refresh` need."""
+def validate_project(sources: Path, schemas: Path | SchemaSet) -> Validation:
+    """Load and validate a project's folders (SCHEMAS: a folder, or a set read from one): what
+    `validate`, `diff` and `refresh` need."""
     return validate(load_sources(sources, schemas))

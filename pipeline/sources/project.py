@@ -30,13 +30,32 @@ class LoadedSources:
     schema_issues: tuple[Issue, ...] = ()
 
 
-def load_sources(sources: Path, schemas: Path) -> LoadedSources:
-    """Read the schemas in SCHEMAS, then `package.yaml` and one source file per schema in
-    SOURCES."""
-    check_folders(sources, schemas)
-    recover_files(sources)  # a refresh killed between its renames is completed first
+@dataclass(frozen=True)
+class SchemaSet:
+    """The Table Schemas of a folder, read and checked: each valid one (with the frictionless
+    Schema checking it built) and the problems of the others. A caller that loads many sources
+    folders against one schemas folder (`init` for each ICB, a test suite) reads it once and
+    passes the set along."""
+
+    folder: Path
+    schemas: dict[str, ResourceSchema]
+    issues: tuple[Issue, ...]
+
+
+def read_schemas(schemas: Path) -> SchemaSet:
+    """The Table Schemas in the folder SCHEMAS, checked."""
     found, problems = load_schemas(schemas)
-    return _load_files(sources, found, tuple(problems), NO_OVERLAY)
+    return SchemaSet(schemas, found, tuple(problems))
+
+
+def load_sources(sources: Path, schemas: Path | SchemaSet) -> LoadedSources:
+    """Read the schemas in SCHEMAS (a folder, or a set read from one), then `package.yaml` and one
+    source file per schema in SOURCES."""
+    folder = schemas.folder if isinstance(schemas, SchemaSet) else schemas
+    check_folders(sources, folder)
+    recover_files(sources)  # a refresh killed between its renames is completed first
+    found = schemas if isinstance(schemas, SchemaSet) else read_schemas(folder)
+    return _load_files(sources, found.schemas, found.issues, NO_OVERLAY)
 
 
 def reload_sources(
