@@ -9,6 +9,7 @@ were only possibly open are named in `uncertain_pcns`.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from pipeline.core.files import csv_table
 from pipeline.core.issues import Issue
 from pipeline.core.model import Dataset, TableOut, sort_key
 from pipeline.core.scope import Scope, outside_before_icb, scope_of
-from pipeline.core.timeline import Life, Moment, Period, periods, row_life
+from pipeline.core.timeline import Life, Moment, Period, periods, row_life, segments
 from pipeline.sources.schemas import derived_schema
 
 # The tables the structure is built from; without any of them there is no structure.
@@ -262,29 +263,30 @@ def structure_periods(
     ICS's practices and its SCOPE as `structure_as_at` reads them from a dataset."""
     since = (Moment(exact=scope.statutory_since),) if scope and scope.statutory_since else ()
     practice = {str(p.get("practice_code")): p for p in practices}
-    held: dict[str, list[tuple[State, tuple[Moment, ...]]]] = defaultdict(list)
+    held: dict[str, list[Runs]] = defaultdict(list)  # each PCN's memberships, day by day
     members: list[tuple[Period, ...]] = []
     possible: list[tuple[Period, ...]] = []
     for values, span in memberships:
-        if span is None:
-            members.append(())
-            possible.append(())
-            continue
-        code = str(values.get("practice_code"))
-        state = _membership_state(span, code, practice.get(code), scope)
-        held[str(values.get("pcn_code"))].append((state, (*span, *since)))
-        members.append(periods(_is(state, MEMBER), (*span, *since)))
-        possible.append(periods(_is(state, POSSIBLE), (*span, *since)))
+        runs: Runs = ()
+        if span is not None:
+            code = str(values.get("practice_code"))
+            state = _membership_state(span, code, practice.get(code), scope)
+            runs = segments(state, (*span, *since))
+            held[str(values.get("pcn_code"))].append(runs)
+        members.append(tuple((first, last) for first, last, is_ in runs if is_ == MEMBER))
+        possible.append(tuple((first, last) for first, last, is_ in runs if is_ == POSSIBLE))
     listed: list[tuple[Period, ...]] = []
     for values, span in pcns:
         own = scope is None or scope.owns(values.get("sub_icb_code"))
         theirs = held.get(str(values.get("pcn_code")), [])
-        days = [*(span or ()), *since, *(m for _, known in theirs for m in known)]
-        listed.append(periods(_is(_pcn_state(span, own, [s for s, _ in theirs]), LISTED), days))
+        # its answer changes on a day its own dates or a membership's state changes
+        days = [*(span or ()), *since, *(Moment(exact=run[0]) for runs in theirs for run in runs)]
+        listed.append(periods(_is(_pcn_state(span, own, theirs), LISTED), days))
     return StructurePeriods(tuple(listed), tuple(members), tuple(possible))
 
 
 State = Callable[[date], str | None]  # what an item is in the structure on a day
+Runs = tuple[tuple[date, date, str | None], ...]  # an item's state, day by day (`segments`)
 
 
 def _membership_state(
@@ -294,12 +296,16 @@ def _membership_state(
     return lambda day: membership_on(span, code in outside_before_icb(scope, rows, day), day)
 
 
-def _pcn_state(span: Life | None, own: bool, memberships: Sequence[State]) -> State:
+def _pcn_state(span: Life | None, own: bool, memberships: Sequence[Runs]) -> State:
     def state(day: date) -> str | None:
-        states = {membership(day) for membership in memberships}
+        states = {runs[bisect_right(runs, day, key=_first) - 1][2] for runs in memberships}
         return pcn_on(span, own, MEMBER in states, ELSEWHERE in states, day)
 
     return state
+
+
+def _first(run: tuple[date, date, str | None]) -> date:
+    return run[0]
 
 
 def _is(state: State, wanted: str) -> Callable[[date], bool]:
