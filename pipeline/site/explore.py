@@ -57,12 +57,45 @@ def listable(folder: Path, limit: int = LIST_LIMIT) -> bool:
     return all(csv_rows(folder, name) <= limit for name in LISTED_TABLES)
 
 
-def read_rows(folder: Path, name: str) -> list[Row]:
-    path = folder / "data" / f"{name}.csv"
-    if not path.is_file():
-        return []
-    with path.open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
+class ReleaseTables:
+    """The CSV files of one release folder, each read once for its page (the previews, the
+    explorer and the chart share them); made for one page and dropped with it."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._read: dict[str, tuple[list[str], list[list[str]]]] = {}
+        self._rows: dict[str, list[Row]] = {}
+
+    def csv(self, path: str) -> tuple[list[str], list[list[str]]]:
+        """The header and rows of the CSV file at PATH in the release (none when absent)."""
+        if path not in self._read:
+            file = self.folder / path
+            rows: list[list[str]] = []
+            if file.is_file():
+                with file.open(encoding="utf-8", newline="") as handle:
+                    rows = list(csv.reader(handle))
+            self._read[path] = (rows[0], rows[1:]) if rows else ([], [])
+        return self._read[path]
+
+    def rows(self, name: str) -> list[Row]:
+        """The rows of the release's table NAME (`data/NAME.csv`), by its header's names (a
+        short row's missing cells as csv.DictReader gives them: None)."""
+        if name not in self._rows:
+            header, rows = self.csv(f"data/{name}.csv")
+            self._rows[name] = [
+                dict(zip(header, row, strict=False))
+                if len(row) >= len(header)
+                else _padded(header, row)
+                for row in rows
+                if row
+            ]
+        return self._rows[name]
+
+
+def _padded(header: list[str], row: list[str]) -> Row:
+    values: dict[str, Any] = dict.fromkeys(header)
+    values.update(zip(header, row, strict=False))
+    return values
 
 
 # --- days as the page shows them ----------------------------------------------------------------
@@ -206,7 +239,7 @@ def structure_on(data: Mapping[str, Any], day: str) -> list[AsAtPcn]:
 
 
 def page_data(
-    folder: Path,
+    tables: ReleaseTables,
     release_date: str,
     pcns: Sequence[Row],
     memberships: Sequence[Row],
@@ -219,8 +252,8 @@ def page_data(
     (`check.structure.structure_periods`); the partnerships' names; the first day to choose."""
     dated_pcns = [(r, row_life("pcns", r, lenient=True)) for r in pcns]
     dated = [(r, row_life("pcn_memberships", r, lenient=True)) for r in memberships]
-    found = structure_periods(dated_pcns, dated, list(practices.values()), _scope(folder))
-    names = _names(folder)
+    found = structure_periods(dated_pcns, dated, list(practices.values()), _scope(tables))
+    names = _names(tables)
     starts = [day for r in pcns if (day := moment_of(r, "open_date").lo)]
     return {
         "release": release_date,
@@ -244,11 +277,11 @@ def page_data(
     }
 
 
-def _names(folder: Path) -> Names:
+def _names(tables: ReleaseTables) -> Names:
     """Each PCN's names over time (`pcn_names`), none for a release without the table or with
     a date in it that is no date (a damaged release: its PCNs show the names in `pcns`)."""
     try:
-        return names_by_pcn(read_rows(folder, "pcn_names"))
+        return names_by_pcn(tables.rows("pcn_names"))
     except ValueError:
         return {}
 
@@ -264,18 +297,22 @@ def _names_on(names: Names, code: str, current: str) -> list[list[str]]:
     return [[first.isoformat(), last.isoformat(), name] for first, last, name in runs]
 
 
-def explore(folder: Path, release_date: str, limit: int = LIST_LIMIT) -> Explore:
+def explore(
+    folder: Path, release_date: str, limit: int = LIST_LIMIT, tables: ReleaseTables | None = None
+) -> Explore:
     """What the release page shows of the structure over time; for a release too large to
-    list (`listable`), only the registered patients."""
+    list (`listable`), only the registered patients. TABLES: the release's files as the page
+    reads them (read here when not given)."""
+    tables = tables or ReleaseTables(folder)
     if not listable(folder, limit):
-        return unlisted(folder, release_date)
-    pcns = read_rows(folder, "pcns")
-    memberships = read_rows(folder, "pcn_memberships")
-    practices = {r["practice_code"]: r for r in read_rows(folder, "practices")}
-    partnerships = {r["id"]: r.get("name", r["id"]) for r in read_rows(folder, "partnerships")}
+        return unlisted(tables, release_date)
+    pcns = tables.rows("pcns")
+    memberships = tables.rows("pcn_memberships")
+    practices = {r["practice_code"]: r for r in tables.rows("practices")}
+    partnerships = {r["id"]: r.get("name", r["id"]) for r in tables.rows("partnerships")}
     pcn_by_code = {r["pcn_code"]: r for r in pcns}
-    patients, extract_date = _pcn_patients(folder)
-    data = page_data(folder, release_date, pcns, memberships, practices, partnerships)
+    patients, extract_date = _pcn_patients(tables)
+    data = page_data(tables, release_date, pcns, memberships, practices, partnerships)
     on_release = structure_on(data, release_date)
     counts = {p.code: p.members for p in on_release}
     pcn_rows = tuple(
@@ -295,19 +332,19 @@ def explore(folder: Path, release_date: str, limit: int = LIST_LIMIT) -> Explore
         first_date=data["first"],
         pcns=pcn_rows,
         practices=_practices(practices, memberships, pcn_by_code, partnerships, patients),
-        events=_events(folder, pcns, memberships, practices, pcn_by_code),
-        pyramids=_pyramids(folder, pcn_by_code, partnerships, extract_date),
+        events=_events(tables, pcns, memberships, practices, pcn_by_code),
+        pyramids=_pyramids(tables, pcn_by_code, partnerships, extract_date),
         extract_date=extract_date,
-        registered=_icb_registered(folder, extract_date),
-        population_claim=_population_claim(folder),
+        registered=_icb_registered(tables, extract_date),
+        population_claim=_population_claim(tables),
         as_at=tuple(on_release),
         data=data,
     )
 
 
-def _scope(folder: Path) -> Scope | None:
+def _scope(tables: ReleaseTables) -> Scope | None:
     """The ICS's codes and its ICB's first day, from the release's own ics table."""
-    rows: list[dict[str, object]] = [dict(r) for r in read_rows(folder, "ics")]
+    rows: list[dict[str, object]] = [dict(r) for r in tables.rows("ics")]
     for row in rows:
         text = row.get("statutory_since")
         row["statutory_since"] = (
@@ -316,33 +353,33 @@ def _scope(folder: Path) -> Scope | None:
     return scope_of(rows)
 
 
-def unlisted(folder: Path, release_date: str) -> Explore:
-    pcn_by_code = {r["pcn_code"]: r for r in read_rows(folder, "pcns")}
-    partnerships = {r["id"]: r.get("name", r["id"]) for r in read_rows(folder, "partnerships")}
-    _, extract_date = _pcn_patients(folder)
+def unlisted(tables: ReleaseTables, release_date: str) -> Explore:
+    pcn_by_code = {r["pcn_code"]: r for r in tables.rows("pcns")}
+    partnerships = {r["id"]: r.get("name", r["id"]) for r in tables.rows("partnerships")}
+    _, extract_date = _pcn_patients(tables)
     return Explore(
         release_date=release_date,
         first_date=release_date,
         pcns=(),
         practices=(),
         events=(),
-        pyramids=_pyramids(folder, pcn_by_code, partnerships, extract_date),
+        pyramids=_pyramids(tables, pcn_by_code, partnerships, extract_date),
         extract_date=extract_date,
-        registered=_icb_registered(folder, extract_date),
-        population_claim=_population_claim(folder),
+        registered=_icb_registered(tables, extract_date),
+        population_claim=_population_claim(tables),
         as_at=(),
         data={},
         listed=False,
     )
 
 
-def _population_claim(folder: Path) -> Row:
-    claims = read_rows(folder, "claims")
+def _population_claim(tables: ReleaseTables) -> Row:
+    claims = tables.rows("claims")
     return next((r for r in claims if r.get("check", "").endswith("-context")), {})
 
 
-def _pcn_patients(folder: Path) -> tuple[dict[str, str], str]:
-    rows = read_rows(folder, "registered_patients")
+def _pcn_patients(tables: ReleaseTables) -> tuple[dict[str, str], str]:
+    rows = tables.rows("registered_patients")
     if not rows:
         return {}, ""
     newest = max(r["extract_date"] for r in rows)
@@ -353,8 +390,8 @@ def _pcn_patients(folder: Path) -> tuple[dict[str, str], str]:
     return {code: str(n) for code, n in totals.items()}, newest
 
 
-def _icb_registered(folder: Path, day: str) -> str:
-    for r in read_rows(folder, "registered_totals"):
+def _icb_registered(tables: ReleaseTables, day: str) -> str:
+    for r in tables.rows("registered_totals"):
         if (r["extract_date"], r["area_type"], r["sex"], r["age_band"]) == (
             day,
             "icb",
@@ -397,11 +434,11 @@ def _practices(
     return tuple(out)
 
 
-def _renames(folder: Path) -> list[Event]:
+def _renames(tables: ReleaseTables) -> list[Event]:
     """Renames from `pcn_names` (a release with that table): each name after a PCN's first,
     from the day it took effect (or its bounds)."""
     names: dict[str, list[Row]] = defaultdict(list)
-    for r in read_rows(folder, "pcn_names"):
+    for r in tables.rows("pcn_names"):
         names[r["pcn_code"]].append(r)
     events = []
     for code, rows in sorted(names.items()):
@@ -417,13 +454,13 @@ _FORMER = re.compile(r"^(.*) \(([A-Z0-9-]+)\)$")
 
 
 def _events(
-    folder: Path,
+    tables: ReleaseTables,
     pcns: Sequence[Row],
     memberships: Sequence[Row],
     practices: Mapping[str, Row],
     pcn_by_code: Mapping[str, Row],
 ) -> tuple[Event, ...]:
-    vintages = _source_vintages(folder)
+    vintages = _source_vintages(tables.folder)
     events: list[Event] = []
     for r in pcns:
         label = f"{r.get('pcn_name', '')} ({r['pcn_code']})"
@@ -440,7 +477,7 @@ def _events(
             if source:
                 text += f" (the old name last published in {source}{f', {seen}' if seen else ''})"
             events.append(Event(when, seen or "9999", "renamed", text))
-    events.extend(_renames(folder))
+    events.extend(_renames(tables))
     by_practice: dict[str, list[Row]] = defaultdict(list)
     for r in memberships:
         by_practice[r["practice_code"]].append(r)
@@ -494,14 +531,14 @@ def _source_vintages(folder: Path) -> dict[str, str]:
 
 
 def _pyramids(
-    folder: Path, pcn_by_code: Mapping[str, Row], partnerships: Mapping[str, str], day: str
+    tables: ReleaseTables, pcn_by_code: Mapping[str, Row], partnerships: Mapping[str, str], day: str
 ) -> tuple[Pyramid, ...]:
     if not day:
         return ()
     out = []
     icb: dict[str, dict[str, int]] = defaultdict(dict)
     code = ""
-    for r in read_rows(folder, "registered_totals"):
+    for r in tables.rows("registered_totals"):
         if r["extract_date"] == day and r["area_type"] == "icb" and r["age_band"] != "all":
             icb[r["age_band"]][r["sex"]] = int(r["patients"])
             code = r["area_code"]
@@ -510,7 +547,7 @@ def _pyramids(
     by_partnership: dict[str, dict[str, dict[str, int]]] = defaultdict(
         lambda: defaultdict(lambda: defaultdict(int))
     )
-    for r in read_rows(folder, "registered_patients"):
+    for r in tables.rows("registered_patients"):
         if r["extract_date"] != day:
             continue
         partnership = pcn_by_code.get(r["pcn_code"], {}).get("partnership", "")
