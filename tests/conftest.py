@@ -25,6 +25,7 @@ from pipeline.check.validate import validate_project
 from pipeline.core.gcpolicy import for_bulk_data
 from pipeline.core.issues import Issue
 from pipeline.core.model import Validation
+from pipeline.sources.project import SchemaSet, read_schemas
 from pipeline.sources.schemas import generic_schemas
 from pipeline.stages import publish_release
 
@@ -130,10 +131,29 @@ class Project:
         return found[nth - 1]
 
     def validate(self) -> Validation:
-        return validate_project(self.sources, self.schemas)
+        return validate_project(self.sources, schemas_of(self.schemas))
 
     def flat(self) -> list[Flat]:
         return flatten(self.validate().report.issues)
+
+
+@functools.cache
+def schema_set(folder: Path) -> SchemaSet:
+    """The schemas of a fixture's folder (SCHEMAS, the golden project's), read and checked once
+    for the session: most tests validate a copy whose schemas they leave alone."""
+    return read_schemas(folder)
+
+
+def schemas_of(folder: Path) -> Path | SchemaSet:
+    """The schemas a test's copy validates against: the set read once for the session when
+    FOLDER holds a fixture's schemas byte for byte (`schema_set`), else FOLDER itself."""
+    files = {path.name: path.read_bytes() for path in folder.iterdir() if path.is_file()}
+    for pristine in (SCHEMAS, GOLDEN_PROJECT / "schemas"):
+        if len(files) == sum(1 for _ in pristine.iterdir()) and all(
+            files.get(path.name) == path.read_bytes() for path in pristine.iterdir()
+        ):
+            return schema_set(pristine)
+    return folder
 
 
 # The release the Kent fixture declares: tests of publishing start from a known first release of
@@ -230,3 +250,17 @@ def repository_untouched() -> Iterator[None]:
     after = tree_digest(*folders)
     changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
     assert not changed, f"the test session changed files of the repository: {changed[:10]}"
+
+
+@pytest.fixture
+def small(tmp_path: Path) -> Iterator[Project]:
+    """A fresh copy of the tiny golden project, for one test to break: what a test whose
+    subject does not depend on the size of the data runs on."""
+    yield copy_small_project(tmp_path / "project")
+
+
+@pytest.fixture
+def kent(tmp_path: Path) -> Iterator[Project]:
+    """A fresh copy of the Kent fixture project (`project`), for a module whose `project` is
+    the small one and a test that needs Kent's own records."""
+    yield copy_project(tmp_path / "kent")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from conftest import SCHEMAS, first_release_output, first_release_sources
+from conftest import SCHEMAS, first_release_output, first_release_sources, schema_set
 
 from pipeline.archive import find_releases
 from pipeline.check.validate import validate_project
@@ -15,7 +15,7 @@ from pipeline.core.model import Validation
 
 @functools.cache  # validating takes seconds; the result is never changed by a test
 def shipped_validation() -> Validation:
-    validation = validate_project(first_release_sources(), SCHEMAS)
+    validation = validate_project(first_release_sources(), schema_set(SCHEMAS))
     assert validation.report.ok, validation.report.issues[:5]
     return validation
 

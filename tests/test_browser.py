@@ -8,11 +8,13 @@ to tmp_path. Skipped, with the way to install one, where no browser is installed
 from __future__ import annotations
 
 import math
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 from browser import missing, new_page
+from periods import days_to_check, expected_structure, periods_release
 from shipped import release_folder, shipped_output
 
 if (why := missing()) is not None:
@@ -180,4 +182,55 @@ def test_explore_the_release(
     pyramid.screenshot(path=str(tmp_path / f"pyramid-{width}.png"))
     if width > 800:  # the page is loaded once a width: the desktop's chart and downloads too
         chart_and_downloads(page, tmp_path)
+    assert not problems
+
+
+# --- the structure on any day, on hostile periods ---------------------------------------------
+
+# The page's own script, run for each day: the date chosen as a reader chooses it (the input's
+# change event), then what the page shows read back.
+CHOOSE_DAYS = """(days) => {
+  const input = document.getElementById("asat-date");
+  return days.map((day) => {
+    input.value = day;
+    input.dispatchEvent(new Event("change"));
+    const rows = Array.from(document.querySelectorAll("#asat-table tbody tr"), (row) => [
+      row.cells[2].textContent, row.cells[1].textContent,
+      Number(row.cells[3].textContent), Number(row.cells[4].textContent)]);
+    return [document.getElementById("asat-day").textContent,
+            Number(document.getElementById("asat-count").textContent),
+            Number(document.getElementById("asat-practices").textContent), rows];
+  });
+}"""
+
+
+def test_the_page_script_agrees_with_as_at_on_every_day_of_hostile_periods(
+    request: pytest.FixtureRequest,
+) -> None:
+    """The release page of a project holding every kind of period (tests/periods.py), in
+    Chromium at a phone's width: on every day a date can change an answer, the structure its
+    script shows (PCNs, names, member and possible practices, the totals) is `ics-data as-at`'s.
+    Then at a phone's and a desktop's width the page scrolls no sideways and fetches nothing."""
+    output, validation = periods_release()
+    page, problems = open_page(request, output / "releases" / "1.0.0.html", 390)
+    first = date.fromisoformat(page.get_attribute("#asat-date", "min"))
+    last = date.fromisoformat(page.get_attribute("#asat-date", "max"))
+    days = days_to_check(validation, first, last)
+    assert len(days) > 100
+    shown = page.evaluate(CHOOSE_DAYS, [day.isoformat() for day in days])
+    wrong = []
+    for day, (said, count, practices, rows) in zip(days, shown, strict=True):
+        expected = expected_structure(validation, day)
+        seen = {tuple(row) for row in rows}
+        if (said, count, practices, seen) != (
+            day.isoformat(),
+            len(expected),
+            sum(members for *_, members, _ in expected),
+            expected,
+        ):
+            wrong.append((day.isoformat(), sorted(seen ^ expected)))
+    assert wrong == []
+    no_sideways_scroll(page)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    no_sideways_scroll(page)
     assert not problems

@@ -20,7 +20,12 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import Project
+from conftest import (
+    Project,
+    copy_small_first_release,
+    first_release_output,
+    small_first_release_output,
+)
 from frictionless import Package
 
 from pipeline import stages
@@ -259,9 +264,8 @@ def test_the_first_release_has_an_empty_change_list_in_both_forms(releases: Path
 
 def test_sources_equal_to_their_release_have_no_differences(tmp_path: Path) -> None:
     project = copy_base(tmp_path / "project")
-    output = tmp_path / "output"
-    publish(project, output)
-    diff = diff_snapshots(release_snapshot(output / "1.0.0"), sources_snapshot(project.validate()))
+    first = small_first_release_output() / "1.0.0"  # the tiny project, published (read only)
+    diff = diff_snapshots(release_snapshot(first), sources_snapshot(project.validate()))
     assert diff.empty, rows(diff)
     assert diff.bump == "none"
 
@@ -314,12 +318,11 @@ def test_the_smallest_bump_each_change_needs(
     tmp_path: Path, what: str, name: str, old: str, new: str, bump: str
 ) -> None:
     project = copy_base(tmp_path / "project")
-    output = tmp_path / "output"
-    publish(project, output)
     project.edit(name, old, new)
     validation = project.validate()
     assert validation.report.ok, render_issues(validation.report.issues)
-    diff = diff_snapshots(release_snapshot(output / "1.0.0"), sources_snapshot(validation))
+    first = small_first_release_output() / "1.0.0"  # the tiny project, published (read only)
+    diff = diff_snapshots(release_snapshot(first), sources_snapshot(validation))
     assert diff.bump == bump, rows(diff)
 
 
@@ -358,8 +361,7 @@ def stamps(folder: Path) -> dict[str, tuple[int, int]]:
 def after_a_week(tmp_path: Path) -> tuple[Project, Path]:
     """1.0.0 published into OUTPUT, and the sources after a week of changes (still 1.0.0)."""
     project = copy_base(tmp_path / "project")
-    output = tmp_path / "output"
-    publish(project, output)
+    output = copy_small_first_release(tmp_path / "output")
     a_week_of_changes(project)
     return project, output
 
@@ -526,8 +528,7 @@ def test_a_claims_computed_figure_that_changes_is_read_out(
 ) -> None:
     """On the shipped sources: a PCN that opened before 2022-07-01 changes the PCN count the
     claim 'forty-one-pcns' is checked against (its figure is corrected with it)."""
-    output = tmp_path / "output"
-    publish(project, output)
+    output = first_release_output()  # the Kent fixture, published once (read only)
     project.edit("claims.yaml", "figure: 41\n", "figure: 42\n")
     project.write(
         "pcns.csv",
@@ -637,8 +638,6 @@ def test_a_key_filled_in_is_the_same_record_changed(tmp_path: Path) -> None:
     """A membership known to start only between bounds, then exactly: its key gains its start
     date, yet it is one record corrected (patch), not one removed (major) and one added."""
     project = copy_base(tmp_path / "project")
-    output = tmp_path / "output"
-    publish(project, output)
     project.edit(
         "pcn_memberships.csv",
         "G82027,U11490,,2025-01-21,2026-08-01,",
@@ -646,13 +645,14 @@ def test_a_key_filled_in_is_the_same_record_changed(tmp_path: Path) -> None:
     )
     validation = project.validate()
     assert validation.report.ok, render_issues(validation.report.issues)
-    diff = diff_snapshots(release_snapshot(output / "1.0.0"), sources_snapshot(validation))
+    first = small_first_release_output() / "1.0.0"  # the tiny project, published (read only)
+    diff = diff_snapshots(release_snapshot(first), sources_snapshot(validation))
     assert [(c.key, c.kind, c.field, c.old, c.new, c.bump) for c in diff.changes] == [
         ("G82027|U11490|2025-03-01", "changed", "start_date", "", "2025-03-01", "patch"),
         ("G82027|U11490|2025-03-01", "changed", "start_date_earliest", "2025-01-21", "", "patch"),
         ("G82027|U11490|2025-03-01", "changed", "start_date_latest", "2026-08-01", "", "patch"),
     ]
-    back = diff_snapshots(sources_snapshot(validation), release_snapshot(output / "1.0.0"))
+    back = diff_snapshots(sources_snapshot(validation), release_snapshot(first))
     assert [(c.key, c.kind, c.field, c.old, c.new) for c in back.changes] == [
         (c.key, c.kind, c.field, c.new, c.old) for c in diff.changes
     ]

@@ -175,3 +175,213 @@ def test_the_readme_names_every_module_in_its_layer() -> None:
         if f"`{path.stem}`" not in row:
             missing.append(relative)
     assert missing == []
+
+
+# --- no memory between calls ----------------------------------------------------------------------
+
+# Calls that change the object they are called on.
+MUTATORS = frozenset(
+    {
+        "add",
+        "append",
+        "appendleft",
+        "clear",
+        "discard",
+        "extend",
+        "insert",
+        "keep",
+        "pop",
+        "popitem",
+        "put",
+        "remove",
+        "setdefault",
+        "update",
+        "__setitem__",
+    }
+)
+LOOKUPS = frozenset({"get", "pop", "setdefault", "keep", "__contains__", "__getitem__"})
+MEMOISERS = frozenset({"cache", "lru_cache"})
+# Module-level state that changes of issue 20 under way in other modules remove: each entry goes
+# when the change to its module lands.
+PENDING = {
+    "pipeline/release/verify.py": {"_FOUND_VALID"},
+    "pipeline/upstream/readers.py": {"_EXTRACTS"},
+}
+
+Function = ast.FunctionDef | ast.AsyncFunctionDef
+
+
+def _own_nodes(scope: Function | ast.Module) -> Iterator[ast.AST]:
+    """The nodes of SCOPE's own body: a function or class defined inside it is a scope of its
+    own."""
+    stack: list[ast.AST] = list(scope.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Function | ast.Lambda | ast.ClassDef):
+            continue
+        yield node
+        stack.extend(ast.iter_child_nodes(node))
+
+
+def _locals(function: Function) -> set[str]:
+    args = function.args
+    names = {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]}
+    names |= {a.arg for a in (args.vararg, args.kwarg) if a is not None}
+    declared: set[str] = set()
+    for node in _own_nodes(function):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, ast.Global | ast.Nonlocal):
+            declared.update(node.names)
+    return names - declared
+
+
+def _filled(node: ast.AST) -> ast.expr | None:
+    """The object NODE changes: `x[k] = v`, `del x[k]`, `x.a = v`, `x.append(v)`..."""
+    if isinstance(node, ast.Subscript | ast.Attribute) and isinstance(
+        node.ctx, ast.Store | ast.Del
+    ):
+        return node.value
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        if node.func.attr in MUTATORS:
+            return node.func.value
+    return None
+
+
+def _looked_up(node: ast.AST) -> tuple[ast.expr, ast.expr] | None:
+    """(container, key) of a look-up or a store by key: `x[k]`, `x.get(k)`, `k in x`..."""
+    if isinstance(node, ast.Subscript):
+        return node.value, node.slice
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.args:
+        if node.func.attr in LOOKUPS:
+            return node.func.value, node.args[0]
+    if isinstance(node, ast.Compare) and isinstance(node.ops[0], ast.In | ast.NotIn):
+        return node.comparators[0], node.left
+    return None
+
+
+def _names_id(key: ast.expr) -> bool:
+    return any(isinstance(n, ast.Name) and n.id == "id" for n in ast.walk(key))
+
+
+def _memoiser(decorator: ast.expr) -> str | None:
+    target = decorator.func if isinstance(decorator, ast.Call) else decorator
+    name = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", "")
+    return name if name in MEMOISERS else None
+
+
+def kept_state(source: str) -> list[tuple[int, str]]:
+    """What a module's code keeps from one call to the next, as (line, what): a module-level
+    name (a dict, a list, a set, a memo object...) that a function changes, a function memoised
+    by functools.cache or lru_cache, a `global`, and a look-up keyed by object identity (`id`)
+    in anything but a function's own local container."""
+    tree = ast.parse(source)
+    module = {
+        node.id
+        for node in _own_nodes(tree)
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)
+    }
+    found: list[tuple[int, str]] = []
+    for function in (n for n in ast.walk(tree) if isinstance(n, Function)):
+        for decorator in function.decorator_list:
+            if (memoiser := _memoiser(decorator)) is not None:
+                found.append((function.lineno, f"{function.name} is memoised by {memoiser}"))
+        local = _locals(function)
+        for node in _own_nodes(function):
+            if isinstance(node, ast.Global):
+                found.append((node.lineno, f"{function.name} declares global {node.names}"))
+            filled = _filled(node)
+            if isinstance(filled, ast.Name) and filled.id in module and filled.id not in local:
+                found.append((node.lineno, f"{function.name} changes module-level {filled.id}"))
+            looked = _looked_up(node)
+            if looked is not None and _names_id(looked[1]):
+                container = looked[0]
+                if not (isinstance(container, ast.Name) and container.id not in module):
+                    shown = ast.unparse(container)
+                    found.append((node.lineno, f"{function.name} keys {shown} by identity"))
+    return sorted(set(found))
+
+
+def test_no_module_keeps_memory_between_calls() -> None:
+    """A command loads and validates once and passes the values along: no module-level
+    container a function fills, no memoised function, no memo keyed by object identity."""
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        relative = path.relative_to(PACKAGE.parent).as_posix()
+        pending = PENDING.get(relative, set())
+        for line, what in kept_state(path.read_text(encoding="utf-8")):
+            if not any(what.endswith(f" {name}") for name in pending):
+                found.append(f"{relative}:{line}: {what}")
+    assert found == []
+
+
+def test_the_state_checker_finds_each_kind_and_passes_what_one_call_keeps() -> None:
+    source = """
+import functools
+from functools import cached_property, lru_cache
+
+_SEEN: dict[str, int] = {}
+_LIST = []
+_MEMO = Memo()
+LIMIT = 3
+
+
+@functools.cache
+def cached() -> int:
+    return 1
+
+
+@lru_cache(maxsize=8)
+def bounded() -> int:
+    return 2
+
+
+def fills(key: str) -> None:
+    _SEEN[key] = 1
+    _LIST.append(key)
+    _MEMO.keep(key, 1)
+
+
+def shadows(key: str) -> int:
+    _SEEN = {}
+    _SEEN[key] = LIMIT
+    return len(_SEEN)
+
+
+def counts() -> None:
+    global LIMIT
+    LIMIT += 1
+
+
+class Memo:
+    def __init__(self) -> None:
+        self._found = {}
+
+    def keep(self, item: object, value: int) -> None:
+        self._found[id(item)] = value
+
+    @cached_property
+    def size(self) -> int:
+        return len(self._found)
+
+
+def one_call(items: list[object]) -> int:
+    seen: dict[int, int] = {}
+    for item in items:
+        seen[id(item)] = seen.get(id(item), 0) + 1
+
+    def read(cell: str) -> int:
+        seen[hash(cell)] = 1
+        return seen[hash(cell)]
+
+    return read("x")
+"""
+    assert [what for _, what in kept_state(source)] == [
+        "cached is memoised by cache",
+        "bounded is memoised by lru_cache",
+        "fills changes module-level _SEEN",
+        "fills changes module-level _LIST",
+        "fills changes module-level _MEMO",
+        "counts declares global ['LIMIT']",
+        "keep keys self._found by identity",
+    ]

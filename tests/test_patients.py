@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import SCHEMAS, SOURCES, Project
+from conftest import SCHEMAS, SOURCES, Project, schema_set
 
 from pipeline.check.structure import structure_as_at
 from pipeline.check.validate import validate_project
@@ -76,7 +76,7 @@ def test_kent_pcns_plus_the_unallocated_practice_make_the_icb_total_in_the_file(
 
 
 def test_every_open_pcn_on_the_extract_date_has_patients() -> None:
-    validation = validate_project(SOURCES, SCHEMAS)
+    validation = validate_project(SOURCES, schema_set(SCHEMAS))
     open_pcns = {p.pcn_code for p in structure_as_at(validation.dataset, date(2026, 8, 1)).pcns}
     shipped = read_rows(SOURCES / "registered_patients.csv")
     assert open_pcns == {r["pcn_code"] for r in shipped if r["extract_date"] == "2026-08-01"}
@@ -290,7 +290,7 @@ def test_a_pcn_row_without_a_pcn_is_a_foreign_key_issue(project: Project) -> Non
 
 
 def test_the_claims_registered_agrees_and_population_is_context() -> None:
-    summary = validate_project(SOURCES, SCHEMAS).report.summary
+    summary = validate_project(SOURCES, schema_set(SCHEMAS)).report.summary
     claims = {c["id"]: c for c in summary["claims"]}
     registered = claims["registered-patients-2026-08"]
     assert (registered["status"], registered["computed"]) == ("agrees", str(ICB_TOTAL))

@@ -103,10 +103,10 @@ def test_release_computes_the_bump_from_the_newest_release_not_the_declared_vers
     assert "sources/package.yaml already declares them." in again.stdout
 
 
-def test_release_dry_run_writes_nothing(project: Project, output: Path) -> None:
-    rename(project)
+def test_release_dry_run_writes_nothing(small: Project, small_output: Path) -> None:
+    project = small  # a PCN renamed since the first release
     before = project.read("package.yaml")
-    result = invoke("release", "--date", "2026-12-04", "--dry-run", *folders(project, output))
+    result = invoke("release", "--date", "2026-12-04", "--dry-run", *folders(project, small_output))
     assert result.exit_code == 0, result.output
     assert "Nothing written (--dry-run)" in result.stdout
     assert project.read("package.yaml") == before
@@ -120,19 +120,20 @@ def test_release_dry_run_writes_nothing(project: Project, output: Path) -> None:
     ],
 )
 def test_release_refuses_a_date_not_after_the_newest_release(
-    project: Project, output: Path, day: str, said: str
+    small: Project, small_output: Path, day: str, said: str
 ) -> None:
-    rename(project)
+    project = small  # a PCN renamed since the first release
     before = project.read("package.yaml")
-    result = invoke("release", "--date", day, *folders(project, output))
+    result = invoke("release", "--date", day, *folders(project, small_output))
     assert result.exit_code == 1
     assert said in result.stderr and "Traceback" not in result.output
     assert "ics-data release --date 2026-11-25" in result.stderr  # the first day it may have
     assert project.read("package.yaml") == before
 
 
-def test_release_with_nothing_changed_plans_nothing(project: Project, output: Path) -> None:
-    result = invoke("release", "--date", "2026-12-04", *folders(project, output))
+def test_release_with_nothing_changed_plans_nothing(tmp_path: Path, small_output: Path) -> None:
+    project = copy_small_project(tmp_path / "unchanged")
+    result = invoke("release", "--date", "2026-12-04", *folders(project, small_output))
     assert result.exit_code == 1
     assert "nothing changed since 1.0.0 (2026-11-24)" in result.stderr
 
@@ -144,7 +145,8 @@ def test_release_of_invalid_sources_shows_the_problems(project: Project, output:
     assert "[foreign-key]" in result.stderr and "Nothing was planned." in result.stderr
 
 
-def test_a_first_release_keeps_the_declared_version(project: Project, tmp_path: Path) -> None:
+def test_a_first_release_keeps_the_declared_version(small: Project, tmp_path: Path) -> None:
+    project = small
     result = invoke("release", "--date", "2026-12-04", *folders(project, tmp_path / "none"))
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("First release: 1.0.0 (2026-12-04).")

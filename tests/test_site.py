@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import marshal
-import os
-import pickle
 import re
 import shutil
 from datetime import date
@@ -14,16 +11,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-import jinja2
 import pytest
 import rdflib
 import yaml
 from click.testing import CliRunner
+from periods import days_to_check, expected_structure, periods_release
 from shipped import release_folder, shipped_output, shipped_validation
 
+import pipeline
 from pipeline.check.structure import structure_as_at
 from pipeline.cli import cli
-from pipeline.core.templating import template_environment
 from pipeline.site.explore import explore, structure_on
 from pipeline.site.pages import changelog_summary, render_site, write_site
 
@@ -305,6 +302,20 @@ def test_the_page_structure_on_a_day_agrees_with_as_at(output: Path, day: str) -
     assert page == {(p.pcn_code, len(p.members), len(p.possible)) for p in expected.pcns}
 
 
+def test_the_page_data_agrees_with_as_at_on_every_day_of_hostile_periods() -> None:
+    """Exact dates, single bounds, both bounds, one day, a PCN closed before it surely opened,
+    memberships across the ICB's first day: the periods the page carries give, on every day a
+    date can change an answer, what `ics-data as-at` gives (names included)."""
+    output, validation = periods_release()
+    x = explore(output / "1.0.0", "2026-11-24")
+    first = date.fromisoformat(x.first_date)
+    for day in days_to_check(validation, first, date(2026, 11, 24)):
+        shown = {
+            (p.code, p.name, p.members, p.possible) for p in structure_on(x.data, day.isoformat())
+        }
+        assert shown == expected_structure(validation, day), day
+
+
 def test_the_as_at_counts_the_issue_names() -> None:
     dataset = shipped_validation().dataset
     assert len(structure_as_at(dataset, date(2022, 7, 1)).pcns) == 41
@@ -389,57 +400,12 @@ def test_the_limit_counts_rows_not_lines_of_the_header(tmp_path: Path) -> None:
     assert listable(tmp_path, 2) and not listable(tmp_path, 1)
 
 
-# --- templates compiled once per text -----------------------------------------------------------
+# --- nothing kept between calls ------------------------------------------------------------------
 
 
-def test_a_template_is_compiled_once_per_text_and_options(tmp_path: Path) -> None:
-    """The compiled code of a template is kept and used again by the next process (here, the
-    next environment); a changed text is compiled afresh, and other options never use code
-    compiled under these."""
-    templates, cache = tmp_path / "templates", tmp_path / "cache"
-    templates.mkdir()
-    (templates / "t.html.j2").write_text("{{ x }} & {{ y }}\n", "utf-8")
-
-    def render(escape: bool) -> str:
-        env = template_environment(escape, templates=templates, cache=cache)
-        return str(env.get_template("t.html.j2").render(x="<b>", y="&"))
-
-    assert render(True) == "&lt;b&gt; & &amp;"
-    kept = sorted(cache.iterdir())
-    assert len(kept) == 1
-    stamp = kept[0].stat().st_mtime_ns
-    assert render(True) == "&lt;b&gt; & &amp;" and kept[0].stat().st_mtime_ns == stamp  # reused
-    assert render(False) == "<b> & &" and len(list(cache.iterdir())) == 2  # other options
-    (templates / "t.html.j2").write_text("[{{ x }}]\n", "utf-8")
-    assert render(True) == "[&lt;b&gt;]"  # a changed text is compiled again, never the old code
-
-
-def test_a_cache_that_cannot_be_written_or_read_is_no_cache(tmp_path: Path) -> None:
-    templates = tmp_path / "templates"
-    templates.mkdir()
-    (templates / "t.j2").write_text("{{ x }}\n", "utf-8")
-    blocked = tmp_path / "a-file"
-    blocked.write_text("not a folder", "utf-8")
-    env = template_environment(False, templates=templates, cache=blocked / "cache")
-    assert env.get_template("t.j2").render(x=1) == "1"
-    cache = tmp_path / "cache"
-    template_environment(False, templates=templates, cache=cache).get_template("t.j2")
-    (kept,) = cache.iterdir()
-    whole = kept.read_bytes()
-    magic = whole[: len(jinja2.bccache.bc_magic)]
-    checksum = whole[len(magic) :][: len(pickle.dumps("0" * 40, 2))]
-    damaged = [
-        b"damaged",  # not Jinja's
-        whole[:40],  # cut inside the pickled checksum
-        whole[:-10],  # cut inside the code
-        magic + b"\x80\x02garbage",  # Jinja's header, then no pickle
-        magic + checksum + marshal.dumps(42),  # the right checksum, then no code
-    ]
-    for number, data in enumerate(damaged):
-        kept.write_bytes(data)  # each is compiled over, never run or raised
-        env = template_environment(False, templates=templates, cache=cache)
-        assert env.get_template("t.j2").render(x=number) == f"{number}"
-    kept.unlink()
-    os.mkfifo(kept)  # a named pipe would block a reader: it is no cache
-    env = template_environment(False, templates=templates, cache=cache)
-    assert env.get_template("t.j2").render(x="fifo") == "fifo"
+def test_rendering_the_site_writes_nothing_beside_the_templates(output: Path) -> None:
+    """Templates are compiled in the environment of one render, never kept in the package."""
+    templates = Path(pipeline.__file__).parent / "templates"
+    before = sorted(path.name for path in templates.rglob("*"))
+    render_site(output)
+    assert sorted(path.name for path in templates.rglob("*")) == before

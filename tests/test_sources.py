@@ -20,7 +20,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.core.model import Record
-from pipeline.sources.load import load_source_file, parse_csv, parse_yaml_records
+from pipeline.sources.csvsource import parse_csv
+from pipeline.sources.load import load_source_file, parse_yaml_records
 
 # Text YAML would read as something else when written plain: numbers, booleans, dates, sexagesimal.
 TRICKY = [

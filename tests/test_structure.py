@@ -6,17 +6,20 @@ import csv
 import io
 import json
 import shutil
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import SCHEMAS, SOURCES
+from conftest import SCHEMAS, SOURCES, examples
 from frictionless import Package
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from shipped import release_folder, shipped_output, shipped_validation
 
 from pipeline.check.structure import structure_as_at, structure_schema
 from pipeline.cli import cli
+from pipeline.core.timeline import Life, Moment, periods, segments
 
 ARGS = ["--sources", str(SOURCES), "--schemas", str(SCHEMAS)]
 
@@ -148,3 +151,35 @@ def test_before_its_icb_the_area_of_an_ics_is_its_ccgs_by_the_2019_ccg() -> None
     no_day = scope_of([{"code": "QHL", "former_ccgs": "13P"}])
     assert outside_before_icb(no_day, practices, date(2020, 1, 1)) == frozenset()
     assert outside_before_icb(None, practices, date(2020, 1, 1)) == frozenset()
+
+
+# --- a rule on every day at once -----------------------------------------------------------------
+
+DAYS = st.dates(min_value=date(2019, 12, 20), max_value=date(2020, 1, 20))
+MOMENTS = st.builds(Moment, st.none() | DAYS, st.none() | DAYS, st.none() | DAYS)
+
+
+@settings(max_examples=examples(200))
+@given(start=MOMENTS, end=MOMENTS)
+def test_periods_hold_on_exactly_the_days_the_rule_holds(start: Moment, end: Moment) -> None:
+    """The periods of a life's rules (`core.timeline.periods`) hold on every day the rule holds
+    and on no other, bounds on one side only, both or neither, whatever their order."""
+    span = Life(start, end)
+    for rule in (span.definitely_on, span.possibly_on):
+        found = periods(rule, span)
+        day = date(2019, 12, 1)
+        while day < date(2020, 2, 10):
+            assert any(a <= day <= b for a, b in found) == rule(day), (rule, day, found)
+            day += timedelta(days=1)
+        assert all(a <= b for a, b in found)
+        assert all(
+            b + timedelta(days=1) < c for (_, b), (c, _) in zip(found, found[1:], strict=False)
+        )
+
+
+def test_segments_run_from_the_first_day_to_the_last() -> None:
+    span = Life(Moment(exact=date(2020, 1, 1)), Moment())
+    assert segments(span.definitely_on, span) == (
+        (date.min, date(2019, 12, 31), False),
+        (date(2020, 1, 1), date.max, True),
+    )

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import Flat, Project, copy_project, flatten
+from conftest import Flat, Project, copy_small_project, flatten
 
+from pipeline.check.validate import validate
 from pipeline.core.issues import Issue
-from pipeline.core.memo import ByIdentity, ByText
 from pipeline.core.model import Dataset, Table
+from pipeline.sources.project import load_sources, reload_sources
 
 PCN_ROW = (
     "U04973,GARDEN CITY PCN,91Q,2019-10-01,,,,,,dartford-gravesham-swanley,"
@@ -700,29 +701,7 @@ def test_a_resource_name_the_formats_cannot_hold_is_reported_at_its_file(
     assert ("About.yaml", 1, "", "table-name") in project.flat()
 
 
-# --- a process validates many copies: what it remembers is keyed by the text ----------------
-
-
-def test_a_second_copy_is_reported_at_its_own_files_and_an_edit_is_seen_at_once(
-    tmp_path: Path,
-) -> None:
-    """Validating copies of one project in one process (a refresh validates before and after;
-    these tests validate hundreds) gives each copy's own report: an edit is found the next time,
-    at the copy's own path, and undoing it makes the copy valid again."""
-    first, second = copy_project(tmp_path / "a"), copy_project(tmp_path / "b")
-    assert first.flat() == [] and second.flat() == []
-    row = second.line_of("pcns.csv", "U04973,GARDEN")
-    second.edit("pcns.csv", "U04973,GARDEN", "U1234,GARDEN")
-    issues = second.validate().report.issues
-    assert ("pcns.csv", row, "pcn_code", "pattern") in flatten(issues)
-    assert all(Path(i.file).resolve().is_relative_to(second.root) for i in issues)
-    assert first.flat() == []
-    second.edit("pcns.csv", "U1234,GARDEN", "U04973,GARDEN")
-    validation = second.validate()
-    assert validation.report.issues == ()
-    table = validation.dataset.tables["pcns"]
-    assert table.source.path == second.path("pcns.csv")
-    assert table.schema.path == second.path("schemas/pcns.schema.yaml")
+# --- a process validates more than once ---------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -742,21 +721,6 @@ def test_a_file_with_a_problem_is_reported_each_time(
         assert code in [c for *_, c in project.flat()]
 
 
-def test_the_text_memo_forgets_when_full() -> None:
-    memo: ByText[int] = ByText(10)
-    memo.keep(("abcd",), 1)
-    memo.keep(("efgh",), 2)
-    assert (memo.get(("abcd",)), memo.get(("efgh",))) == (1, 2)
-    memo.keep(("ijkl",), 3)  # 12 characters: the memo starts over
-    assert (memo.get(("abcd",)), memo.get(("ijkl",))) == (None, 3)
-    memo.keep(("x" * 11,), 4)  # larger than the memo: never kept
-    assert memo.get(("x" * 11,)) is None
-    small: ByText[int] = ByText(100, entry=5)
-    small.keep(("abcdef",), 5)  # larger than an entry may be: never kept
-    small.keep(("abc",), 6)
-    assert (small.get(("abcdef",)), small.get(("abc",))) == (None, 6)
-
-
 def test_a_value_worked_out_once_follows_its_rows(project: Project) -> None:
     dataset = project.validate().dataset
     made: list[int] = []
@@ -773,54 +737,31 @@ def test_a_value_worked_out_once_follows_its_rows(project: Project) -> None:
     assert dataset.once(name, "pcns", count) == 3 and len(made) == 2  # new rows: made again
 
 
-def test_a_value_worked_out_once_is_found_again_for_the_same_rows_of_another_copy(
-    tmp_path: Path,
-) -> None:
-    """A second copy's unchanged file gives the very rows the first gave, and so the value made
-    from them; an edited file gives new rows, and the value is made again."""
-    first, second = copy_project(tmp_path / "a"), copy_project(tmp_path / "b")
-    made: list[int] = []
-    name = f"count {id(made)}"
-
-    def count(data: Dataset) -> int:
-        made.append(1)
-        return len(data.rows("pcns"))
-
-    assert first.validate().dataset.once(name, "pcns", count) == 50
-    assert second.validate().dataset.once(name, "pcns", count) == 50
-    assert len(made) == 1
-    second.edit("pcns.csv", "U04973,GARDEN", "U04973,GARDENS")
-    assert second.validate().dataset.once(name, "pcns", count) == 50
-    assert len(made) == 2
-
-
-def test_a_key_or_source_broken_in_a_second_copy_is_found_though_the_first_was_clean(
-    tmp_path: Path,
-) -> None:
-    """The references found in a copy's rows are looked up again when either side's rows are
-    new: a PCN removed (its memberships unchanged), a source id no longer declared."""
-    first, second = copy_project(tmp_path / "a"), copy_project(tmp_path / "b")
-    assert first.flat() == [] and second.flat() == []
-    line = second.line_of("pcns.csv", "U04973,GARDEN")
-    text = second.read("pcns.csv").splitlines(keepends=True)
-    second.write("pcns.csv", "".join(text[: line - 1] + text[line:]))
-    assert ("pcn_memberships.csv", "pcn_code", "foreign-key") in {
-        (f, field, code) for f, _, field, code in second.flat()
-    }
-    third = copy_project(tmp_path / "c")
-    third.edit("package.yaml", "  - id: DERIVED\n", "  - id: DERIVED-X\n")
-    assert "unknown-source" in {code for *_, code in third.flat()}
-    assert first.flat() == []
-
-
-def test_the_identity_memo_finds_only_the_very_objects() -> None:
-    memo: ByIdentity[str] = ByIdentity(limit=2)
-    records, equal = (1, 2, 3), tuple([1, 2, 3])
-    memo.keep((records,), "typed", also=("csv",))
-    assert memo.get((records,), also=("csv",)) == "typed"
-    assert memo.get((records,), also=("yaml",)) is None  # another plain value
-    assert equal == records and memo.get((equal,), also=("csv",)) is None  # equal, not the same
-    memo.keep((equal,), "second")
-    third = [4]
-    memo.keep((third,), "third")  # full: the memo starts over
-    assert memo.get((records,), also=("csv",)) is None and memo.get((third,)) == "third"
+def test_a_change_validated_in_memory_shares_the_tables_it_leaves_alone(tmp_path: Path) -> None:
+    """A refresh validates the sources as it would leave them without writing them: the files
+    it writes are read from their new texts, a file it removes is gone, and the tables of the
+    others are the very tables the validation before typed (nothing is read or typed again)."""
+    project = copy_small_project(tmp_path / "project")
+    loaded = load_sources(project.sources, project.schemas)
+    before = validate(loaded)
+    assert before.report.ok
+    pcns = project.read("pcns.csv").replace("FAVERSHAM PCN", "FAVERSHAM AND DISTRICT PCN")
+    objectives = project.path("objectives.yaml")
+    after = validate(
+        reload_sources(loaded, project.sources, {"pcns.csv": pcns}, ["objectives.yaml"]),
+        before.dataset.tables,
+    )
+    assert project.read("pcns.csv") != pcns and objectives.exists()  # nothing written
+    assert after.dataset.tables["practices"] is before.dataset.tables["practices"]
+    assert after.dataset.tables["pcns"] is not before.dataset.tables["pcns"]
+    names = {row.values["pcn_name"] for row in after.dataset.rows("pcns")}
+    assert "FAVERSHAM AND DISTRICT PCN" in names and "FAVERSHAM PCN" not in names
+    assert ("objectives.yaml", 0, "", "missing-file") in flatten(after.report.issues)
+    # a file with a problem before is read again, not taken as it was
+    project.write(
+        "practices.csv", project.read("practices.csv") + "G1,,,,,,,,,,,,\n"
+    )  # extra cells
+    broken = load_sources(project.sources, project.schemas)
+    again = reload_sources(broken, project.sources, {"pcns.csv": pcns})
+    assert again.tables["practices"] is not broken.tables["practices"]
+    assert again.tables["organisations"] is broken.tables["organisations"]

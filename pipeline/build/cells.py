@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from pipeline.core.memo import by_descriptor
+from pipeline.core.model import TableOut
 
 if TYPE_CHECKING:
     from frictionless import Field
@@ -31,36 +31,27 @@ class TextWriter:
         return "" if text is None else str(text)
 
 
-def field_types(schema: dict[str, Any]) -> list[tuple[str, TextWriter]]:
-    """Each field of a Table Schema descriptor, with the writer of its values as text."""
-    return [(f["name"], text_writer(f)) for f in schema["fields"]]
+def field_types(table: TableOut) -> list[tuple[str, TextWriter]]:
+    """Each field of TABLE, with the writer of its values as text."""
+    return [(f.name, TextWriter(f)) for f in table.frictionless.fields]
 
 
-# frictionless's Field, and its writer and reader, for each field descriptor a process has seen:
-# building a Field validates its descriptor, which costs more than writing a small table, and a
-# writer or reader is a pure function of the value.
-_FIELDS: dict[str, tuple[TextWriter, Callable[[Any], Any]]] = {}
-
-
-def _field(descriptor: dict[str, Any]) -> tuple[TextWriter, Callable[[Any], Any]]:
+def _field(descriptor: dict[str, Any]) -> Field:
     from frictionless import Field  # imported on first use: a no-op publish never needs it
 
-    def make() -> tuple[TextWriter, Callable[[Any], Any]]:
-        field = Field.from_descriptor(descriptor)
-        return TextWriter(field), field.create_cell_reader()
-
-    return by_descriptor(_FIELDS, descriptor, make, 4096)
+    return Field.from_descriptor(descriptor)
 
 
 def text_writer(descriptor: dict[str, Any]) -> TextWriter:
-    """The writer of a field's values as text, made once per field descriptor."""
-    return _field(descriptor)[0]
+    """The writer of a field's values as text (building it validates the field's descriptor:
+    make one per table, not one per value)."""
+    return TextWriter(_field(descriptor))
 
 
 def cell_reader(descriptor: dict[str, Any]) -> Callable[[Any], Any]:
-    """frictionless's reader of a field's cells, (value, notes) for a cell, made once per field
-    descriptor."""
-    return _field(descriptor)[1]
+    """frictionless's reader of a field's cells, (value, notes) for a cell (make one per table,
+    as `text_writer`)."""
+    return _field(descriptor).create_cell_reader()
 
 
 def cell_text(writer: TextWriter, value: Any) -> str:

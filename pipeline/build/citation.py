@@ -7,7 +7,6 @@ so each release is cited by its own metadata.
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 from collections.abc import Mapping
@@ -131,8 +130,8 @@ def braced(value: object) -> str:
     return "{" + str(value) + "}"
 
 
-@functools.cache  # one per process: templates are compiled once, and nothing changes it after
 def environment() -> jinja2.Environment:
+    """The environment of the citation templates, for one command's renders."""
     env = template_environment(
         False,
         keep_trailing_newline=True,
@@ -145,22 +144,24 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def render(template: str, cite: Citation) -> str:
-    return environment().get_template(template).render(cite=cite)
+def render(template: str, cite: Citation, env: jinja2.Environment | None = None) -> str:
+    """TEMPLATE rendered for CITE, in ENV (`environment`: a caller rendering many citations
+    passes one, so each template is compiled once)."""
+    return (env or environment()).get_template(template).render(cite=cite)
 
 
-def render_cff(cite: Citation) -> str:
-    return render("CITATION.cff.j2", cite)
+def render_cff(cite: Citation, env: jinja2.Environment | None = None) -> str:
+    return render("CITATION.cff.j2", cite, env)
 
 
-def render_text(cite: Citation) -> str:
-    return render("cite.txt.j2", cite).strip()
+def render_text(cite: Citation, env: jinja2.Environment | None = None) -> str:
+    return render("cite.txt.j2", cite, env).strip()
 
 
-def render_bibtex(cite: Citation) -> str:
-    return render("cite.bib.j2", cite).strip() + "\n"
+def render_bibtex(cite: Citation, env: jinja2.Environment | None = None) -> str:
+    return render("cite.bib.j2", cite, env).strip() + "\n"
 
 
-def render_bib_file(cite: Citation) -> str:
+def render_bib_file(cite: Citation, env: jinja2.Environment | None = None) -> str:
     """CITATION.bib: the release, then each upstream file it cites."""
-    return render("CITATION.bib.j2", cite).strip() + "\n"
+    return render("CITATION.bib.j2", cite, env).strip() + "\n"

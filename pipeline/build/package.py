@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from pipeline.build.citation import environment as citation_environment
 from pipeline.build.citation import from_metadata, render_bib_file, render_cff
 from pipeline.build.edition import edition_of
 from pipeline.build.formats import render_formats
@@ -43,6 +44,7 @@ def collect_tables(dataset: Dataset) -> list[TableOut]:
                 tuple(rows),
                 str(descriptor.get("title", name)),
                 str(descriptor.get("description", "")),
+                table.schema.frictionless,
             )
         )
     tables.sort(key=lambda t: t.name)
@@ -154,10 +156,10 @@ def build_files(
     render_formats(tables, metadata, lambda name: files.open(f"data/{name}.csv"), into=files)
     progress.advance("formats")
     progress.finish()
-    cite = from_metadata(metadata)
-    files["CITATION.cff"] = render_cff(cite).encode("utf-8")
+    cite, env = from_metadata(metadata), citation_environment()  # one for both files
+    files["CITATION.cff"] = render_cff(cite, env).encode("utf-8")
     if edition_of(metadata.release_date) >= 2:  # BibTeX too (`build.edition`)
-        files["CITATION.bib"] = render_bib_file(cite).encode("utf-8")
+        files["CITATION.bib"] = render_bib_file(cite, env).encode("utf-8")
     files["README.md"] = render_readme(metadata, tables).encode("utf-8")
     files["datapackage.json"] = dump_json(package_descriptor(metadata, tables, files))
     return files

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -17,8 +16,8 @@ from pipeline.core.templating import template_environment
 from pipeline.core.text import link_target
 
 
-@functools.cache  # one per process: templates are compiled once, and nothing changes it after
 def environment() -> jinja2.Environment:
+    """The environment of the release README's template, for one render."""
     env = template_environment(
         False,
         keep_trailing_newline=True,
@@ -82,7 +81,7 @@ def example_value(table: TableOut, name: str, fields: dict[str, TextWriter]) -> 
 def dictionary(table: TableOut) -> list[dict[str, str]]:
     key = table.schema.get("primaryKey", [])
     key = [key] if isinstance(key, str) else key
-    fields = dict(field_types(table.schema))  # once per table: building a writer is slow
+    fields = dict(field_types(table))
     return [
         {
             "name": f["name"],

@@ -41,7 +41,7 @@ def write_csv(table: TableOut, write: Callable[[bytes], None]) -> None:
     WRITE a few thousand rows at a time."""
     rows = _LfRows()
     writer = csv.writer(rows, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-    fields = field_types(table.schema)
+    fields = field_types(table)
     writer.writerow([name for name, _ in fields])
     for number, row in enumerate(table.rows, start=1):
         writer.writerow([cell_text(field, row.get(name)) for name, field in fields])

@@ -19,10 +19,10 @@ from typing import Any
 
 from pipeline.archive import find_releases, read_descriptor
 from pipeline.build.cells import cell_reader, cell_text, field_types
+from pipeline.check.tables import remembering
 from pipeline.core.errors import ProjectError, ReleaseError
 from pipeline.core.files import display_path
 from pipeline.core.issues import render_text
-from pipeline.core.memo import remembering
 from pipeline.core.model import (
     Dataset,
     Record,
@@ -116,7 +116,7 @@ class Snapshot:
 
 def table_data(table: TableOut) -> TableData:
     """A built table as the text its CSV file holds."""
-    fields = field_types(table.schema)
+    fields = field_types(table)
     rows = tuple(
         {name: cell_text(field, row.get(name)) for name, field in fields} for row in table.rows
     )

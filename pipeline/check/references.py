@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from functools import partial
 
 from pipeline.core.issues import Issue, did_you_mean, quote
-from pipeline.core.memo import ByIdentity, checked_once
 from pipeline.core.model import Dataset, Metadata, Table
 
 
@@ -21,19 +19,7 @@ def check_foreign_keys(dataset: Dataset) -> Iterable[Issue]:
             ref_fields = [ref["fields"]] if isinstance(ref["fields"], str) else list(ref["fields"])
             if target not in dataset.tables:
                 continue  # the missing resource is reported where it is loaded
-            rows = (table.rows, dataset.rows(target))
-            yield from checked_once(
-                _KEYS_FOUND,
-                rows,
-                partial(_broken_keys, dataset, table, fields, target, ref_fields),
-                size=max(map(len, rows)),
-                also=(tuple(fields), tuple(ref_fields)),
-            )
-
-
-# The very rows whose keys were all found in the very rows they refer to (a process validating
-# a project again gets the same rows for each unchanged file: `Dataset.once`).
-_KEYS_FOUND: ByIdentity[bool] = ByIdentity()
+            yield from _broken_keys(dataset, table, fields, target, ref_fields)
 
 
 def _broken_keys(
@@ -87,17 +73,7 @@ def check_provenance(dataset: Dataset, metadata: Metadata) -> Iterable[Issue]:
     for table in dataset.tables.values():
         if "source" not in table.schema.field_names:
             continue
-        yield from checked_once(
-            _SOURCES_FOUND,
-            (table.rows,),
-            partial(_unknown_sources, table, declared, found),
-            size=len(table.rows),
-            also=(declared,),
-        )
-
-
-# The very rows whose every source id was declared, by the ids declared (as `_KEYS_FOUND`).
-_SOURCES_FOUND: ByIdentity[bool] = ByIdentity()
+        yield from _unknown_sources(table, declared, found)
 
 
 def _unknown_sources(table: Table, declared: frozenset[str], found: set[str]) -> Iterator[Issue]:

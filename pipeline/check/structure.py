@@ -9,7 +9,9 @@ were only possibly open are named in `uncertain_pcns`.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -19,8 +21,8 @@ from pipeline.core.errors import ProjectError
 from pipeline.core.files import csv_table
 from pipeline.core.issues import Issue
 from pipeline.core.model import Dataset, TableOut, sort_key
-from pipeline.core.scope import outside_before_icb, scope_of
-from pipeline.core.timeline import row_life
+from pipeline.core.scope import Scope, outside_before_icb, scope_of
+from pipeline.core.timeline import Life, Moment, Period, periods, row_life, segments
 from pipeline.sources.schemas import derived_schema
 
 # The tables the structure is built from; without any of them there is no structure.
@@ -131,12 +133,43 @@ def _member(member: Member) -> dict[str, str]:
     return {"practice_code": member.practice_code, "practice_name": member.practice_name}
 
 
+# How a membership counts in the structure on a day, and whether a PCN is in it.
+MEMBER, POSSIBLE, ELSEWHERE = "member", "possible", "elsewhere"
+LISTED, UNCERTAIN = "listed", "uncertain"
+
+
+def membership_on(span: Life, outside: bool, day: date) -> str | None:
+    """How a membership counts on DAY: MEMBER when it definitely held, POSSIBLE when it only may
+    have. A practice then OUTSIDE the ICS's area (before its ICB: `core.scope.outside_before_icb`)
+    is no member; its membership, when it definitely held, makes its PCN another area's then
+    (ELSEWHERE)."""
+    if outside:
+        return ELSEWHERE if span.definitely_on(day) else None
+    if span.definitely_on(day):
+        return MEMBER
+    if span.possibly_on(day):
+        return POSSIBLE
+    return None
+
+
+def pcn_on(span: Life | None, own: bool, members: bool, elsewhere: bool, day: date) -> str | None:
+    """Whether a PCN is in the structure on DAY: LISTED when it was definitely open and the ICS's
+    that day, UNCERTAIN when such a PCN was only possibly open. The ICS's are its OWN PCNs
+    (unless, before its ICB, their only members that day were of another area: ELSEWHERE and no
+    MEMBERS) and other ICBs' PCNs with MEMBERS of the ICS that day."""
+    if not (members or (own and not elsewhere)) or span is None:
+        return None
+    if span.definitely_on(day):
+        return LISTED
+    return UNCERTAIN if span.possibly_on(day) else None
+
+
 def structure_as_at(dataset: Dataset, day: date) -> Structure:
     """The ICS's PCNs definitely open on `day`, by partnership, each with its member practices.
 
     The ICS's PCNs are its own (commissioner in ics.yaml) and the PCNs of other ICBs that its
     practices definitely belonged to that day; a PCN with no partnership (the rule none, or a
-    PCN of another ICB) is listed under "no partnership".
+    PCN of another ICB) is listed under "no partnership" (`membership_on`, `pcn_on`).
     """
     scope = scope_of(_v(dataset, "ics"))
     names = {
@@ -147,32 +180,26 @@ def structure_as_at(dataset: Dataset, day: date) -> Structure:
     outside = outside_before_icb(scope, _v(dataset, "practices"), day)
     elsewhere: set[str] = set()  # PCNs with a member that day outside the ICS's area then
     for row, span in dataset.rows_with_lives("pcn_memberships"):
-        values = row.values
         if span is None:
             continue
-        code = str(values.get("practice_code"))
-        if code in outside:  # before the ICB: a practice of another area, not the ICS's
-            if span.definitely_on(day):
-                elsewhere.add(str(values.get("pcn_code")))
-            continue
-        member = Member(code, names.get(code, ""))
-        if span.definitely_on(day):
-            members[str(values.get("pcn_code"))].append(member)
-        elif span.possibly_on(day):
-            possible[str(values.get("pcn_code"))].append(member)
+        code, pcn = str(row.values.get("practice_code")), str(row.values.get("pcn_code"))
+        state = membership_on(span, code in outside, day)
+        if state == ELSEWHERE:
+            elsewhere.add(pcn)
+        elif state is not None:
+            (members if state == MEMBER else possible)[pcn].append(
+                Member(code, names.get(code, ""))
+            )
     by_partnership: dict[str, list[PcnAt]] = defaultdict(list)
     uncertain = []
     for row, span in dataset.rows_with_lives("pcns"):
         values = row.values
         code = str(values.get("pcn_code"))
         own = scope is None or scope.owns(values.get("sub_icb_code"))
-        if not own and not members.get(code):
-            continue  # another ICB's PCN, none of whose members that day are the ICS's
-        if own and not members.get(code) and code in elsewhere:
-            continue  # before the ICB, a PCN of another area then (its members all were)
-        if span is None or not span.definitely_on(day):
-            if span is not None and span.possibly_on(day):
-                uncertain.append(code)
+        state = pcn_on(span, own, bool(members.get(code)), code in elsewhere, day)
+        if state == UNCERTAIN:
+            uncertain.append(code)
+        if state != LISTED:
             continue
         partnership = str(values.get("partnership") or "")
         by_partnership[partnership].append(
@@ -207,6 +234,82 @@ def structure_as_at(dataset: Dataset, day: date) -> Structure:
         partnerships,
         tuple(sorted(uncertain)),
     )
+
+
+# --- the structure on every day at once --------------------------------------------------------
+
+Dated = tuple[Mapping[str, Any], Life | None]  # a row's values with its life (None: no dates)
+
+
+@dataclass(frozen=True)
+class StructurePeriods:
+    """The structure on every day at once, by the rules `structure_as_at` applies to one day:
+    for each PCN the days it is listed, and for each membership the days it counts as a member
+    and those it counts as only possibly one; each as periods in day order, in the order of the
+    rows given (a release page carries them, and its script only looks a day up in them)."""
+
+    listed: tuple[tuple[Period, ...], ...]
+    members: tuple[tuple[Period, ...], ...]
+    possible: tuple[tuple[Period, ...], ...]
+
+
+def structure_periods(
+    pcns: Sequence[Dated],
+    memberships: Sequence[Dated],
+    practices: Iterable[Mapping[str, Any]],
+    scope: Scope | None,
+) -> StructurePeriods:
+    """The periods of each PCN and membership of the records (values typed or ISO text), the
+    ICS's practices and its SCOPE as `structure_as_at` reads them from a dataset."""
+    since = (Moment(exact=scope.statutory_since),) if scope and scope.statutory_since else ()
+    practice = {str(p.get("practice_code")): p for p in practices}
+    held: dict[str, list[Runs]] = defaultdict(list)  # each PCN's memberships, day by day
+    members: list[tuple[Period, ...]] = []
+    possible: list[tuple[Period, ...]] = []
+    for values, span in memberships:
+        runs: Runs = ()
+        if span is not None:
+            code = str(values.get("practice_code"))
+            state = _membership_state(span, code, practice.get(code), scope)
+            runs = segments(state, (*span, *since))
+            held[str(values.get("pcn_code"))].append(runs)
+        members.append(tuple((first, last) for first, last, is_ in runs if is_ == MEMBER))
+        possible.append(tuple((first, last) for first, last, is_ in runs if is_ == POSSIBLE))
+    listed: list[tuple[Period, ...]] = []
+    for values, span in pcns:
+        own = scope is None or scope.owns(values.get("sub_icb_code"))
+        theirs = held.get(str(values.get("pcn_code")), [])
+        # its answer changes on a day its own dates or a membership's state changes
+        days = [*(span or ()), *since, *(Moment(exact=run[0]) for runs in theirs for run in runs)]
+        listed.append(periods(_is(_pcn_state(span, own, theirs), LISTED), days))
+    return StructurePeriods(tuple(listed), tuple(members), tuple(possible))
+
+
+State = Callable[[date], str | None]  # what an item is in the structure on a day
+Runs = tuple[tuple[date, date, str | None], ...]  # an item's state, day by day (`segments`)
+
+
+def _membership_state(
+    span: Life, code: str, practice: Mapping[str, Any] | None, scope: Scope | None
+) -> State:
+    rows = [practice] if practice is not None else []
+    return lambda day: membership_on(span, code in outside_before_icb(scope, rows, day), day)
+
+
+def _pcn_state(span: Life | None, own: bool, memberships: Sequence[Runs]) -> State:
+    def state(day: date) -> str | None:
+        states = {runs[bisect_right(runs, day, key=_first) - 1][2] for runs in memberships}
+        return pcn_on(span, own, MEMBER in states, ELSEWHERE in states, day)
+
+    return state
+
+
+def _first(run: tuple[date, date, str | None]) -> date:
+    return run[0]
+
+
+def _is(state: State, wanted: str) -> Callable[[date], bool]:
+    return lambda day: state(day) == wanted
 
 
 def _v(dataset: Dataset, resource: str) -> list[dict[str, Any]]:

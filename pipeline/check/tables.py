@@ -14,7 +14,6 @@ from datetime import date
 from typing import Any
 
 from pipeline.core.issues import Issue, did_you_mean, quote
-from pipeline.core.memo import LARGE, ByIdentity, remembering
 from pipeline.core.model import Record, ResourceSchema, Row, SourceTable, Table
 
 CONSTRAINT = re.compile(r'constraint "(\w+)" is "(.*)"$')
@@ -31,23 +30,7 @@ TYPE_HINTS = {
 
 
 def check_table(source: SourceTable, schema: ResourceSchema) -> tuple[Table, list[Issue]]:
-    """SOURCE's records typed by SCHEMA, with every problem found. The same records (the very
-    tuple the loader remembered for a text) under the same descriptor are typed once: the rows
-    of a table without problems are kept for the next validation in the process."""
-    objects, also = (source.records, schema.descriptor), (source.format, source.fields)
-    known = _TYPED.get(objects, also)
-    if known is not None:
-        return Table(source, schema, known), []
-    table, issues = _check_table(source, schema)
-    if not issues and len(source.records) <= LARGE:
-        _TYPED.keep(objects, table.rows, also)
-    return table, issues
-
-
-_TYPED: ByIdentity[tuple[Row, ...]] = ByIdentity()  # the rows typed from records, by schema
-
-
-def _check_table(source: SourceTable, schema: ResourceSchema) -> tuple[Table, list[Issue]]:
+    """SOURCE's records typed by SCHEMA, with every problem found."""
     file = source.file
     names = schema.field_names
     issues: list[Issue] = []
@@ -106,19 +89,31 @@ class Finding:
     message: str = ""
 
 
-# Each shared frictionless Schema's remembering cell readers: a reader is a pure function of
-# the cell, so a process can reuse it.
-_READERS: ByIdentity[list[tuple[str, Callable[[Any], Any]]]] = ByIdentity()
+REMEMBERED = 50_000  # distinct cells a field's reader remembers: dates, ids and sources repeat
+
+
+def remembering(reader: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """READER of text cells (str or None), answering a cell it has read before from memory, for
+    the one table it is made for. A cell reader is a pure function of the cell (its type and
+    constraints are fixed), and parsing a date with strptime is most of the time it takes. Text
+    cells only: as dict keys, JSON's `1`, `1.0` and `true` would be one cell. The answers are
+    shared: callers only read them."""
+    seen: dict[Any, Any] = {}
+
+    def read(cell: Any) -> Any:
+        answer = seen.get(cell)
+        if answer is None:
+            answer = reader(cell)
+            if len(seen) < REMEMBERED:
+                seen[cell] = answer
+        return answer
+
+    return read
 
 
 def field_readers(schema: ResourceSchema) -> list[tuple[str, Callable[[Any], Any]]]:
-    """(field name, remembering cell reader) of each field of SCHEMA, made once per process."""
-    shared = schema.frictionless()
-    readers = _READERS.get((shared,))
-    if readers is None:
-        readers = [(f.name, remembering(f.create_cell_reader())) for f in shared.fields]
-        _READERS.keep((shared,), readers)
-    return readers
+    """(field name, remembering cell reader) of each field of SCHEMA, made for one table."""
+    return [(f.name, remembering(f.create_cell_reader())) for f in schema.frictionless.fields]
 
 
 def read_rows(source: SourceTable, schema: ResourceSchema) -> tuple[list[Finding], list[Row]]:
@@ -127,7 +122,7 @@ def read_rows(source: SourceTable, schema: ResourceSchema) -> tuple[list[Finding
 
     The same findings as `Resource(data=...).validate()`, without building a resource: the
     readers are made once per field, not once per cell."""
-    fields = schema.frictionless().fields
+    fields = schema.frictionless.fields
     readers = field_readers(schema)
     unique: dict[str, dict[Any, int]] = {f.name: {} for f in fields if f.constraints.get("unique")}
     key = schema.primary_key if set(schema.primary_key) <= set(schema.field_names) else ()

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import partial
 
 from pipeline.core.issues import Issue
-from pipeline.core.memo import ByIdentity, checked_once
 from pipeline.core.model import ResourceSchema, SourceTable
 from pipeline.core.text import (
     FORMULA_START,
@@ -24,17 +22,7 @@ def check_text(
     text field (other types are checked by their schema: `-5` is a number there)."""
     issues: list[Issue] = []
     for resource, source in tables.items():
-        schema = schemas.get(resource)
-        # the very records the loader remembered, found clean under this schema, are not
-        # looked at again
-        issues.extend(
-            checked_once(
-                _CLEAN,
-                (source.records, schema.descriptor if schema else None),
-                partial(_text_issues, resource, source, schema),
-                size=len(source.records),
-            )
-        )
+        issues.extend(_text_issues(resource, source, schemas.get(resource)))
     return issues
 
 
@@ -69,9 +57,6 @@ def _text_issues(resource: str, source: SourceTable, schema: ResourceSchema | No
                     )
                 )
     return issues
-
-
-_CLEAN: ByIdentity[bool] = ByIdentity()  # the records found clean, by schema
 
 
 def check_table_names(tables: Mapping[str, SourceTable]) -> list[Issue]:

@@ -5,7 +5,9 @@ and that the generated tables can be built. Never raises for bad data."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 
 from pipeline.check.anomalies import (
     apply_decisions,
@@ -25,17 +27,27 @@ from pipeline.check.tables import check_table
 from pipeline.check.text import check_table_names, check_text
 from pipeline.core.issues import Issue, ValidationReport, sort_issues
 from pipeline.core.model import Dataset, Table, Validation
-from pipeline.sources.project import LoadedSources, load_sources
+from pipeline.sources.project import LoadedSources, SchemaSet, load_sources
+
+NO_TABLES: Mapping[str, Table] = MappingProxyType({})
 
 
-def validate(loaded: LoadedSources) -> Validation:
-    """Every problem in the loaded sources at once, and the typed dataset they make."""
+def validate(loaded: LoadedSources, typed: Mapping[str, Table] = NO_TABLES) -> Validation:
+    """Every problem in the loaded sources at once, and the typed dataset they make. TYPED:
+    tables an earlier validation typed without a problem, each taken as it is when it was typed
+    from the very source table and schema LOADED holds (a refresh validates the sources before
+    and after it, and passes the tables of the files it leaves alone)."""
     issues: list[Issue] = list(loaded.issues)
     issues.extend(check_text(loaded.tables, loaded.schemas))
     issues.extend(check_table_names(loaded.tables))
     tables: dict[str, Table] = {}
     for resource, source in loaded.tables.items():
-        table, problems = check_table(source, loaded.schemas[resource])
+        schema = loaded.schemas[resource]
+        known = typed.get(resource)
+        if known is not None and known.source is source and known.schema is schema:
+            tables[resource] = known
+            continue
+        table, problems = check_table(source, schema)
         tables[resource] = table
         issues.extend(problems)
     dataset = Dataset(loaded.metadata, tables)
@@ -89,6 +101,7 @@ def quieten(issues: list[Issue]) -> list[Issue]:
     ]
 
 
-def validate_project(sources: Path, schemas: Path) -> Validation:
-    """Load and validate a project's folders: what `validate`, `diff` and `refresh` need."""
+def validate_project(sources: Path, schemas: Path | SchemaSet) -> Validation:
+    """Load and validate a project's folders (SCHEMAS: a folder, or a set read from one): what
+    `validate`, `diff` and `refresh` need."""
     return validate(load_sources(sources, schemas))

@@ -27,18 +27,9 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
-_WORKING: dict[str, Path] = {}
-
-
 def _working_folder() -> Path:
-    """The working folder's real path, resolved once while the process stays in it (a path is
-    shown for every file read, and resolving looks at each of its folders)."""
-    here = os.getcwd()
-    real = _WORKING.get(here)
-    if real is None:
-        _WORKING.clear()
-        real = _WORKING[here] = Path(here).resolve()
-    return real
+    """The working folder's real path, asked each time (a caller may change folders)."""
+    return Path(os.getcwd()).resolve()
 
 
 def sha256_bytes(data: bytes) -> str:

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pipeline.core.files import display_path
 from pipeline.core.issues import ValidationReport
-from pipeline.core.memo import LARGE, ByIdentity, by_descriptor
 from pipeline.core.timeline import Life, row_life
 
 if TYPE_CHECKING:
@@ -59,6 +58,8 @@ class ResourceSchema:
     resource: str
     path: Path
     descriptor: dict[str, Any]
+    # the frictionless Schema that checking the descriptor built (`sources.schemas`), if any
+    checked: Schema | None = field(default=None, compare=False, repr=False)
 
     @property
     def field_names(self) -> tuple[str, ...]:
@@ -79,26 +80,16 @@ class ResourceSchema:
                 return dict(f)
         raise KeyError(name)
 
+    @cached_property
     def frictionless(self) -> Schema:
         """The frictionless Schema of the descriptor, for its fields' readers (the foreign keys
-        are checked across resources, by `check.references`). Made once per descriptor in a
-        process and shared, so callers never change it: building one validates the descriptor,
-        which costs more than checking a small table; the schema check shares the one it built
-        (`share_frictionless`)."""
+        are checked across resources, by `check.references`): the one the schema check built
+        (`checked`), else one built now, once for this value. Callers never change it."""
+        if self.checked is not None:
+            return self.checked
         from frictionless import Schema  # a heavy library, loaded by the commands that check
 
-        descriptor = self.descriptor
-        return by_descriptor(
-            _FRICTIONLESS_SCHEMAS, descriptor, lambda: Schema.from_descriptor(descriptor), 256
-        )
-
-
-_FRICTIONLESS_SCHEMAS: dict[str, Schema] = {}
-
-
-def share_frictionless(descriptor: dict[str, Any], schema: Schema) -> None:
-    """SCHEMA, built from DESCRIPTOR (and so validated), is the one `frictionless` gives."""
-    by_descriptor(_FRICTIONLESS_SCHEMAS, descriptor, lambda: schema, 256)
+        return Schema.from_descriptor(self.descriptor)
 
 
 @dataclass(frozen=True)
@@ -176,26 +167,15 @@ class Dataset:
         return zip(self.rows(resource), self.lives(resource), strict=True)
 
     def once(self, name: str, resource: str, make: Callable[[Dataset], T]) -> T:
-        """MAKE(self), a value worked out from the rows of RESOURCE alone, made once while those
-        rows are the same (two checks ask for the registered patients' sums). The value is kept
-        for those very rows, across datasets too: a process that validates a project again gets
-        the rows it typed the first time for each unchanged file (`check.tables`), and so the
-        values made from them. Callers only read it."""
+        """MAKE(self), a value worked out from the rows of RESOURCE alone, made once for this
+        dataset while those rows are the same (two checks ask for the registered patients'
+        sums). Callers only read it."""
         rows = self.rows(resource)
         found = self._once.get(name)
         if found is None or found[0] is not rows:
-            value = _ONCE.get((rows,), (name,))
-            if value is None:
-                value = make(self)
-                if len(rows) <= LARGE:
-                    _ONCE.keep((rows,), value, (name,))
-            found = self._once[name] = (rows, value)
+            found = self._once[name] = (rows, make(self))
         kept: T = found[1]
         return kept
-
-
-# Values a dataset made from rows (`Dataset.once`), by the rows' identity and the value's name.
-_ONCE: ByIdentity[Any] = ByIdentity()
 
 
 @dataclass(frozen=True)
@@ -220,6 +200,19 @@ class TableOut:
     rows: tuple[dict[str, Any], ...]
     title: str
     description: str
+    # the frictionless Schema of `schema` that validation built, for a source table
+    checked: Schema | None = field(default=None, compare=False, repr=False)
+
+    @cached_property
+    def frictionless(self) -> Schema:
+        """The frictionless Schema of the table's descriptor, whose fields' writers every format
+        writes cells with: the one validation built (`checked`), else one built now, once for
+        this table. Callers never change it."""
+        if self.checked is not None:
+            return self.checked
+        from frictionless import Schema  # a heavy library, loaded by the commands that build
+
+        return Schema.from_descriptor(self.schema)
 
 
 def sort_key(row: dict[str, Any], key: Sequence[str]) -> tuple[Any, ...]:

@@ -7,8 +7,11 @@ absent from the ePCN of 2025-01-20 and present in the mapping of 2026-08-01 open
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any, NamedTuple, Protocol
+from collections.abc import Callable, Hashable, Iterable
+from datetime import date, timedelta
+from typing import Any, NamedTuple, Protocol, TypeVar
+
+T = TypeVar("T", bound=Hashable)
 
 
 class Moment(NamedTuple):
@@ -84,24 +87,33 @@ class Values(Protocol):
     def get(self, name: str, /) -> Any: ...
 
 
-def moment(values: Values, column: str) -> Moment:
+def moment(values: Values, column: str, *, lenient: bool = False) -> Moment:
     """The moment of COLUMN with its `_earliest` and `_latest` bounds, from typed values (dates)
-    or from text (ISO dates; empty is unknown)."""
+    or from text (ISO dates; empty is unknown). LENIENT: text that is no ISO date is unknown too
+    (a published release read back, which may be damaged), instead of a ValueError."""
 
     get = values.get
-    return Moment(_day(get(column)), _day(get(column + "_earliest")), _day(get(column + "_latest")))
+    days = (get(column), get(column + "_earliest"), get(column + "_latest"))
+    return Moment(*(_day(value, lenient) for value in days))
 
 
-def _day(value: Any) -> date | None:
+def _day(value: Any, lenient: bool = False) -> date | None:
     if value is None or value == "":
         return None
     if isinstance(value, date):
         return value
-    return date.fromisoformat(value) if isinstance(value, str) else None
+    if not isinstance(value, str):
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        if lenient:
+            return None
+        raise
 
 
-def life(values: Values, start: str, end: str) -> Life:
-    return Life(moment(values, start), moment(values, end))
+def life(values: Values, start: str, end: str, *, lenient: bool = False) -> Life:
+    return Life(moment(values, start, lenient=lenient), moment(values, end, lenient=lenient))
 
 
 def iso(day: date | None) -> str:
@@ -118,6 +130,42 @@ LIFESPANS = {
 }
 
 
-def row_life(resource: str, values: dict[str, Any]) -> Life | None:
+def row_life(resource: str, values: Values, *, lenient: bool = False) -> Life | None:
     columns = LIFESPANS.get(resource)
-    return life(values, *columns) if columns else None
+    return life(values, *columns, lenient=lenient) if columns else None
+
+
+# --- every day at once --------------------------------------------------------------------------
+
+Period = tuple[date, date]  # its first and last day (date.min and date.max: no bound)
+
+
+def segments(
+    value_on: Callable[[date], T], moments: Iterable[Moment]
+) -> tuple[tuple[date, date, T], ...]:
+    """VALUE_ON(day) for every day, as (first, last, value) runs of equal values in day order,
+    for a question whose answer can change only on a day of MOMENTS or on the day after one:
+    that is true of every rule here (each compares a day with those days), and of any rule made
+    of them. VALUE_ON is asked once for each such day; its answer holds until the next."""
+    days = {date.min}
+    for known in moments:
+        for day in (known.exact, known.earliest, known.latest):
+            if day is not None:
+                days.add(day)
+                if day < date.max:
+                    days.add(day + timedelta(days=1))
+    found: list[tuple[date, date, T]] = []
+    for day in sorted(days):
+        value = value_on(day)
+        if found and found[-1][2] == value:
+            continue
+        if found:
+            first, _, before = found[-1]
+            found[-1] = (first, day - timedelta(days=1), before)
+        found.append((day, date.max, value))
+    return tuple(found)
+
+
+def periods(holds: Callable[[date], bool], moments: Iterable[Moment]) -> tuple[Period, ...]:
+    """The days on which HOLDS(day), as periods in day order (see `segments`)."""
+    return tuple((first, last) for first, last, held in segments(holds, moments) if held)

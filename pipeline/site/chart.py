@@ -138,35 +138,17 @@ def structure_chart(
     heads = {p["id"]: wrap(p.get("name") or p["id"], width - 16, char=HEAD_CHAR) for p in ordered}
     head_height = 22.0 + HEAD_LINE * max((len(v) for v in heads.values()), default=1) + 20
     head_top = float(HEAD_TOP if count == len(ordered) else MARGIN + ROOT_HEIGHT + GAP)
-    rows_top = head_top + head_height + 18
-    columns = []
-    bottom = rows_top
+    columns: list[Column] = []
+    bottom = head_top + head_height + 18
     for index, partnership in enumerate(ordered):
         if index and index % count == 0:  # a new row of columns, below the longest above
             head_top = bottom + GAP
-            rows_top = head_top + head_height + 18
         x = MARGIN + (index % count) * (width + GAP)
         pcns = sorted(
             members.get(partnership["id"], {}).items(), key=lambda kv: (-len(kv[1]), names[kv[0]])
         )
-        y = rows_top
-        bars = []
-        for code, practices in pcns:
-            lines = wrap(names[code], width - 4)
-            bar_y = y + LINE * len(lines) + 2
-            bars.append(
-                Bar(
-                    code,
-                    names[code],
-                    lines,
-                    len(practices),
-                    y,
-                    bar_y,
-                    max(3.0, (width - COUNT_SPACE) * len(practices) / largest),
-                )
-            )
-            y = bar_y + BAR + ROW_GAP
-        bottom = max(bottom, y)
+        bars, end = _bars(pcns, names, head_top + head_height + 18, width, largest)
+        bottom = max(bottom, end)
         columns.append(
             Column(
                 partnership["id"],
@@ -178,18 +160,13 @@ def structure_chart(
                 width,
                 x + width / 2,
                 sum(len(p) for _, p in pcns),
-                tuple(bars),
+                bars,
                 head_top,
             )
         )
     linked = count == len(ordered)
     title = f"{ics.get('name', '')} ({ics.get('code', '')})"
     root_width = min(total_width - 2 * MARGIN, max(440.0, len(title) * ROOT_CHAR + 48))
-    # A long name shrinks to fit its box (a phone's drawing is narrow): 17px bold beside the
-    # columns, 15px stacked, smaller when the name would run past the box.
-    shown, base = (title, 17.0) if linked else (ics.get("name", ""), 15.0)
-    room = (root_width - 24) / max(1, len(shown)) / (ROOT_CHAR / 17.0)
-    title_size = round(max(9.0, min(base, room)), 1)
     return Chart(
         day=rows[0].get("as_at", ""),
         ics_name=ics.get("name", ""),
@@ -203,5 +180,33 @@ def structure_chart(
         head_height=head_height,
         id=chart_id,
         linked=linked,
-        title_size=title_size,
+        title_size=_title_size(title if linked else ics.get("name", ""), linked, root_width),
     )
+
+
+def _bars(
+    pcns: list[tuple[str, list[str]]],
+    names: Mapping[str, str],
+    top: float,
+    width: float,
+    largest: int,
+) -> tuple[tuple[Bar, ...], float]:
+    """A column's bars from TOP down, one per PCN (with its member practices), each as long as
+    its practices beside the LARGEST; and the height below the last."""
+    y = top
+    bars = []
+    for code, practices in pcns:
+        lines = wrap(names[code], width - 4)
+        bar_y = y + LINE * len(lines) + 2
+        bar_width = max(3.0, (width - COUNT_SPACE) * len(practices) / largest)
+        bars.append(Bar(code, names[code], lines, len(practices), y, bar_y, bar_width))
+        y = bar_y + BAR + ROW_GAP
+    return tuple(bars), y
+
+
+def _title_size(shown: str, linked: bool, root_width: float) -> float:
+    """The ICS's name shrinks to fit its box (a phone's drawing is narrow): 17px bold beside the
+    columns, 15px stacked, smaller when the name would run past the box."""
+    base = 17.0 if linked else 15.0
+    room = (root_width - 24) / max(1, len(shown)) / (ROOT_CHAR / 17.0)
+    return round(max(9.0, min(base, room)), 1)

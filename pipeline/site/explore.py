@@ -4,9 +4,11 @@ closings, renames and practice moves, population pyramids of registered patients
 table's rows for paged previews.
 
 Everything is computed here and written into the page as HTML (so it shows without JavaScript)
-and as JSON data for the page's own script (`templates/explore.js`), which redoes the as-at
-count on another day with the same rule as `pipeline.check.structure.structure_as_at`: a PCN is
-listed when it was definitely open that day, a member when its membership definitely held.
+and as JSON data for the page's own script (`templates/explore.js`). The structure on any day
+is `ics-data as-at`'s (`pipeline.check.structure`): the page carries, for each PCN, the days it
+is listed and its name on each day, and for each membership the days it counts as a member and
+those it counts as only possibly one, all worked out here by those rules; the script only looks
+the chosen day up in them, and reasons about no date itself.
 """
 
 from __future__ import annotations
@@ -21,7 +23,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from pipeline.core.scope import Scope, outside_before_icb, scope_of
+from pipeline.check.structure import structure_periods
+from pipeline.core.names import Names, name_life, name_on, names_by_pcn
+from pipeline.core.scope import Scope, scope_of
+from pipeline.core.timeline import Moment, Period, moment, row_life, segments
 
 PREVIEW_PAGE = 10
 BANDS = tuple(f"{a}-{a + 4}" for a in range(0, 95, 5)) + ("95+",)
@@ -52,70 +57,79 @@ def listable(folder: Path, limit: int = LIST_LIMIT) -> bool:
     return all(csv_rows(folder, name) <= limit for name in LISTED_TABLES)
 
 
-def read_rows(folder: Path, name: str) -> list[Row]:
-    path = folder / "data" / f"{name}.csv"
-    if not path.is_file():
-        return []
-    with path.open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
+class ReleaseTables:
+    """The CSV files of one release folder, each read once for its page (the previews, the
+    explorer and the chart share them); made for one page and dropped with it."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._read: dict[str, tuple[list[str], list[list[str]]]] = {}
+        self._rows: dict[str, list[Row]] = {}
+
+    def csv(self, path: str) -> tuple[list[str], list[list[str]]]:
+        """The header and rows of the CSV file at PATH in the release (none when absent)."""
+        if path not in self._read:
+            file = self.folder / path
+            rows: list[list[str]] = []
+            if file.is_file():
+                with file.open(encoding="utf-8", newline="") as handle:
+                    rows = list(csv.reader(handle))
+            self._read[path] = (rows[0], rows[1:]) if rows else ([], [])
+        return self._read[path]
+
+    def rows(self, name: str) -> list[Row]:
+        """The rows of the release's table NAME (`data/NAME.csv`), by its header's names (a
+        short row's missing cells as csv.DictReader gives them: None)."""
+        if name not in self._rows:
+            header, rows = self.csv(f"data/{name}.csv")
+            self._rows[name] = [
+                dict(zip(header, row, strict=False))
+                if len(row) >= len(header)
+                else _padded(header, row)
+                for row in rows
+                if row
+            ]
+        return self._rows[name]
 
 
-# --- dates known exactly or between bounds ------------------------------------------------------
+def _padded(header: list[str], row: list[str]) -> Row:
+    values: dict[str, Any] = dict.fromkeys(header)
+    values.update(zip(header, row, strict=False))
+    return values
+
+
+# --- days as the page shows them ----------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class Moment:
-    exact: str
-    earliest: str
-    latest: str
+class Shown:
+    """A day known exactly or between bounds, as the page shows it and sorts it."""
 
-    @property
-    def known(self) -> bool:
-        return bool(self.exact or self.earliest or self.latest)
-
-    @property
-    def lo(self) -> str:
-        return self.exact or self.earliest
-
-    @property
-    def hi(self) -> str:
-        return self.exact or self.latest
-
-    def text(self) -> str:
-        if self.exact:
-            return self.exact
-        if not self.known:
-            return ""
-        return f"between {self.earliest or '?'} and {self.latest or '?'}"
-
-    def sort(self) -> str:
-        return self.hi or self.lo or ""
-
-    def data(self) -> list[str]:
-        return [self.exact, self.earliest, self.latest]
+    text: str  # the day, "between a and b" (a `?` for a bound not known), or "" when unknown
+    sort: str  # the latest it may be, else the earliest; "" when unknown
 
 
-def moment(row: Mapping[str, str], column: str) -> Moment:
-    return Moment(
-        row.get(column, ""), row.get(f"{column}_earliest", ""), row.get(f"{column}_latest", "")
-    )
+def moment_of(row: Mapping[str, str], column: str) -> Moment:
+    """The moment of COLUMN (with its bounds) of a release's CSV row; a cell that is no date (a
+    damaged release) is unknown."""
+    return moment(row, column, lenient=True)
 
 
-def definitely_on(start: Moment, end: Moment, day: str) -> bool:
-    """As `pipeline.core.timeline.Life.definitely_on`, on ISO text (which sorts as dates)."""
-    if not start.hi or start.hi > day:
-        return False
-    if not end.known:
-        return True
-    return bool(end.lo) and end.lo >= day
+def shown(row: Mapping[str, str], column: str) -> Shown:
+    day = moment_of(row, column)
+    latest = day.hi or day.lo
+    return Shown(day.describe() if day.known else "", latest.isoformat() if latest else "")
 
 
-def possibly_on(start: Moment, end: Moment, day: str) -> bool:
-    if start.lo and start.lo > day:
-        return False
-    if not end.known:
-        return True
-    return not end.hi or end.hi >= day
+def iso_periods(found: Sequence[Period]) -> list[list[str]]:
+    """Periods as the page's data holds them: [first, last], ISO days."""
+    return [[first.isoformat(), last.isoformat()] for first, last in found]
+
+
+def _within(found: Sequence[Sequence[str]], day: str) -> bool:
+    """Whether DAY (ISO) is in one of the periods of the page's data: a look-up, as the page's
+    script does it (ISO days sort as the days)."""
+    return any(period[0] <= day <= period[1] for period in found)
 
 
 # --- the view -----------------------------------------------------------------------------------
@@ -126,8 +140,8 @@ class PcnRow:
     code: str
     name: str
     partnership: str
-    opened: Moment
-    closed: Moment
+    opened: Shown
+    closed: Shown
     practices: int  # members on the release date
     patients: str  # registered patients on the newest extract date, "" if none
 
@@ -139,8 +153,8 @@ class PracticeRow:
     pcn_code: str
     pcn_name: str
     partnership: str
-    joined: Moment
-    left: Moment
+    joined: Shown
+    left: Shown
     pcn_patients: str
 
 
@@ -199,78 +213,106 @@ class Explore:
 
 
 def structure_on(data: Mapping[str, Any], day: str) -> list[AsAtPcn]:
-    """The ICS's PCNs definitely open on `day` with their definite and possible members, by
-    `ics-data as-at`'s rule (`check.structure.structure_as_at`): its own PCNs, and other ICBs'
-    PCNs one of its practices was in that day; before its ICB's first day (`since`) a practice
-    of another area then (`outside`) is no member, and an own PCN with only such members is
-    not listed. The script's rule too, here so the page shows the release date without it."""
-    before = bool(data.get("since")) and day < data["since"]
-    outside = set(data.get("outside", ())) if before else set()
-    members: dict[str, int] = defaultdict(int)
-    possible: dict[str, int] = defaultdict(int)
-    elsewhere: set[str] = set()
-    for practice, pcn, *dates in data["memberships"]:
-        start, end = Moment(*dates[:3]), Moment(*dates[3:])
-        if practice in outside:
-            if definitely_on(start, end, day):
-                elsewhere.add(pcn)
-        elif definitely_on(start, end, day):
-            members[pcn] += 1
-        elif possibly_on(start, end, day):
-            possible[pcn] += 1
-    out = []
-    for code, name, partnership, *rest in data["pcns"]:
-        dates, own = rest[:6], bool(rest[6]) if len(rest) > 6 else True
-        listed = members[code] > 0 or (own and code not in elsewhere)
-        if listed and definitely_on(Moment(*dates[:3]), Moment(*dates[3:]), day):
-            out.append(AsAtPcn(partnership, code, name, members[code], possible[code]))
-    names = data["partnerships"]
-    return sorted(out, key=lambda p: (p.partnership, p.name, p.code)) if names else out
+    """The structure on DAY (ISO) as the page's script reads it from the page's data
+    (`page_data`): the PCNs listed that day, each with its name that day and its member and
+    possible member practices counted. A look-up in periods `ics-data as-at`'s rules gave; the
+    page shows the release date with it, without script."""
+    members: dict[str, set[str]] = defaultdict(set)
+    possible: dict[str, set[str]] = defaultdict(set)
+    for practice, pcn, member, maybe in data["memberships"]:
+        if _within(member, day):
+            members[pcn].add(practice)
+        elif _within(maybe, day):
+            possible[pcn].add(practice)
+    out = [
+        AsAtPcn(
+            partnership,
+            code,
+            next((name for first, last, name in names if first <= day <= last), ""),
+            len(members[code]),
+            len(possible[code]),
+        )
+        for code, partnership, listed, names in data["pcns"]
+        if _within(listed, day)
+    ]
+    return sorted(out, key=lambda p: (p.partnership, p.name, p.code))
 
 
-def explore(folder: Path, release_date: str, limit: int = LIST_LIMIT) -> Explore:
-    """What the release page shows of the structure over time; for a release too large to
-    list (`listable`), only the registered patients."""
-    if not listable(folder, limit):
-        return unlisted(folder, release_date)
-    pcns = read_rows(folder, "pcns")
-    memberships = read_rows(folder, "pcn_memberships")
-    practices = {r["practice_code"]: r for r in read_rows(folder, "practices")}
-    partnerships = {r["id"]: r.get("name", r["id"]) for r in read_rows(folder, "partnerships")}
-    pcn_by_code = {r["pcn_code"]: r for r in pcns}
-    patients, extract_date = _pcn_patients(folder)
-    scope = _scope(folder)
-    since = scope.statutory_since if scope is not None else None
-    outside = outside_before_icb(scope, practices.values(), date.min) if since else frozenset()
-    data: dict[str, Any] = {
+def page_data(
+    tables: ReleaseTables,
+    release_date: str,
+    pcns: Sequence[Row],
+    memberships: Sequence[Row],
+    practices: Mapping[str, Row],
+    partnerships: Mapping[str, str],
+) -> dict[str, Any]:
+    """What the page's script shows the structure on any day from: each PCN ever listed with its
+    partnership, the days it is listed and its name on each day; each membership ever counted
+    with the days it counts as a member and those as only possibly one
+    (`check.structure.structure_periods`); the partnerships' names; the first day to choose."""
+    dated_pcns = [(r, row_life("pcns", r, lenient=True)) for r in pcns]
+    dated = [(r, row_life("pcn_memberships", r, lenient=True)) for r in memberships]
+    found = structure_periods(dated_pcns, dated, list(practices.values()), _scope(tables))
+    names = _names(tables)
+    starts = [day for r in pcns if (day := moment_of(r, "open_date").lo)]
+    return {
         "release": release_date,
-        "partnerships": partnerships,
-        "since": since.isoformat() if since else "",
-        "outside": sorted(outside),
+        "first": min(starts).isoformat() if starts else release_date,
+        "partnerships": dict(partnerships),
         "pcns": [
             [
                 r["pcn_code"],
-                r.get("pcn_name", ""),
                 r.get("partnership", ""),
-                *moment(r, "open_date").data(),
-                *moment(r, "close_date").data(),
-                1 if scope is None or scope.owns(r.get("sub_icb_code")) else 0,
+                iso_periods(listed),
+                _names_on(names, r["pcn_code"], r.get("pcn_name", "")),
             ]
-            for r in pcns
+            for r, listed in zip(pcns, found.listed, strict=True)
+            if listed
         ],
         "memberships": [
-            [
-                r["practice_code"],
-                r["pcn_code"],
-                *moment(r, "start_date").data(),
-                *moment(r, "end_date").data(),
-            ]
-            for r in memberships
+            [r["practice_code"], r["pcn_code"], iso_periods(member), iso_periods(maybe)]
+            for r, member, maybe in zip(memberships, found.members, found.possible, strict=True)
+            if member or maybe
         ],
     }
-    starts = [m for r in pcns if (m := moment(r, "open_date").lo)]
-    first = min(starts, default=release_date)
-    data["first"] = first
+
+
+def _names(tables: ReleaseTables) -> Names:
+    """Each PCN's names over time (`pcn_names`), none for a release without the table or with
+    a date in it that is no date (a damaged release: its PCNs show the names in `pcns`)."""
+    try:
+        return names_by_pcn(tables.rows("pcn_names"))
+    except ValueError:
+        return {}
+
+
+def _names_on(names: Names, code: str, current: str) -> list[list[str]]:
+    """The name PCN CODE had on each day (`core.names.name_on`; CURRENT, its name in `pcns`,
+    where no name row says), as [first, last, name] with ISO days."""
+    try:
+        days = [day for row in names.get(code, ()) for day in name_life(row)]
+        runs = segments(lambda day: name_on(names, code, day) or current, days)
+    except ValueError:
+        runs = ((date.min, date.max, current),)
+    return [[first.isoformat(), last.isoformat(), name] for first, last, name in runs]
+
+
+def explore(
+    folder: Path, release_date: str, limit: int = LIST_LIMIT, tables: ReleaseTables | None = None
+) -> Explore:
+    """What the release page shows of the structure over time; for a release too large to
+    list (`listable`), only the registered patients. TABLES: the release's files as the page
+    reads them (read here when not given)."""
+    tables = tables or ReleaseTables(folder)
+    if not listable(folder, limit):
+        return unlisted(tables, release_date)
+    pcns = tables.rows("pcns")
+    memberships = tables.rows("pcn_memberships")
+    practices = {r["practice_code"]: r for r in tables.rows("practices")}
+    partnerships = {r["id"]: r.get("name", r["id"]) for r in tables.rows("partnerships")}
+    pcn_by_code = {r["pcn_code"]: r for r in pcns}
+    patients, extract_date = _pcn_patients(tables)
+    data = page_data(tables, release_date, pcns, memberships, practices, partnerships)
     on_release = structure_on(data, release_date)
     counts = {p.code: p.members for p in on_release}
     pcn_rows = tuple(
@@ -278,8 +320,8 @@ def explore(folder: Path, release_date: str, limit: int = LIST_LIMIT) -> Explore
             r["pcn_code"],
             r.get("pcn_name", ""),
             partnerships.get(r.get("partnership", ""), r.get("partnership", "")),
-            moment(r, "open_date"),
-            moment(r, "close_date"),
+            shown(r, "open_date"),
+            shown(r, "close_date"),
             counts.get(r["pcn_code"], 0),
             patients.get(r["pcn_code"], ""),
         )
@@ -287,22 +329,22 @@ def explore(folder: Path, release_date: str, limit: int = LIST_LIMIT) -> Explore
     )
     return Explore(
         release_date=release_date,
-        first_date=first,
+        first_date=data["first"],
         pcns=pcn_rows,
         practices=_practices(practices, memberships, pcn_by_code, partnerships, patients),
-        events=_events(folder, pcns, memberships, practices, pcn_by_code),
-        pyramids=_pyramids(folder, pcn_by_code, partnerships, extract_date),
+        events=_events(tables, pcns, memberships, practices, pcn_by_code),
+        pyramids=_pyramids(tables, pcn_by_code, partnerships, extract_date),
         extract_date=extract_date,
-        registered=_icb_registered(folder, extract_date),
-        population_claim=_population_claim(folder),
+        registered=_icb_registered(tables, extract_date),
+        population_claim=_population_claim(tables),
         as_at=tuple(on_release),
         data=data,
     )
 
 
-def _scope(folder: Path) -> Scope | None:
+def _scope(tables: ReleaseTables) -> Scope | None:
     """The ICS's codes and its ICB's first day, from the release's own ics table."""
-    rows: list[dict[str, object]] = [dict(r) for r in read_rows(folder, "ics")]
+    rows: list[dict[str, object]] = [dict(r) for r in tables.rows("ics")]
     for row in rows:
         text = row.get("statutory_since")
         row["statutory_since"] = (
@@ -311,33 +353,33 @@ def _scope(folder: Path) -> Scope | None:
     return scope_of(rows)
 
 
-def unlisted(folder: Path, release_date: str) -> Explore:
-    pcn_by_code = {r["pcn_code"]: r for r in read_rows(folder, "pcns")}
-    partnerships = {r["id"]: r.get("name", r["id"]) for r in read_rows(folder, "partnerships")}
-    _, extract_date = _pcn_patients(folder)
+def unlisted(tables: ReleaseTables, release_date: str) -> Explore:
+    pcn_by_code = {r["pcn_code"]: r for r in tables.rows("pcns")}
+    partnerships = {r["id"]: r.get("name", r["id"]) for r in tables.rows("partnerships")}
+    _, extract_date = _pcn_patients(tables)
     return Explore(
         release_date=release_date,
         first_date=release_date,
         pcns=(),
         practices=(),
         events=(),
-        pyramids=_pyramids(folder, pcn_by_code, partnerships, extract_date),
+        pyramids=_pyramids(tables, pcn_by_code, partnerships, extract_date),
         extract_date=extract_date,
-        registered=_icb_registered(folder, extract_date),
-        population_claim=_population_claim(folder),
+        registered=_icb_registered(tables, extract_date),
+        population_claim=_population_claim(tables),
         as_at=(),
         data={},
         listed=False,
     )
 
 
-def _population_claim(folder: Path) -> Row:
-    claims = read_rows(folder, "claims")
+def _population_claim(tables: ReleaseTables) -> Row:
+    claims = tables.rows("claims")
     return next((r for r in claims if r.get("check", "").endswith("-context")), {})
 
 
-def _pcn_patients(folder: Path) -> tuple[dict[str, str], str]:
-    rows = read_rows(folder, "registered_patients")
+def _pcn_patients(tables: ReleaseTables) -> tuple[dict[str, str], str]:
+    rows = tables.rows("registered_patients")
     if not rows:
         return {}, ""
     newest = max(r["extract_date"] for r in rows)
@@ -348,8 +390,8 @@ def _pcn_patients(folder: Path) -> tuple[dict[str, str], str]:
     return {code: str(n) for code, n in totals.items()}, newest
 
 
-def _icb_registered(folder: Path, day: str) -> str:
-    for r in read_rows(folder, "registered_totals"):
+def _icb_registered(tables: ReleaseTables, day: str) -> str:
+    for r in tables.rows("registered_totals"):
         if (r["extract_date"], r["area_type"], r["sex"], r["age_band"]) == (
             day,
             "icb",
@@ -371,10 +413,7 @@ def _practices(
     newest: dict[str, Row] = {}
     for r in memberships:
         current = newest.get(r["practice_code"])
-        if (
-            current is None
-            or moment(r, "start_date").sort() >= moment(current, "start_date").sort()
-        ):
+        if current is None or shown(r, "start_date").sort >= shown(current, "start_date").sort:
             newest[r["practice_code"]] = r
     out = []
     for code, practice in sorted(practices.items()):
@@ -387,27 +426,27 @@ def _practices(
                 m.get("pcn_code", ""),
                 pcn.get("pcn_name", ""),
                 partnerships.get(pcn.get("partnership", ""), ""),
-                moment(m, "start_date"),
-                moment(m, "end_date"),
+                shown(m, "start_date"),
+                shown(m, "end_date"),
                 patients.get(m.get("pcn_code", ""), ""),
             )
         )
     return tuple(out)
 
 
-def _renames(folder: Path) -> list[Event]:
+def _renames(tables: ReleaseTables) -> list[Event]:
     """Renames from `pcn_names` (a release with that table): each name after a PCN's first,
     from the day it took effect (or its bounds)."""
     names: dict[str, list[Row]] = defaultdict(list)
-    for r in read_rows(folder, "pcn_names"):
+    for r in tables.rows("pcn_names"):
         names[r["pcn_code"]].append(r)
     events = []
     for code, rows in sorted(names.items()):
         rows.sort(key=lambda r: int(r.get("number") or 0))
         for before, after in zip(rows, rows[1:], strict=False):
-            m = moment(after, "valid_from")
+            m = shown(after, "valid_from")
             text = f"PCN {code} renamed from {before.get('name', '')} to {after.get('name', '')}"
-            events.append(Event(m.text() or "date not known", m.sort() or "9999", "renamed", text))
+            events.append(Event(m.text or "date not known", m.sort or "9999", "renamed", text))
     return events
 
 
@@ -415,20 +454,20 @@ _FORMER = re.compile(r"^(.*) \(([A-Z0-9-]+)\)$")
 
 
 def _events(
-    folder: Path,
+    tables: ReleaseTables,
     pcns: Sequence[Row],
     memberships: Sequence[Row],
     practices: Mapping[str, Row],
     pcn_by_code: Mapping[str, Row],
 ) -> tuple[Event, ...]:
-    vintages = _source_vintages(folder)
+    vintages = _source_vintages(tables.folder)
     events: list[Event] = []
     for r in pcns:
         label = f"{r.get('pcn_name', '')} ({r['pcn_code']})"
         for kind, column in (("opened", "open_date"), ("closed", "close_date")):
-            m = moment(r, column)
-            if m.known:
-                events.append(Event(m.text(), m.sort(), kind, f"PCN {label} {kind}"))
+            m = shown(r, column)
+            if m.text:
+                events.append(Event(m.text, m.sort, kind, f"PCN {label} {kind}"))
         for part in filter(None, (p.strip() for p in r.get("former_names", "").split(";"))):
             match = _FORMER.match(part)
             old, source = (match.group(1), match.group(2)) if match else (part, "")
@@ -438,23 +477,23 @@ def _events(
             if source:
                 text += f" (the old name last published in {source}{f', {seen}' if seen else ''})"
             events.append(Event(when, seen or "9999", "renamed", text))
-    events.extend(_renames(folder))
+    events.extend(_renames(tables))
     by_practice: dict[str, list[Row]] = defaultdict(list)
     for r in memberships:
         by_practice[r["practice_code"]].append(r)
     for code, rows in by_practice.items():
-        rows.sort(key=lambda r: moment(r, "start_date").sort())
+        rows.sort(key=lambda r: shown(r, "start_date").sort)
         for before, after in zip(rows, rows[1:], strict=False):
             if before["pcn_code"] == after["pcn_code"]:
                 continue
-            m = moment(after, "start_date")
+            m = shown(after, "start_date")
             name = practices.get(code, {}).get("practice_name", "")
             old = pcn_by_code.get(before["pcn_code"], {}).get("pcn_name", "")
             new = pcn_by_code.get(after["pcn_code"], {}).get("pcn_name", "")
             events.append(
                 Event(
-                    m.text(),
-                    m.sort(),
+                    m.text,
+                    m.sort,
                     "moved",
                     f"Practice {code} {name} moved from {old} ({before['pcn_code']}) to {new} "
                     f"({after['pcn_code']})",
@@ -492,14 +531,14 @@ def _source_vintages(folder: Path) -> dict[str, str]:
 
 
 def _pyramids(
-    folder: Path, pcn_by_code: Mapping[str, Row], partnerships: Mapping[str, str], day: str
+    tables: ReleaseTables, pcn_by_code: Mapping[str, Row], partnerships: Mapping[str, str], day: str
 ) -> tuple[Pyramid, ...]:
     if not day:
         return ()
     out = []
     icb: dict[str, dict[str, int]] = defaultdict(dict)
     code = ""
-    for r in read_rows(folder, "registered_totals"):
+    for r in tables.rows("registered_totals"):
         if r["extract_date"] == day and r["area_type"] == "icb" and r["age_band"] != "all":
             icb[r["age_band"]][r["sex"]] = int(r["patients"])
             code = r["area_code"]
@@ -508,7 +547,7 @@ def _pyramids(
     by_partnership: dict[str, dict[str, dict[str, int]]] = defaultdict(
         lambda: defaultdict(lambda: defaultdict(int))
     )
-    for r in read_rows(folder, "registered_patients"):
+    for r in tables.rows("registered_patients"):
         if r["extract_date"] != day:
             continue
         partnership = pcn_by_code.get(r["pcn_code"], {}).get("partnership", "")

@@ -28,7 +28,7 @@ from pipeline.core.templating import template_environment
 from pipeline.core.text import link_target, local_target
 from pipeline.site import jsonld
 from pipeline.site.chart import Chart, structure_chart
-from pipeline.site.explore import LIST_LIMIT, PREVIEW_PAGE, Explore, explore
+from pipeline.site.explore import LIST_LIMIT, PREVIEW_PAGE, Explore, ReleaseTables, explore
 
 PREVIEW_ROWS = PREVIEW_PAGE  # rows a preview shows without script; the page's script pages on
 NARROW_WIDTH = 400  # the structure chart drawn one partnership per row, for a phone
@@ -187,10 +187,10 @@ def constraints_of(field: dict[str, Any]) -> tuple[tuple[str, str], ...]:
 
 
 def resource_view(
-    info: ReleaseInfo, resource: dict[str, Any], files: dict[str, Download], limit: int
+    tables: ReleaseTables, resource: dict[str, Any], files: dict[str, Download], limit: int
 ) -> ResourceView:
     schema = resource.get("schema", {})
-    header, rows = read_csv(info.path / resource["path"])
+    header, rows = tables.csv(str(resource["path"]))
     references: dict[str, tuple[str, str]] = {}
     foreign = []
     for fk in schema.get("foreignKeys", []):
@@ -290,9 +290,10 @@ def release_view(info: ReleaseInfo, output: Path, first: bool, limit: int) -> Re
         )
     changelog = info.path / "CHANGELOG.md"
     changes = changelog_summary(changelog.read_text(encoding="utf-8")) if changelog.exists() else ""
-    tables = [r for r in descriptor.get("resources", []) if r.get("format") == "csv"]
+    resources = [r for r in descriptor.get("resources", []) if r.get("format") == "csv"]
     released = str(descriptor.get("created", ""))[:10]
-    explored = explore(info.path, released, limit)  # it knows whether the release is listed
+    tables = ReleaseTables(info.path)  # each file read once for the page
+    explored = explore(info.path, released, limit, tables)  # it knows if the release is listed
     return ReleaseView(
         version=info.version,
         released=released,
@@ -301,7 +302,7 @@ def release_view(info: ReleaseInfo, output: Path, first: bool, limit: int) -> Re
         descriptor=descriptor,
         zip=archive,
         package_files=tuple(d for d in files.values() if not d.resource),
-        resources=tuple(resource_view(info, r, files, limit) for r in tables),
+        resources=tuple(resource_view(tables, r, files, limit) for r in resources),
         chart=release_chart(info.path) if explored.listed else None,
         narrow_chart=release_chart(info.path, narrow=True) if explored.listed else None,
         explore=explored,
@@ -311,8 +312,9 @@ def release_view(info: ReleaseInfo, output: Path, first: bool, limit: int) -> Re
     )
 
 
-@functools.cache  # one per process: templates are compiled once, and nothing changes it after
 def environment() -> jinja2.Environment:
+    """The environment of the site's templates (and the citations it shows), for one render of
+    the site: each template is compiled once in it."""
     env = template_environment(
         ("html", "html.j2", "svg.j2"),
         keep_trailing_newline=True,
@@ -323,8 +325,9 @@ def environment() -> jinja2.Environment:
     env.filters["filesize"] = human_size
     env.filters["anchor"] = anchor
     env.filters["local"] = local_target
-    env.filters["cite_text"] = citation.render_text
-    env.filters["cite_bibtex"] = citation.render_bibtex
+    cite = citation.environment()
+    env.filters["cite_text"] = functools.partial(citation.render_text, env=cite)
+    env.filters["cite_bibtex"] = functools.partial(citation.render_bibtex, env=cite)
     return env
 
 

@@ -10,20 +10,19 @@ Loading never raises for a bad file: problems come back as `Issue` values.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 
 import yaml
 
 from pipeline.core.files import display_path
 from pipeline.core.issues import Issue
-from pipeline.core.memo import ByText
-from pipeline.core.model import Record, SourceTable
+from pipeline.core.model import Metadata, Record, SourceTable
 from pipeline.sources.bounds import RefusedFile, read_regular_file, yaml_bounds
+from pipeline.sources.csvsource import parse_csv
 
 SOURCE_SUFFIXES = (".yaml", ".yml", ".csv")
 NULL_TAG = "tag:yaml.org,2002:null"
@@ -36,21 +35,48 @@ class LoadResult:
     issues: tuple[Issue, ...]
 
 
-def find_source(sources: Path, resource: str) -> list[Path]:
+@dataclass(frozen=True)
+class Overlay:
+    """A sources folder as a change would leave it, before anything is written: the new text of
+    each file the change writes (`texts`, by file name), the files it removes (`removed`), and
+    what was loaded of the files it leaves alone (`kept`: their tables by file name, `metadata`:
+    package.yaml's), taken as they are instead of being read again."""
+
+    texts: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    removed: frozenset[str] = frozenset()
+    kept: Mapping[str, SourceTable] = field(default_factory=lambda: MappingProxyType({}))
+    metadata: Metadata | None = None
+
+    def exists(self, path: Path) -> bool:
+        return path.name in self.texts or (path.name not in self.removed and path.exists())
+
+    def listing(self, folder: Path) -> list[Path]:
+        """The files of FOLDER as the change leaves it, in name order."""
+        names = {path.name for path in folder.iterdir()} if folder.is_dir() else set()
+        return [folder / name for name in sorted((names - self.removed) | set(self.texts))]
+
+
+NO_OVERLAY = Overlay()  # the folder as it is
+
+
+def find_source(sources: Path, resource: str, overlay: Overlay = NO_OVERLAY) -> list[Path]:
     return [
         sources / f"{resource}{suffix}"
         for suffix in SOURCE_SUFFIXES
-        if (sources / f"{resource}{suffix}").exists()
+        if overlay.exists(sources / f"{resource}{suffix}")
     ]
 
 
-def load_source_files(sources: Path, resources: Iterable[str]) -> LoadResult:
-    """Load the source file of every named resource; report files that are missing or extra."""
+def load_source_files(
+    sources: Path, resources: Iterable[str], overlay: Overlay = NO_OVERLAY
+) -> LoadResult:
+    """Load the source file of every named resource; report files that are missing or extra.
+    OVERLAY: the folder as a change would leave it."""
     tables: dict[str, SourceTable] = {}
     issues: list[Issue] = []
     wanted = list(resources)
     for resource in wanted:
-        paths = find_source(sources, resource)
+        paths = find_source(sources, resource, overlay)
         if not paths:
             issues.append(
                 Issue(
@@ -75,11 +101,11 @@ def load_source_files(sources: Path, resources: Iterable[str]) -> LoadResult:
                     resource,
                 )
             )
-        table, found = load_source_file(paths[0], resource)
+        table, found = load_source_file(paths[0], resource, overlay)
         issues.extend(found)
         if table is not None:
             tables[resource] = table
-    for path in sorted(sources.iterdir()) if sources.is_dir() else []:
+    for path in overlay.listing(sources):
         if path.suffix in SOURCE_SUFFIXES and path.stem not in wanted and path.stem != "package":
             issues.append(
                 Issue(
@@ -94,28 +120,31 @@ def load_source_files(sources: Path, resources: Iterable[str]) -> LoadResult:
     return LoadResult(tables, tuple(issues))
 
 
-def read_text(path: Path) -> tuple[str | None, list[Issue]]:
-    """The file's text as UTF-8 (a BOM is accepted), or an issue naming the first bad line."""
-    try:
-        # a FIFO would block, a device never end, a link lead out of the project: all refused
-        data = read_regular_file(path, confined=True)
-    except RefusedFile as exc:
-        return None, [
-            Issue(display_path(path), 0, "unreadable-file", f"{path.name} is refused: {exc}")
-        ]
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        bad = data[exc.start : exc.start + 1].hex()
-        return None, [
-            Issue(
-                display_path(path),
-                line,
-                "encoding",
-                f"byte 0x{bad} is not UTF-8; save the file as UTF-8",
-            )
-        ]
+def read_text(path: Path, overlay: Overlay = NO_OVERLAY) -> tuple[str | None, list[Issue]]:
+    """The file's text as UTF-8 (a BOM is accepted), or an issue naming the first bad line.
+    OVERLAY: the folder as a change would leave it (a text it gives is checked the same way)."""
+    text = overlay.texts.get(path.name)
+    if text is None:
+        try:
+            # a FIFO would block, a device never end, a link lead out of the project: all refused
+            data = read_regular_file(path, confined=True)
+        except RefusedFile as exc:
+            return None, [
+                Issue(display_path(path), 0, "unreadable-file", f"{path.name} is refused: {exc}")
+            ]
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            line = data[: exc.start].count(b"\n") + 1
+            bad = data[exc.start : exc.start + 1].hex()
+            return None, [
+                Issue(
+                    display_path(path),
+                    line,
+                    "encoding",
+                    f"byte 0x{bad} is not UTF-8; save the file as UTF-8",
+                )
+            ]
     control = CONTROL.search(text)
     if control:
         # PyYAML refuses these without a line; CSV would publish them. Name the line.
@@ -133,8 +162,13 @@ def read_text(path: Path) -> tuple[str | None, list[Issue]]:
     return text, []
 
 
-def load_source_file(path: Path, resource: str) -> tuple[SourceTable | None, list[Issue]]:
-    text, issues = read_text(path)
+def load_source_file(
+    path: Path, resource: str, overlay: Overlay = NO_OVERLAY
+) -> tuple[SourceTable | None, list[Issue]]:
+    kept = overlay.kept.get(path.name)
+    if kept is not None and kept.resource == resource:
+        return kept, []
+    text, issues = read_text(path, overlay)
     if text is None:
         return None, [
             Issue(
@@ -146,19 +180,8 @@ def load_source_file(path: Path, resource: str) -> tuple[SourceTable | None, lis
             )
             for i in issues
         ]
-    kind = "csv" if path.suffix == ".csv" else "yaml"
-    known = _PARSED.get((kind, resource, text))
-    if known is not None:
-        return SourceTable(resource, path, kind, *known), []
-    parse = parse_csv if kind == "csv" else parse_yaml_records
-    table, issues = parse(text, path, resource)
-    if table is not None and not issues:  # a file with problems is worded afresh each time
-        _PARSED.keep((kind, resource, text), (table.fields, table.records))
-    return table, issues
-
-
-# The records parsed from a text: they hold no path, and no stage changes them.
-_PARSED: ByText[tuple[tuple[str, ...], tuple[Record, ...]]] = ByText(64 * 1024 * 1024)
+    parse = parse_csv if path.suffix == ".csv" else parse_yaml_records
+    return parse(text, path, resource)
 
 
 # --- YAML -------------------------------------------------------------------------------------
@@ -316,70 +339,10 @@ def parse_yaml_records(
     records: list[Record] = []
     names: list[str] = []
     for index, node in enumerate(root.value):
-        line = node.start_mark.line + 1
-        if not isinstance(node, yaml.MappingNode):
-            issues.append(
-                Issue(
-                    file,
-                    line,
-                    "yaml-structure",
-                    f"each record must be a mapping of field: value, found {_describe(node)}",
-                    resource,
-                    record=index,
-                )
-            )
-            continue
-        values: dict[str, str | None] = {}
-        lines: dict[str, int] = {}
-        for key_node, value_node in node.value:
-            key_line = key_node.start_mark.line + 1
-            if not isinstance(key_node, yaml.ScalarNode):
-                issues.append(
-                    Issue(
-                        file,
-                        key_line,
-                        "yaml-structure",
-                        "a field name must be text",
-                        resource,
-                        record=index,
-                    )
-                )
-                continue
-            key = str(key_node.value)
-            if key in values or key in lines:
-                issues.append(
-                    Issue(
-                        file,
-                        key_line,
-                        "duplicate-key",
-                        f"field {key!r} appears twice in this record (first on line "
-                        f"{lines[key]}); YAML would silently keep the last",
-                        resource,
-                        key,
-                        record=index,
-                    )
-                )
-                continue
-            lines[key] = key_line
-            if isinstance(value_node, yaml.ScalarNode):
-                values[key] = scalar_text(value_node)
-            else:
-                issues.append(
-                    Issue(
-                        file,
-                        key_line,
-                        "type-error",
-                        "expected a single value, found a "
-                        + ("list" if isinstance(value_node, yaml.SequenceNode) else "mapping"),
-                        resource,
-                        key,
-                        record=index,
-                    )
-                )
-                values[key] = None
-            if key not in names:
-                names.append(key)
-        records.append(Record(index, line, values, lines))
+        record = _yaml_record(node, index, file, resource, issues)
+        if record is not None:
+            records.append(record)
+            names.extend(name for name in record.values if name not in names)
     if not records and not issues:
         issues.append(Issue(file, 0, "empty-file", "the file holds no records", resource))
     if not records or any(issue.code == "yaml-structure" for issue in issues):
@@ -387,6 +350,67 @@ def parse_yaml_records(
         # the records that could be read would only echo this problem, in other files.
         return None, issues
     return SourceTable(resource, path, "yaml", tuple(names), tuple(records)), issues
+
+
+def _yaml_record(
+    node: yaml.Node, index: int, file: str, resource: str, issues: list[Issue]
+) -> Record | None:
+    """The record of one item of the list, each field with its line; what is wrong with it is
+    added to ISSUES (an item that is no mapping gives no record)."""
+    line = node.start_mark.line + 1
+    if not isinstance(node, yaml.MappingNode):
+        issues.append(
+            Issue(
+                file,
+                line,
+                "yaml-structure",
+                f"each record must be a mapping of field: value, found {_describe(node)}",
+                resource,
+                record=index,
+            )
+        )
+        return None
+    values: dict[str, str | None] = {}
+    lines: dict[str, int] = {}
+    for key_node, value_node in node.value:
+        key_line = key_node.start_mark.line + 1
+        if not isinstance(key_node, yaml.ScalarNode):
+            message = "a field name must be text"
+            issues.append(Issue(file, key_line, "yaml-structure", message, resource, record=index))
+            continue
+        key = str(key_node.value)
+        if key in values or key in lines:
+            issues.append(
+                Issue(
+                    file,
+                    key_line,
+                    "duplicate-key",
+                    f"field {key!r} appears twice in this record (first on line "
+                    f"{lines[key]}); YAML would silently keep the last",
+                    resource,
+                    key,
+                    record=index,
+                )
+            )
+            continue
+        lines[key] = key_line
+        if isinstance(value_node, yaml.ScalarNode):
+            values[key] = scalar_text(value_node)
+            continue
+        issues.append(
+            Issue(
+                file,
+                key_line,
+                "type-error",
+                "expected a single value, found a "
+                + ("list" if isinstance(value_node, yaml.SequenceNode) else "mapping"),
+                resource,
+                key,
+                record=index,
+            )
+        )
+        values[key] = None
+    return Record(index, line, values, lines)
 
 
 def _describe(node: yaml.Node) -> str:
@@ -469,107 +493,3 @@ def _duplicate_keys(node: yaml.Node, file: str) -> list[Issue]:
         for child in node.value:
             found.extend(_duplicate_keys(child, file))
     return found
-
-
-# --- CSV --------------------------------------------------------------------------------------
-
-
-def parse_csv(text: str, path: Path, resource: str) -> tuple[SourceTable | None, list[Issue]]:
-    file = display_path(path)
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    issues: list[Issue] = []
-    try:
-        header = next(reader)
-    except (StopIteration, csv.Error) as exc:
-        return None, [Issue(file, 1, "csv-syntax", f"no header row: {exc}", resource)]
-    names = [name.strip() for name in header]
-    for column, name in enumerate(names, start=1):
-        if not name:
-            issues.append(Issue(file, 1, "blank-header", f"column {column} has no name", resource))
-        elif names.index(name) != column - 1:
-            issues.append(
-                Issue(file, 1, "duplicate-header", f"column {name!r} appears twice", resource, name)
-            )
-    records: list[Record] = []
-    start = reader.line_num + 1
-    index = 0
-    # each named column, the first of a repeated name (a repeated column is reported; the
-    # first counts); a cell of nothing but whitespace is no value
-    columns = [(i, name) for i, name in enumerate(names) if name and names.index(name) == i]
-    width = len(names)
-    # one string object per distinct cell: dates, codes and sources repeat down a long file
-    # (at 1000x the shipped size, 3 million cells hold 0.8 million distinct values)
-    distinct: dict[str, str] = {}
-    same = distinct.setdefault
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            # An unclosed quote swallows the lines after it: the mistake is where the row began,
-            # and the rows read so far are not the file's records, so none are checked.
-            issues.append(
-                Issue(
-                    file,
-                    start,
-                    "csv-syntax",
-                    f"CSV cannot be read from the row on this line: {exc}; a value that starts "
-                    'with " must end with ", and a " inside it is written ""',
-                    resource,
-                )
-            )
-            return None, issues
-        line = start
-        start = reader.line_num + 1
-        if (
-            not row
-            or (row[0].isspace() or not row[0])
-            and all(not cell or cell.isspace() for cell in row)
-        ):
-            continue  # blank lines are layout, not records
-        if len(row) > len(names):
-            issues.append(
-                Issue(
-                    file,
-                    line,
-                    "extra-cell",
-                    f"this row has {len(row)} cells but the header has {len(names)}; "
-                    "a value with a comma must be in double quotes",
-                    resource,
-                    record=index,
-                )
-            )
-        elif len(row) < len(names):
-            issues.append(
-                Issue(
-                    file,
-                    line,
-                    "missing-cell",
-                    f"this row has {len(row)} cells but the header has {len(names)}",
-                    resource,
-                    names[len(row)],
-                    record=index,
-                )
-            )
-        if len(row) >= width:
-            values = {
-                name: None if not (cell := row[i]) or cell.isspace() else same(cell, cell)
-                for i, name in columns
-            }
-        else:
-            values = {
-                name: same(row[i], row[i])
-                if i < len(row) and row[i] and not row[i].isspace()
-                else None
-                for i, name in columns
-            }
-        records.append(Record(index, line, values))
-        index += 1
-    if not records:
-        if not issues:
-            issues.append(
-                Issue(file, 0, "empty-file", "the file has a header but no records", resource)
-            )
-        return None, issues
-    return SourceTable(resource, path, "csv", tuple(n for n in names if n), tuple(records)), issues

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator
 from datetime import date, datetime
 from importlib import resources
@@ -14,10 +13,9 @@ from jsonschema import Draft202012Validator
 
 from pipeline.core.files import display_path
 from pipeline.core.issues import Issue, quote
-from pipeline.core.memo import ByText
 from pipeline.core.model import Metadata
 from pipeline.core.text import text_problem
-from pipeline.sources.load import FAST_LOADER, parse_yaml_mapping, read_text
+from pipeline.sources.load import FAST_LOADER, NO_OVERLAY, Overlay, parse_yaml_mapping, read_text
 
 SCHEMA = "package.schema.yaml"  # beside this module: the JSON Schema of package.yaml
 # the fields whose line breaks are layout (folded into spaces where they are published)
@@ -38,10 +36,15 @@ KINDS = {
 }
 
 
-def load_metadata(sources: Path) -> tuple[Metadata | None, list[Issue]]:
+def load_metadata(
+    sources: Path, overlay: Overlay = NO_OVERLAY
+) -> tuple[Metadata | None, list[Issue]]:
+    """`package.yaml` of SOURCES, checked (OVERLAY: the folder as a change would leave it)."""
+    if overlay.metadata is not None:
+        return overlay.metadata, []
     path = sources / "package.yaml"
     file = display_path(path)
-    if not path.exists():
+    if not overlay.exists(path):
         return None, [
             Issue(
                 file,
@@ -50,12 +53,9 @@ def load_metadata(sources: Path) -> tuple[Metadata | None, list[Issue]]:
                 "no package.yaml: it declares the release version and the package metadata",
             )
         ]
-    text, issues = read_text(path)
+    text, issues = read_text(path, overlay)
     if text is None:
         return None, issues
-    known = _VALID.get((text,))
-    if known is not None:
-        return Metadata(path, known), []
     document, issues = parse_yaml_mapping(text, file)
     if document is None:
         return None, issues
@@ -66,12 +66,7 @@ def load_metadata(sources: Path) -> tuple[Metadata | None, list[Issue]]:
         issues.extend(check_meaning(plain, document.root, file))
     if issues:
         return None, issues
-    _VALID.keep((text,), data)
     return Metadata(path, data), []
-
-
-# The values of each package.yaml text found valid: no stage changes them.
-_VALID: ByText[dict[str, Any]] = ByText(16 * 1024 * 1024)
 
 
 def json_ready(value: Any) -> Any:
@@ -88,7 +83,6 @@ def json_ready(value: Any) -> Any:
     return value
 
 
-@functools.cache
 def package_schema() -> dict[str, Any]:
     text = resources.files("pipeline.sources").joinpath(SCHEMA).read_text("utf-8")
     schema: dict[str, Any] = yaml.load(text, Loader=FAST_LOADER)  # the package's own file

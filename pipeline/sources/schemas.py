@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from pipeline.core.errors import ProjectError
 from pipeline.core.files import display_path
 from pipeline.core.issues import Issue
-from pipeline.core.memo import ByText, by_descriptor
-from pipeline.core.model import ResourceSchema, share_frictionless
+from pipeline.core.model import ResourceSchema
 from pipeline.sources.bounds import RefusedFile, read_regular_file
 from pipeline.sources.load import FAST_LOADER, parse_yaml_mapping, read_text
+
+if TYPE_CHECKING:
+    from frictionless import Schema
 
 SCHEMA_SUFFIXES = (".schema.yaml", ".schema.yml", ".schema.json")
 
@@ -38,7 +41,6 @@ def load_schemas(schemas: Path) -> tuple[dict[str, ResourceSchema], list[Issue]]
         resource = resource_name(path)
         if resource is None:
             continue
-        text: str | None = None
         if path.name.endswith(".json"):
             try:
                 data = read_regular_file(path, confined=True)
@@ -57,10 +59,6 @@ def load_schemas(schemas: Path) -> tuple[dict[str, ResourceSchema], list[Issue]]
                 continue
         else:
             text, problems = read_text(path)
-            known = _VALID.get((resource, text)) if text is not None else None
-            if known is not None:
-                found[resource] = ResourceSchema(resource, path, known)
-                continue
             document = None
             if text is not None:
                 document, problems = parse_yaml_mapping(text, display_path(path))
@@ -70,21 +68,15 @@ def load_schemas(schemas: Path) -> tuple[dict[str, ResourceSchema], list[Issue]]
             if document is None:
                 continue
             descriptor, lines = document.data, field_lines(document.root)
-        problems_found = check_schema(descriptor, display_path(path), resource, lines)
+        problems_found, built = check_schema(descriptor, display_path(path), resource, lines)
         issues.extend(problems_found)
-        if not problems_found:
-            found[resource] = ResourceSchema(resource, path, descriptor)
-            if text is not None and not problems:
-                _VALID.keep((resource, text), descriptor)
+        if built is not None:
+            found[resource] = ResourceSchema(resource, path, descriptor, built)
     named = {name for path in schemas.iterdir() if (name := resource_name(path)) is not None}
     broken = check_references(found, named)
     for issue in broken:  # a schema with a broken reference is broken: its data goes unchecked
         found.pop(issue.resource, None)
     return found, issues + broken
-
-
-# The descriptor of each schema text found valid: no stage changes a descriptor.
-_VALID: ByText[dict[str, Any]] = ByText(16 * 1024 * 1024)
 
 
 def check_references(found: dict[str, ResourceSchema], named: set[str]) -> list[Issue]:
@@ -134,95 +126,110 @@ def _key_lines(node: yaml.Node) -> dict[str, int]:
 
 def check_schema(
     descriptor: Any, file: str, resource: str, lines: FieldLines | None = None
-) -> list[Issue]:
+) -> tuple[list[Issue], Schema | None]:
+    """The problems of a Table Schema descriptor, each at its line in LINES, and the frictionless
+    Schema it makes when it has none (building it is how frictionless checks a descriptor, and
+    the checked Schema then types the resource's cells)."""
     if not isinstance(descriptor, dict):
-        return [Issue(file, 1, "schema-error", "a schema must be a mapping", resource)]
+        return [Issue(file, 1, "schema-error", "a schema must be a mapping", resource)], None
+    where = _Lines(file, resource, lines or [])
     fields = descriptor.get("fields", [])
     fields = fields if isinstance(fields, list) else []
-
-    def line(index: int, key: str = "") -> int:
-        if not lines or not 0 <= index < len(lines):
-            return 0
-        return lines[index].get(key, lines[index][""])
-
-    issues = []
-    for index, field in enumerate(fields):
-        if not isinstance(field, dict) or not isinstance(field.get("name"), str):
-            # frictionless would read a bare string as the path of a file to load, and crash
-            issues.append(
-                Issue(
-                    file,
-                    line(index),
-                    "schema-error",
-                    f"field {index + 1} must be a mapping with a name, found {field!r}",
-                    resource,
-                )
-            )
-    if issues or not isinstance(descriptor.get("fields"), list):
-        return issues or [
-            Issue(file, 0, "schema-error", "a schema needs a list of fields", resource)
-        ]
-    for error in descriptor_errors(descriptor):
-        index, name = _bad_field(fields, error) if error.type == "field-error" else (-1, "")
-        where = f"field {name!r}: " if name else ""
-        note = str(error.note or "")
-        key = "constraints" if "constraints" in note else ""
-        key = "type" if note.startswith("field type") else key
-        issues.append(
-            Issue(
-                file,
-                line(index, key),
-                "schema-error",
-                f"not a valid Table Schema: {where}{error.note or error.message}",
-                resource,
-                name,
-            )
-        )
+    issues = _shape_issues(descriptor, fields, where)
     if issues:
-        return issues
-    names = [f.get("name") for f in fields]
+        return issues, None
+    built, errors = frictionless_schema(descriptor)
+    issues = [_descriptor_issue(error, fields, where) for error in errors]
+    if issues:
+        return issues, None
+    issues = _field_issues(fields, where) + _foreign_key_issues(descriptor, fields, where)
+    return issues, None if issues else built
+
+
+@dataclass(frozen=True)
+class _Lines:
+    """Where a schema's problems are: its file and resource, and the lines of its fields."""
+
+    file: str
+    resource: str
+    lines: FieldLines
+
+    def line(self, index: int, key: str = "") -> int:
+        if not 0 <= index < len(self.lines):
+            return 0
+        return self.lines[index].get(key, self.lines[index][""])
+
+    def issue(self, line: int, message: str, name: str = "") -> Issue:
+        return Issue(self.file, line, "schema-error", message, self.resource, name)
+
+
+def _shape_issues(descriptor: dict[str, Any], fields: list[Any], where: _Lines) -> list[Issue]:
+    """A list of fields, each a mapping with a name: what frictionless needs to read it."""
+    issues = [
+        # frictionless would read a bare string as the path of a file to load, and crash
+        where.issue(
+            where.line(index), f"field {index + 1} must be a mapping with a name, found {field!r}"
+        )
+        for index, field in enumerate(fields)
+        if not isinstance(field, dict) or not isinstance(field.get("name"), str)
+    ]
+    if not issues and not isinstance(descriptor.get("fields"), list):
+        issues.append(where.issue(0, "a schema needs a list of fields"))
+    return issues
+
+
+def _descriptor_issue(error: Any, fields: list[Any], where: _Lines) -> Issue:
+    """frictionless's error in a descriptor, at the field it is about."""
+    index, name = _bad_field(fields, error) if error.type == "field-error" else (-1, "")
+    field = f"field {name!r}: " if name else ""
+    note = str(error.note or "")
+    key = "constraints" if "constraints" in note else ""
+    key = "type" if note.startswith("field type") else key
+    message = f"not a valid Table Schema: {field}{error.note or error.message}"
+    return where.issue(where.line(index, key), message, name)
+
+
+def _field_issues(fields: list[dict[str, Any]], where: _Lines) -> list[Issue]:
+    """What frictionless accepts but the pipeline cannot use: a pattern that is no regular
+    expression (frictionless would raise it while reading the data), a field without a title or
+    a description (the data dictionary shows both)."""
+    issues = []
     for index, field in enumerate(fields):
         pattern = (field.get("constraints") or {}).get("pattern")
         if isinstance(pattern, str):
             try:
                 re.compile(pattern)
-            except re.error as exc:  # frictionless would raise it while reading the data
+            except re.error as exc:
                 issues.append(
-                    Issue(
-                        file,
-                        line(index, "constraints"),
-                        "schema-error",
+                    where.issue(
+                        where.line(index, "constraints"),
                         f"field {field['name']!r}: pattern {pattern!r} is not a regular "
                         f"expression: {exc}",
-                        resource,
                         str(field["name"]),
                     )
                 )
         for key in ("title", "description"):
             if not field.get(key):
                 issues.append(
-                    Issue(
-                        file,
-                        line(index),
-                        "schema-error",
+                    where.issue(
+                        where.line(index),
                         f"field {field.get('name')!r} needs a {key}",
-                        resource,
                         str(field.get("name")),
                     )
                 )
+    return issues
+
+
+def _foreign_key_issues(
+    descriptor: dict[str, Any], fields: list[dict[str, Any]], where: _Lines
+) -> list[Issue]:
+    names = [f.get("name") for f in fields]
+    issues = []
     for fk in descriptor.get("foreignKeys", []):
         fk_fields = fk.get("fields")
         for name in [fk_fields] if isinstance(fk_fields, str) else fk_fields or []:
             if name not in names:
-                issues.append(
-                    Issue(
-                        file,
-                        0,
-                        "schema-error",
-                        f"foreign key field {name!r} is not a field",
-                        resource,
-                    )
-                )
+                issues.append(where.issue(0, f"foreign key field {name!r} is not a field"))
     return issues
 
 
@@ -231,7 +238,7 @@ def _bad_field(fields: list[Any], error: Any) -> tuple[int, str]:
     for index, field in enumerate(fields):
         if not isinstance(field, dict):
             continue
-        if any(e.note == error.note for e in descriptor_errors({"fields": [field]})):
+        if any(e.note == error.note for e in frictionless_schema({"fields": [field]})[1]):
             return index, str(field.get("name", ""))
     return -1, ""
 
@@ -252,26 +259,16 @@ def derived_schema(name: str) -> dict[str, Any]:
     return descriptor
 
 
-_DESCRIPTOR_ERRORS: dict[str, tuple[Any, ...]] = {}
-
-
-def descriptor_errors(descriptor: dict[str, Any]) -> tuple[Any, ...]:
-    """frictionless's errors for a Table Schema descriptor, worked out once per descriptor in a
-    process (its metadata validation costs tens of milliseconds a schema). What
-    `Schema.validate_descriptor` does: build the Schema, and take the errors it raises; the
-    Schema a valid descriptor gives is the one `ResourceSchema.frictionless` shares."""
-    return by_descriptor(_DESCRIPTOR_ERRORS, descriptor, lambda: _errors(descriptor), 256)
-
-
-def _errors(descriptor: dict[str, Any]) -> tuple[Any, ...]:
+def frictionless_schema(descriptor: dict[str, Any]) -> tuple[Schema | None, tuple[Any, ...]]:
+    """frictionless's Schema of a Table Schema descriptor, or the errors it raises instead: what
+    `Schema.validate_descriptor` does, keeping the Schema it builds (its metadata validation
+    costs tens of milliseconds a schema)."""
     from frictionless import FrictionlessException
 
     try:
-        schema = _schema_class().from_descriptor(descriptor)
+        return _schema_class().from_descriptor(descriptor), ()
     except FrictionlessException as exception:
-        return tuple(exception.reasons if exception.reasons else [exception.error])
-    share_frictionless(descriptor, schema)
-    return ()
+        return None, tuple(exception.reasons if exception.reasons else [exception.error])
 
 
 def _schema_class() -> Any:

@@ -62,41 +62,31 @@
     filter();
   }
 
-  /* A day known exactly or between bounds: [exact, earliest, latest], ISO text ("" if none). */
-  function lo(m) { return m[0] || m[1]; }
-  function hi(m) { return m[0] || m[2]; }
-  function known(m) { return Boolean(m[0] || m[1] || m[2]); }
-  function definitelyOn(start, end, day) {
-    if (!hi(start) || hi(start) > day) { return false; }
-    if (!known(end)) { return true; }
-    return Boolean(lo(end)) && lo(end) >= day;
+  /* The structure on a day, looked up in the page's data: for each PCN the days it is listed
+     and its name on each day, for each membership the days it counts as a member and those as
+     only possibly one, as [first, last] ISO days worked out by ics-data's own rules (those of
+     ics-data as-at) when the page was made. No date is reasoned about here: a day (ISO text,
+     which sorts as the days do) is only looked up. */
+  function within(periods, day) {
+    return periods.some(function (p) { return p[0] <= day && day <= p[1]; });
   }
-  function possiblyOn(start, end, day) {
-    if (lo(start) && lo(start) > day) { return false; }
-    if (!known(end)) { return true; }
-    return !hi(end) || hi(end) >= day;
+  function nameOn(names, day) {
+    for (var i = 0; i < names.length; i += 1) {
+      if (names[i][0] <= day && day <= names[i][1]) { return names[i][2]; }
+    }
+    return "";
   }
+  function counted(sets, code) { return sets[code] ? Object.keys(sets[code]).length : 0; }
 
   function structureOn(data, day) {
-    /* ics-data as-at's rule: the ICS's own PCNs, and other ICBs' PCNs one of its practices was
-       in; before its ICB's first day, a practice of another area then is no member */
-    var members = {}, possible = {}, elsewhere = {}, outside = {};
-    if (data.since && day < data.since) {
-      (data.outside || []).forEach(function (code) { outside[code] = true; });
-    }
+    var members = Object.create(null), possible = Object.create(null);
     data.memberships.forEach(function (m) {
-      var start = m.slice(2, 5), end = m.slice(5, 8);
-      if (outside[m[0]]) { if (definitelyOn(start, end, day)) { elsewhere[m[1]] = true; } }
-      else if (definitelyOn(start, end, day)) { members[m[1]] = (members[m[1]] || 0) + 1; }
-      else if (possiblyOn(start, end, day)) { possible[m[1]] = (possible[m[1]] || 0) + 1; }
+      var into = within(m[2], day) ? members : within(m[3], day) ? possible : null;
+      if (into) { (into[m[1]] = into[m[1]] || Object.create(null))[m[0]] = true; }
     });
-    var open = data.pcns.filter(function (p) {
-      var own = p.length < 10 || p[9] === 1;
-      var listed = (members[p[0]] || 0) > 0 || (own && !elsewhere[p[0]]);
-      return listed && definitelyOn(p.slice(3, 6), p.slice(6, 9), day);
-    }).map(function (p) {
-      return { code: p[0], name: p[1], partnership: p[2],
-               members: members[p[0]] || 0, possible: possible[p[0]] || 0 };
+    var open = data.pcns.filter(function (p) { return within(p[2], day); }).map(function (p) {
+      return { code: p[0], name: nameOn(p[3], day), partnership: p[1],
+               members: counted(members, p[0]), possible: counted(possible, p[0]) };
     });
     open.sort(function (a, b) {
       return a.partnership < b.partnership ? -1 : a.partnership > b.partnership ? 1 :
