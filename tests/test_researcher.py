@@ -18,7 +18,8 @@ from conftest import copy_small_project
 from pipeline.sources.release_fields import set_release_fields
 from pipeline.stages import publish_release
 
-pytestmark = pytest.mark.slow
+# a fresh venv installing from the index: an acceptance run (make test-repository)
+pytestmark = [pytest.mark.slow, pytest.mark.repository]
 
 FIRST_BLOCK = re.compile(r"```sh\n(.*?)```", re.S)
 
